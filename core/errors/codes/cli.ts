@@ -1,0 +1,6 @@
+import { defineErrors } from '../define.js';
+
+export const CLI_ERRORS = defineErrors({
+  VB_ERR_CLI_USAGE: { message: '{detail}. Run `voicebot --help` for usage.' },
+  VB_ERR_INIT_EXISTS: { message: '{file} already exists. Choose an empty directory or remove it.' },
+});

@@ -1,0 +1,15 @@
+import { defineErrors } from '../define.js';
+
+/** Loading and running plugins, and provider (service) failures. */
+export const PLUGIN_ERRORS = defineErrors({
+  VB_ERR_PLUGIN_LOAD: { message: 'Could not load plugin "{provider}" from {from}: {detail}. Check the path or run npm install.' },
+  VB_ERR_PLUGIN_MANIFEST: { message: 'Module "{provider}" does not export a plugin manifest for slot {slot}. Export `default definePlugin({...})`.' },
+  VB_ERR_PLUGIN_START: { message: '{provider} ({slot}) failed to start: {detail}' },
+  VB_ERR_PLUGIN_UNSUPPORTED: { message: '{provider} ({slot}) does not support {feature}. Choose a provider whose capabilities include it.' },
+  VB_ERR_PROVIDER: { message: '{provider} ({slot}) failed: {detail}', retryable: false },
+  VB_ERR_PROVIDER_TIMEOUT: { message: '{provider} ({slot}) did not answer within {timeoutMs} ms. Raise timeoutMs or add a fallback provider.', retryable: true },
+  VB_ERR_PROVIDER_UNAVAILABLE: { message: '{provider} ({slot}) is unavailable: {detail}. It will be retried; add a fallback provider to keep calls going.', retryable: true },
+  VB_ERR_PROVIDER_MOCK_FAILURE: { message: 'Mock {slot} injected a failure ({detail}).', retryable: true },
+  VB_ERR_FALLBACK_EXHAUSTED: { message: 'Every {slot} provider failed ({detail}). Check the providers, or handle it with on.error in the flow.' },
+  VB_ERR_CANCELLED: { message: 'The {what} was cancelled.' },
+});

@@ -1,0 +1,3 @@
+export * from './voicebot-error.js';
+export * from './registry.js';
+export type { ErrorDef } from './define.js';

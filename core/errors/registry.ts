@@ -1,0 +1,23 @@
+import type { ErrorDef } from './define.js';
+import { CONFIG_ERRORS } from './codes/config.js';
+import { PLUGIN_ERRORS } from './codes/plugin.js';
+import { CALL_ERRORS } from './codes/call.js';
+import { CLI_ERRORS } from './codes/cli.js';
+
+/**
+ * The single registry of coded errors. Each domain keeps its codes in
+ * ./codes/<domain>.ts; this file only merges them. test/errors.test.ts checks
+ * that every code here is documented in README.md and vice versa.
+ */
+export const ERROR_DEFS = {
+  ...CONFIG_ERRORS,
+  ...PLUGIN_ERRORS,
+  ...CALL_ERRORS,
+  ...CLI_ERRORS,
+} as const satisfies Record<string, ErrorDef>;
+
+export type ErrorCode = keyof typeof ERROR_DEFS;
+
+export function isErrorCode(s: string): s is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(ERROR_DEFS, s);
+}

@@ -1,0 +1,2 @@
+export * from './plugin-api.js';
+export * from './errors/index.js';

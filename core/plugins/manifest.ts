@@ -1,0 +1,34 @@
+import type { PluginContext } from './base.js';
+import type { SlotName, SlotTypes } from './slots.js';
+
+/**
+ * How a plugin introduces itself. Importing a plugin module has no side
+ * effects: the core registers manifests explicitly.
+ */
+export interface PluginManifest<S extends SlotName = SlotName, O = Record<string, unknown>> {
+  slot: S;
+  /** Provider name used in voicebot.yaml (`provider: NAME`). */
+  name: string;
+  description?: string;
+  /**
+   * JSON Schema (draft-07 subset ajv understands) for the options next to
+   * `provider:`. Validated at config time with additionalProperties:false
+   * unless the schema says otherwise. `provider` itself is not part of it.
+   */
+  optionsSchema: Record<string, unknown>;
+  /**
+   * Audio rates this provider accepts (stt, vad) or produces (tts), known
+   * without starting it, so an impossible combination fails at config time.
+   * A function receives the validated options.
+   */
+  sampleRates?: readonly number[] | ((options: O) => readonly number[]);
+  create(options: O, ctx: PluginContext): SlotTypes[S] | Promise<SlotTypes[S]>;
+}
+
+export type AnyPluginManifest = { [S in SlotName]: PluginManifest<S, any> }[SlotName];
+
+export function definePlugin<S extends SlotName, O = Record<string, unknown>>(
+  manifest: PluginManifest<S, O>,
+): PluginManifest<S, O> {
+  return Object.freeze(manifest);
+}
