@@ -1,0 +1,234 @@
+import type { SlotName } from '../plugins/slots.js';
+
+/**
+ * The validated, normalized, frozen config the engine runs on. Produced by
+ * core/config/load.ts from voicebot.yaml: durations are ms numbers, every
+ * slot is a fallback chain (array), every step has an explicit `kind`, and
+ * every target (next/goto/else/...) is qualified as "flow.step".
+ */
+export interface VoicebotConfig {
+  version: 1;
+  plugins: PluginsConfig;
+  settings: Settings;
+  /** Already env-interpolated; `{{...}}` templates inside stay for run time. */
+  vars: Record<string, string>;
+  tools: Record<string, ToolConfig>;
+  flows: Record<string, FlowConfig>;
+  routes: RouteConfig[];
+  /** Global handlers, looked up after the step's and the flow's. */
+  on: Handlers;
+  /** Where the config came from: relative paths resolve against `dir`. */
+  source: { file: string; dir: string };
+  /** Names of vars whose value came from the environment (redacted in logs). */
+  secretVars: string[];
+}
+
+export interface ProviderConfig {
+  provider: string;
+  /** Plugin options (validated against the plugin's own schema), without `provider`. */
+  options: Record<string, unknown>;
+}
+
+/** Each configured slot is a fallback chain, first provider first. */
+export type PluginsConfig = { [S in SlotName]?: ProviderConfig[] };
+
+export interface Settings {
+  language: string;
+  bargeIn: { enabled: boolean; minSpeechMs: number };
+  timeouts: { noInput: number; endOfSpeech: number; maxCall: number };
+  recording: { enabled: boolean; dir: string };
+  /** Rate (Hz) the engine runs VAD/mixing at; legs and plugins are converted to/from it. */
+  sampleRate: number;
+  /** Local softphone / HTTP server of `voicebot run` (provider: local). */
+  server: { host: string; port: number };
+}
+
+export interface RouteConfig {
+  /** Called number; exact match, or `*` for any. */
+  to: string;
+  flow: string;
+}
+
+/** Values are qualified targets "flow.step". */
+export interface Handlers {
+  dtmf?: Record<string, string>;
+  error?: string;
+  hangup?: string;
+  noInput?: string;
+}
+
+export interface ToolConfig {
+  name: string;
+  description: string;
+  /** JSON Schema object for the arguments. */
+  params: Record<string, unknown>;
+  http?: HttpSpec;
+  /** `./tools/file.js#export`, resolved against the config dir. */
+  handler?: string;
+}
+
+export interface HttpSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  headers: Record<string, string>;
+  /** Templated; objects are sent as JSON. */
+  body?: unknown;
+  timeoutMs: number;
+}
+
+export interface FlowConfig {
+  name: string;
+  /** Qualified "flow.step". */
+  start: string;
+  on: Handlers;
+  /** In file order. */
+  steps: Record<string, Step>;
+}
+
+export interface SourcePos {
+  line: number;
+  col: number;
+}
+
+interface StepBase {
+  /** Step name (unqualified) and flow it lives in. */
+  name: string;
+  flow: string;
+  /** Qualified target of the following step, or undefined when the flow ends here. */
+  next?: string;
+  on: Handlers;
+  pos?: SourcePos;
+}
+
+export interface SayStep extends StepBase {
+  kind: 'say';
+  text: string;
+  bargeIn?: boolean;
+}
+
+export interface PlayStep extends StepBase {
+  kind: 'play';
+  file?: string;
+  url?: string;
+  bargeIn?: boolean;
+}
+
+export type ListenInput = 'speech' | 'dtmf';
+
+export interface ListenRoute {
+  dtmf?: string;
+  regex?: string;
+  equals?: string;
+  intent?: string;
+  goto: string;
+}
+
+export interface ListenStep extends StepBase {
+  kind: 'listen';
+  prompt?: string;
+  input: ListenInput[];
+  numDigits?: number;
+  finishOnKey?: string;
+  /** ms of silence after the prompt before noInput; defaults to settings.timeouts.noInput. */
+  timeoutMs?: number;
+  retries: number;
+  /** One per retry; the last repeats. Empty: re-prompt. */
+  noInput: string[];
+  noMatch: string[];
+  save?: string;
+  routes: ListenRoute[];
+  else?: string;
+  exhausted?: string;
+  bargeIn?: boolean;
+}
+
+export interface LlmExit {
+  tool?: string;
+  maxTurns?: boolean;
+  intent?: string;
+  goto: string;
+}
+
+export interface LlmStep extends StepBase {
+  kind: 'llm';
+  system: string;
+  tools: string[];
+  context: 'append' | 'reset';
+  maxTurns?: number;
+  /** First line said when the step is entered. */
+  say?: string;
+  exits: LlmExit[];
+  bargeIn?: boolean;
+}
+
+export interface BranchCase {
+  var: string;
+  equals?: unknown;
+  in?: unknown[];
+  matches?: string;
+  exists?: boolean;
+  goto: string;
+}
+
+export interface BranchStep extends StepBase {
+  kind: 'branch';
+  cases: BranchCase[];
+  else: string;
+}
+
+export interface SetStep extends StepBase {
+  kind: 'set';
+  values: Record<string, unknown>;
+}
+
+export interface GotoStep extends StepBase {
+  kind: 'goto';
+  target: string;
+}
+
+export interface HttpStep extends StepBase, HttpSpec {
+  kind: 'http';
+  save?: string;
+  onError?: string;
+}
+
+export interface TransferStep extends StepBase {
+  kind: 'transfer';
+  to: string;
+  mode: 'blind';
+  announce?: string;
+  timeoutMs?: number;
+  onFail?: string;
+}
+
+export interface HangupStep extends StepBase {
+  kind: 'hangup';
+  text?: string;
+}
+
+export type Step =
+  | SayStep
+  | PlayStep
+  | ListenStep
+  | LlmStep
+  | BranchStep
+  | SetStep
+  | GotoStep
+  | HttpStep
+  | TransferStep
+  | HangupStep;
+
+export type StepKind = Step['kind'];
+
+export const STEP_KINDS: readonly StepKind[] = [
+  'say',
+  'play',
+  'listen',
+  'llm',
+  'branch',
+  'set',
+  'goto',
+  'http',
+  'transfer',
+  'hangup',
+];

@@ -1,0 +1,38 @@
+import type { HangupReason } from '../plugins/telephony.js';
+
+/**
+ * Typed events of one call. The CLI prints exactly these with `--json`, one
+ * per line; logs carry the same fields. `t` is ms since the call started.
+ */
+export type CallEvent =
+  | { type: 'call.started'; callId: string; t: number; from: string; to: string; flow: string }
+  | { type: 'flow.step'; callId: string; t: number; flow: string; step: string; kind: string }
+  | { type: 'bot.said'; callId: string; t: number; text: string; interrupted: boolean }
+  | { type: 'caller.said'; callId: string; t: number; text: string; final: boolean }
+  | { type: 'dtmf'; callId: string; t: number; digits: string }
+  | ({ type: 'turn.metrics'; callId: string; t: number } & TurnMetrics)
+  | { type: 'tool.called'; callId: string; t: number; name: string; args: unknown; result?: unknown; error?: string }
+  | { type: 'call.transferred'; callId: string; t: number; to: string }
+  | { type: 'call.error'; callId: string; t: number; code: string; message: string; slot?: string }
+  | { type: 'call.ended'; callId: string; t: number; reason: HangupReason; durationMs: number };
+
+export type CallEventType = CallEvent['type'];
+
+/** Per-turn latencies in ms; absent when the turn had no such stage. */
+export interface TurnMetrics {
+  turn: number;
+  /** Caller stopped speaking → engine decided the turn ended (≈ endOfSpeech). */
+  endOfUtteranceMs?: number;
+  /** Utterance end → final transcript. */
+  sttMs?: number;
+  /** LLM request → first token. */
+  llmTtftMs?: number;
+  /** First TTS request → first audio chunk. */
+  ttsTtfbMs?: number;
+  /** Caller stopped speaking → first bot audio frame on the wire. */
+  e2eMs?: number;
+  /** Framework's own share: e2e minus endpointing, stt, ttft and ttfb. */
+  overheadMs?: number;
+}
+
+export type CallEventListener = (ev: CallEvent) => void;
