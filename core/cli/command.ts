@@ -15,6 +15,8 @@ export interface CliIO {
 export interface ParsedArgs {
   values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
+  /** parseArgs tokens, for commands where the order of repeated flags matters (simulate). */
+  tokens?: { kind: string; name?: string; value?: string | undefined; index: number }[];
 }
 
 /**

@@ -1,0 +1,177 @@
+import 'reflect-metadata';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { PacerClock } from '../audio/pacer.js';
+import type { VoicebotConfig } from '../config/types.js';
+import { TOKENS } from '../di/tokens.js';
+import { createCallSession } from '../engine/session.js';
+import type { CallEvent, CallEventListener } from '../engine/events.js';
+import { VoicebotError, toVoicebotError } from '../errors/index.js';
+import { runFlow } from '../flow/runner.js';
+import { createLogger, type Logger } from '../logging.js';
+import type { PluginBase } from '../plugins/base.js';
+import { createDefaultRegistry, type PluginRegistry } from '../plugins/registry.js';
+import type { SlotName } from '../plugins/slots.js';
+import type { CallLeg, IncomingCall, TelephonyHandler } from '../plugins/telephony.js';
+import { createPlugins, type ResolvedPlugins, type SlotOverrides } from './plugins.js';
+import { routeCall } from './routing.js';
+
+export interface AppOptions {
+  config: VoicebotConfig;
+  logger?: Logger;
+  registry?: PluginRegistry;
+  /** Replace configured slots with ready instances (simulate forces mock telephony). */
+  overrides?: SlotOverrides;
+  /** Slots not to create (e.g. telephony on a worker that takes streamed calls). */
+  skip?: readonly SlotName[];
+}
+
+/**
+ * The running bot: process-wide plugins in the root DI container, one child
+ * container per call. Routes each inbound call to a flow, answers it exactly
+ * once, runs the flow on a call engine, and tears the call down.
+ */
+export class VoicebotApp implements TelephonyHandler {
+  readonly config: VoicebotConfig;
+  readonly plugins: ResolvedPlugins;
+  readonly logger: Logger;
+  readonly clock: PacerClock;
+  readonly container: DependencyContainer;
+  private readonly listeners = new Set<CallEventListener>();
+  private readonly calls = new Map<string, Promise<void>>();
+  private started = false;
+  private stopping = false;
+
+  private constructor(config: VoicebotConfig, plugins: ResolvedPlugins, logger: Logger) {
+    this.config = config;
+    this.plugins = plugins;
+    this.logger = logger;
+    this.clock = new PacerClock();
+    this.container = rootContainer.createChildContainer();
+    this.container.register(TOKENS.Config, { useValue: config });
+    this.container.register(TOKENS.Logger, { useValue: logger });
+    this.container.register(TOKENS.PacerClock, { useValue: this.clock });
+    if (plugins.telephony) this.container.register(TOKENS.Telephony, { useValue: plugins.telephony });
+    this.container.register(TOKENS.AudioStream, { useValue: plugins.audioStream });
+    this.container.register(TOKENS.Vad, { useValue: plugins.vad });
+    if (plugins.stt) this.container.register(TOKENS.Stt, { useValue: plugins.stt });
+    if (plugins.llm) this.container.register(TOKENS.Llm, { useValue: plugins.llm });
+    if (plugins.tts) this.container.register(TOKENS.Tts, { useValue: plugins.tts });
+  }
+
+  static async create(opts: AppOptions): Promise<VoicebotApp> {
+    const logger = opts.logger ?? createLogger();
+    const registry = opts.registry ?? createDefaultRegistry();
+    const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, opts.skip);
+    return new VoicebotApp(opts.config, plugins, logger);
+  }
+
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  onEvent(listener: CallEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Start every plugin, telephony last so no call arrives before the rest is ready. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const p of this.servicePlugins()) await p.start();
+    if (this.plugins.telephony) await this.plugins.telephony.listen(this);
+  }
+
+  /** Stop taking calls, end the active ones, stop plugins. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.plugins.telephony) await this.plugins.telephony.stop().catch((e) => this.logError('telephony stop', e));
+    await Promise.allSettled([...this.calls.values()]);
+    for (const p of this.servicePlugins().reverse()) await p.stop().catch((e) => this.logError(`${p.slot} stop`, e));
+    this.container.dispose();
+  }
+
+  private servicePlugins(): PluginBase[] {
+    const { audioStream, vad, stt, llm, tts } = this.plugins;
+    return [audioStream, vad, stt, llm, tts].filter((p): p is NonNullable<typeof p> => p !== undefined);
+  }
+
+  /** TelephonyHandler: never throws; one call's failure stays that call's. */
+  onIncomingCall(call: IncomingCall): void {
+    if (this.stopping) {
+      void call.reject('unavailable').catch(() => {});
+      return;
+    }
+    const flow = routeCall(this.config, call.info.to);
+    if (!flow) {
+      this.logger.info({ callId: call.info.id, to: call.info.to }, 'no route accepts this call; rejecting');
+      void call.reject('decline').catch(() => {});
+      return;
+    }
+    const run = this.handleCall(call, flow)
+      .catch((e) => this.logError(`call ${call.info.id}`, e))
+      .finally(() => this.calls.delete(call.info.id));
+    this.calls.set(call.info.id, run);
+  }
+
+  /** Attach an already answered leg (e.g. a stream a worker received) and run a flow on it. */
+  runLeg(leg: CallLeg, flow?: string): Promise<void> {
+    const f = flow ?? routeCall(this.config, leg.info.to) ?? Object.keys(this.config.flows)[0];
+    const run = this.runCall(leg, f)
+      .catch((e) => this.logError(`call ${leg.info.id}`, e))
+      .finally(() => this.calls.delete(leg.info.id));
+    this.calls.set(leg.info.id, run);
+    return run;
+  }
+
+  private async handleCall(call: IncomingCall, flow: string): Promise<void> {
+    const answered = await call.answer();
+    const leg = await this.plugins.audioStream.attach(answered);
+    await this.runCall(leg, flow);
+  }
+
+  private async runCall(leg: CallLeg, flow: string): Promise<void> {
+    const scope = this.container.createChildContainer();
+    const log = this.logger.child({ callId: leg.info.id });
+    const session = createCallSession({
+      leg,
+      plugins: { vad: this.plugins.vad, stt: this.plugins.stt, llm: this.plugins.llm, tts: this.plugins.tts },
+      settings: this.config.settings,
+      logger: log,
+      clock: this.clock,
+      flowName: flow,
+    });
+    scope.register(TOKENS.CallLeg, { useValue: leg });
+    scope.register(TOKENS.CallSession, { useValue: session });
+    const off = session.on((ev) => this.dispatch(ev));
+    try {
+      session.start();
+      await runFlow(session, { config: this.config, flow, logger: log });
+      if (!session.ended) await session.hangup(undefined, 'bot-hangup');
+    } catch (e) {
+      const err = e instanceof VoicebotError ? e : toVoicebotError(e, 'VB_ERR_PROVIDER', { provider: 'flow', slot: 'flow' });
+      log.error({ code: err.code }, `call ended by an unhandled error: ${err.message}`);
+      if (!session.ended) await session.hangup(undefined, 'error').catch(() => {});
+    } finally {
+      await session.close('bot-hangup').catch((e) => this.logError('session close', e));
+      off();
+      await scope.dispose();
+    }
+  }
+
+  private dispatch(ev: CallEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(ev);
+      } catch (e) {
+        this.logError('event listener', e);
+      }
+    }
+  }
+
+  private logError(where: string, e: unknown): void {
+    const err = e instanceof VoicebotError ? e : toVoicebotError(e, 'VB_ERR_PROVIDER', { provider: where, slot: 'app' });
+    this.logger.error({ code: err.code }, `${where}: ${err.message}`);
+  }
+}

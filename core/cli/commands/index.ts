@@ -1,0 +1,7 @@
+import type { Command } from '../command.js';
+import { runCommand } from './run.js';
+import { validateCommand } from './validate.js';
+import { initCommand } from './init.js';
+
+/** In the order `voicebot --help` lists them. */
+export const COMMANDS: readonly Command[] = [runCommand, validateCommand, initCommand];
