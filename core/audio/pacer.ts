@@ -1,0 +1,257 @@
+import type { AudioFrame } from './frame.js';
+
+export interface Tickable {
+  /** Called once per frame period by the clock. */
+  tick(nowMs: number): void;
+}
+
+/** Most frames a late timer may catch up at once before the clock resyncs. */
+const MAX_CATCHUP = 2;
+/** Lateness histogram: 0.1 ms buckets up to 100 ms. */
+const BUCKETS = 1000;
+
+/**
+ * One drift-corrected timer for every outbound stream in the process:
+ * deadlines are start + n·frameMs on the monotonic clock, so lateness never
+ * accumulates (chained fixed setTimeouts drift by their own overhead). The
+ * timer exists only while some stream is registered.
+ */
+export class PacerClock {
+  readonly frameMs: number;
+  private readonly now: () => number;
+  private members: Tickable[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private t0 = 0;
+  private n = 0;
+  private readonly hist = new Uint32Array(BUCKETS + 1);
+  /** Timer firings that were more than MAX_CATCHUP frames late (the clock resynced). */
+  lateTicks = 0;
+  ticks = 0;
+
+  constructor(frameMs = 20, now: () => number = () => performance.now()) {
+    this.frameMs = frameMs;
+    this.now = now;
+  }
+
+  get size(): number {
+    return this.members.length;
+  }
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  add(p: Tickable): void {
+    if (this.members.includes(p)) return;
+    this.members.push(p);
+    if (!this.timer) {
+      this.t0 = this.now();
+      this.n = 0;
+      this.schedule();
+    }
+  }
+
+  remove(p: Tickable): void {
+    const i = this.members.indexOf(p);
+    if (i < 0) return;
+    const last = this.members.pop()!;
+    if (i < this.members.length) this.members[i] = last;
+    if (this.members.length === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Timer lateness percentile in ms (from the histogram, 0.1 ms resolution). */
+  latenessPercentile(p: number): number {
+    let total = 0;
+    for (let i = 0; i <= BUCKETS; i++) total += this.hist[i];
+    if (total === 0) return 0;
+    const want = Math.ceil((p / 100) * total);
+    let acc = 0;
+    for (let i = 0; i <= BUCKETS; i++) {
+      acc += this.hist[i];
+      if (acc >= want) return i / 10;
+    }
+    return BUCKETS / 10;
+  }
+
+  resetStats(): void {
+    this.hist.fill(0);
+    this.lateTicks = 0;
+    this.ticks = 0;
+  }
+
+  private schedule(): void {
+    this.n++;
+    const delay = this.t0 + this.n * this.frameMs - this.now();
+    this.timer = setTimeout(this.fire, delay > 0 ? delay : 0);
+  }
+
+  private readonly fire = (): void => {
+    const now = this.now();
+    const deadline = this.t0 + this.n * this.frameMs;
+    const late = now - deadline;
+    this.hist[Math.min(BUCKETS, Math.max(0, Math.round(late * 10)))]++;
+    this.ticks++;
+    let behind = Math.floor(late / this.frameMs);
+    if (behind > MAX_CATCHUP) {
+      this.lateTicks++;
+      // Resync rather than burst: the next deadline is one period from now.
+      this.n = Math.floor((now - this.t0) / this.frameMs);
+      behind = 0;
+    } else {
+      this.n += behind;
+    }
+    for (let r = 0; r <= behind; r++) {
+      // Members may remove themselves while ticking: iterate backwards over a stable length.
+      for (let i = this.members.length - 1; i >= 0; i--) {
+        const m = this.members[i];
+        if (m) m.tick(now);
+      }
+    }
+    if (this.members.length > 0) this.schedule();
+    else this.timer = undefined;
+  };
+}
+
+export interface OutboundPacerOptions {
+  sampleRate: number;
+  frameMs?: number;
+  clock: PacerClock;
+  /** Receives one frame per period; the frame object and buffer are reused. */
+  sink: (frame: AudioFrame) => void;
+  /** The queue ran dry after the last frame went out. */
+  onDrained?: () => void;
+}
+
+/**
+ * Queues bot audio and writes it out one frame per period. Idle pacers are
+ * not registered with the clock, so silence costs nothing.
+ */
+export class OutboundPacer implements Tickable {
+  readonly sampleRate: number;
+  readonly frameMs: number;
+  private readonly spf: number;
+  private readonly clock: PacerClock;
+  private readonly sink: (frame: AudioFrame) => void;
+  private readonly onDrained: (() => void) | undefined;
+  private ring: Int16Array;
+  private read = 0;
+  private count = 0;
+  private readonly frame: AudioFrame;
+  private registered = false;
+  private started = false;
+  private nextDue = -Infinity;
+  private played = 0;
+
+  constructor(opts: OutboundPacerOptions) {
+    this.sampleRate = opts.sampleRate;
+    this.frameMs = opts.frameMs ?? opts.clock.frameMs;
+    this.spf = (opts.sampleRate * this.frameMs) / 1000;
+    this.clock = opts.clock;
+    this.sink = opts.sink;
+    this.onDrained = opts.onDrained;
+    this.ring = new Int16Array(this.spf * 50);
+    this.frame = { samples: new Int16Array(this.spf), sampleRate: opts.sampleRate, timestampMs: 0 };
+  }
+
+  get queuedMs(): number {
+    return (this.count * 1000) / this.sampleRate;
+  }
+
+  /** Total ms written to the sink. */
+  get playedMs(): number {
+    return (this.played * 1000) / this.sampleRate;
+  }
+
+  get active(): boolean {
+    return this.count > 0;
+  }
+
+  start(): void {
+    this.started = true;
+  }
+
+  stop(): void {
+    this.started = false;
+    this.count = 0;
+    this.unregister();
+  }
+
+  /** Copies `samples` into the queue. The first frame after idle goes out at once. */
+  enqueue(samples: Int16Array): void {
+    if (samples.length === 0) return;
+    this.ensure(this.count + samples.length);
+    const cap = this.ring.length;
+    let w = (this.read + this.count) % cap;
+    const first = Math.min(samples.length, cap - w);
+    this.ring.set(samples.subarray(0, first), w);
+    if (first < samples.length) this.ring.set(samples.subarray(first), 0);
+    this.count += samples.length;
+    w = 0;
+    if (!this.started) return;
+    if (!this.registered) {
+      this.registered = true;
+      this.clock.add(this);
+      const now = performance.now();
+      if (now >= this.nextDue - this.frameMs / 2) this.emit(now);
+    }
+  }
+
+  /** Drops queued audio (barge-in); returns the ms dropped. */
+  clear(): number {
+    const ms = this.queuedMs;
+    this.count = 0;
+    this.unregister();
+    return ms;
+  }
+
+  tick(now: number): void {
+    if (now < this.nextDue - this.frameMs / 2) return;
+    this.emit(now);
+  }
+
+  private emit(now: number): void {
+    if (this.count === 0) {
+      this.unregister();
+      return;
+    }
+    const out = this.frame.samples;
+    const n = Math.min(this.count, this.spf);
+    const cap = this.ring.length;
+    const first = Math.min(n, cap - this.read);
+    out.set(this.ring.subarray(this.read, this.read + first), 0);
+    if (first < n) out.set(this.ring.subarray(0, n - first), first);
+    if (n < this.spf) out.fill(0, n);
+    this.read = (this.read + n) % cap;
+    this.count -= n;
+    this.nextDue = Math.max(now, this.nextDue) + this.frameMs;
+    this.sink(this.frame);
+    this.frame.timestampMs += this.frameMs;
+    this.played += this.spf;
+    if (this.count === 0) {
+      this.unregister();
+      this.onDrained?.();
+    }
+  }
+
+  private unregister(): void {
+    if (this.registered) {
+      this.registered = false;
+      this.clock.remove(this);
+    }
+  }
+
+  private ensure(n: number): void {
+    if (n <= this.ring.length) return;
+    let cap = this.ring.length;
+    while (cap < n) cap *= 2;
+    const nr = new Int16Array(cap);
+    const first = Math.min(this.count, this.ring.length - this.read);
+    nr.set(this.ring.subarray(this.read, this.read + first), 0);
+    if (first < this.count) nr.set(this.ring.subarray(0, this.count - first), first);
+    this.ring = nr;
+    this.read = 0;
+  }
+}
