@@ -10,4 +10,10 @@ function entry(slot: BuiltinEntry['slot'], name: string, load: () => Promise<unk
 }
 
 export const BUILTIN_PLUGINS: readonly BuiltinEntry[] = [
+  entry('telephony', 'mock', async () => (await import('./mock/telephony.js')).mockTelephonyPlugin),
+  entry('audioStream', 'inprocess', async () => (await import('./inprocess/index.js')).inprocessPlugin),
+  entry('vad', 'energy', async () => (await import('./energy/vad.js')).energyVadPlugin),
+  entry('stt', 'mock', async () => (await import('./mock/stt.js')).mockSttPlugin),
+  entry('llm', 'mock', async () => (await import('./mock/llm.js')).mockLlmPlugin),
+  entry('tts', 'mock', async () => (await import('./mock/tts.js')).mockTtsPlugin),
 ];

@@ -47,7 +47,7 @@ export interface CallLeg {
   readonly media: MediaPort;
   /** Caller pressed a key. One listener; undefined detaches. */
   onDtmf(cb: ((digit: string) => void) | undefined): void;
-  /** The call ended from the far side or the network. Fires at most once. */
+  /** The call ended for any reason other than this leg's own hangup()/transfer() (far side, network, shutdown). Fires at most once. */
   onEnded(cb: ((reason: HangupReason) => void) | undefined): void;
   sendDtmf(digits: string): Promise<void>;
   transfer(to: string, opts?: TransferOptions): Promise<void>;

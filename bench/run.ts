@@ -1,0 +1,46 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { table } from './stats.js';
+
+/**
+ * `npm run bench [-- --quick]`: every benchmark, a table per section on
+ * stdout, and all figures in bench/results/latest.json.
+ */
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+
+interface Section {
+  name: string;
+  run: (opts: { quick: boolean }) => Promise<Record<string, unknown>[]>;
+}
+
+const SECTIONS: Section[] = [
+  { name: 'dsp', run: async (o) => (await import('./dsp.js')).runDspBench(o) as never },
+  { name: 'latency', run: async (o) => (await import('./latency.js')).runLatencyBench(o) as never },
+  { name: 'concurrency', run: async (o) => (await import('./concurrency.js')).runConcurrencyBench(o) as never },
+  { name: 'startup', run: async (o) => (await import('./startup.js')).runStartupBench(o) as never },
+];
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  quick,
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+};
+const t0 = performance.now();
+for (const s of SECTIONS) {
+  if (only && !only.includes(s.name)) continue;
+  process.stdout.write(`\n## ${s.name}\n`);
+  try {
+    const rows = await s.run({ quick });
+    results[s.name] = rows;
+    process.stdout.write(table(rows));
+  } catch (e) {
+    results[s.name] = { error: (e as Error).message };
+    process.stdout.write(`failed: ${(e as Error).message}\n`);
+  }
+}
+results.totalSeconds = Math.round((performance.now() - t0) / 1000);
+const dir = new URL('../../bench/results/', import.meta.url);
+mkdirSync(dir, { recursive: true });
+writeFileSync(new URL('latest.json', dir), JSON.stringify(results, null, 2) + '\n');
+process.stdout.write(`\nwrote bench/results/latest.json (${results.totalSeconds} s)\n`);

@@ -1,0 +1,20 @@
+import { AudioStreamPlugin, type AudioStreamCapabilities } from '../../core/plugins/audio-stream.js';
+import { definePlugin } from '../../core/plugins/manifest.js';
+import type { CallLeg } from '../../core/plugins/telephony.js';
+
+/** Telephony and engine in one process: the leg is handed through unchanged. */
+export class InprocessAudioStream extends AudioStreamPlugin {
+  readonly capabilities: AudioStreamCapabilities = { remote: false };
+  protected async _attach(leg: CallLeg): Promise<CallLeg> {
+    return leg;
+  }
+}
+
+export const inprocessPlugin = definePlugin<'audioStream', Record<string, never>>({
+  slot: 'audioStream',
+  name: 'inprocess',
+  description: 'No network: telephony and engine share the process (default)',
+  optionsSchema: { type: 'object', properties: {}, additionalProperties: false },
+  create: () => new InprocessAudioStream('inprocess'),
+});
+export default inprocessPlugin;

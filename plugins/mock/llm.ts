@@ -1,0 +1,151 @@
+/**
+ * Scriptable, deterministic LLM.
+ *
+ * Rules (option `script`) are tried in order against the last user message;
+ * the first whose `when` regex matches (or that has no `when`) answers with a
+ * `reply` (streamed word by word) and/or a `toolCall`. Without a matching
+ * rule it echoes: "You said: <text>." After a tool result it replies
+ * "Done: <result>" unless a rule with `afterTool: true` matches.
+ *
+ * Intent classification convention (used by the engine's classifyIntent): a
+ * system message whose first line is CLASSIFY_INTENT, followed by one intent
+ * per line; the answer is the intent sharing the most words with the user
+ * text (or a rule's `intent`), else "none".
+ */
+import { definePlugin } from '../../core/plugins/manifest.js';
+import { LlmPlugin, type ChatRequest, type LlmCapabilities, type LlmEvent } from '../../core/plugins/llm.js';
+import { FAULT_SCHEMA_PROPS, Faults, sleep, type FaultOptions } from './faults.js';
+
+export interface MockLlmRule {
+  when?: string;
+  reply?: string;
+  toolCall?: { name: string; arguments?: Record<string, unknown> };
+  intent?: string;
+  /** Match only right after a tool result. */
+  afterTool?: boolean;
+}
+
+export interface MockLlmOptions extends FaultOptions {
+  script?: MockLlmRule[];
+  /** ms between streamed words (default 0). */
+  tokenDelayMs?: number;
+}
+
+export const CLASSIFY_INTENT = 'CLASSIFY_INTENT';
+
+function words(s: string): Set<string> {
+  return new Set(s.toLowerCase().match(/[a-z0-9']+/g) ?? []);
+}
+
+export class MockLlm extends LlmPlugin {
+  readonly capabilities: LlmCapabilities = { streaming: true, toolCalls: true };
+  private readonly faults: Faults;
+  private readonly rules: { re?: RegExp; rule: MockLlmRule }[];
+  private readonly tokenDelayMs: number;
+  private calls = 0;
+
+  constructor(provider = 'mock', opts: MockLlmOptions = {}) {
+    super(provider);
+    this.faults = new Faults('llm', opts);
+    this.rules = (opts.script ?? []).map((rule) => ({ rule, re: rule.when ? new RegExp(rule.when, 'i') : undefined }));
+    this.tokenDelayMs = opts.tokenDelayMs ?? 0;
+  }
+
+  protected async *_chat(req: ChatRequest): AsyncIterable<LlmEvent> {
+    await this.faults.delay(req.signal);
+    if (req.signal?.aborted) {
+      yield { type: 'done', finishReason: 'cancelled' };
+      return;
+    }
+    this.faults.check();
+    const msgs = req.messages;
+    const last = msgs[msgs.length - 1];
+    const sys = msgs.find((m) => m.role === 'system');
+    const lastUser = [...msgs].reverse().find((m) => m.role === 'user');
+    const userText = lastUser?.content ?? '';
+
+    if (sys && sys.content.startsWith(CLASSIFY_INTENT)) {
+      yield { type: 'text', text: this.classify(sys.content, userText) };
+      yield { type: 'done', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1 } };
+      return;
+    }
+
+    const afterTool = last?.role === 'tool';
+    const match = this.rules.find(({ re, rule }) => !!rule.afterTool === afterTool && !rule.intent && (!re || re.test(userText)))?.rule;
+    if (match?.toolCall && !afterTool && req.tools?.some((t) => t.name === match.toolCall!.name)) {
+      if (match.reply) yield* this.stream(match.reply, req.signal);
+      yield {
+        type: 'tool_call',
+        call: { id: `call_${++this.calls}`, name: match.toolCall.name, arguments: JSON.stringify(match.toolCall.arguments ?? {}) },
+      };
+      yield { type: 'done', finishReason: 'tool_calls' };
+      return;
+    }
+    const reply = match?.reply ?? (afterTool ? `Done: ${last.content}` : `You said: ${userText.replace(/[.!?]+$/, '')}.`);
+    const cancelled = yield* this.stream(reply, req.signal);
+    yield { type: 'done', finishReason: cancelled ? 'cancelled' : 'stop', usage: { promptTokens: msgs.length, completionTokens: reply.split(' ').length } };
+  }
+
+  private async *stream(text: string, signal?: AbortSignal): AsyncGenerator<LlmEvent, boolean> {
+    const parts = text.split(/(?<= )/);
+    for (const p of parts) {
+      if (signal?.aborted) return true;
+      if (this.tokenDelayMs) await sleep(this.tokenDelayMs, signal);
+      if (signal?.aborted) return true;
+      yield { type: 'text', text: p };
+    }
+    return false;
+  }
+
+  private classify(system: string, text: string): string {
+    const intents = system.split('\n').slice(1).map((s) => s.trim()).filter(Boolean);
+    const byRule = this.rules.find(({ re, rule }) => rule.intent && re?.test(text))?.rule.intent;
+    if (byRule && intents.includes(byRule)) return byRule;
+    const said = words(text);
+    let best = 'none';
+    let bestScore = 0;
+    for (const intent of intents) {
+      let score = 0;
+      for (const w of words(intent)) if (w.length > 2 && said.has(w)) score++;
+      if (score > bestScore) {
+        bestScore = score;
+        best = intent;
+      }
+    }
+    return best;
+  }
+}
+
+export const mockLlmPlugin = definePlugin<'llm', MockLlmOptions>({
+  slot: 'llm',
+  name: 'mock',
+  description: 'Scriptable deterministic LLM (echo by default)',
+  optionsSchema: {
+    type: 'object',
+    properties: {
+      ...FAULT_SCHEMA_PROPS,
+      tokenDelayMs: { type: 'number', minimum: 0 },
+      script: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            when: { type: 'string' },
+            reply: { type: 'string' },
+            intent: { type: 'string' },
+            afterTool: { type: 'boolean' },
+            toolCall: {
+              type: 'object',
+              properties: { name: { type: 'string' }, arguments: { type: 'object' } },
+              required: ['name'],
+              additionalProperties: false,
+            },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    additionalProperties: false,
+  },
+  create: (options) => new MockLlm('mock', options),
+});

@@ -1,0 +1,97 @@
+import type { AudioFrame } from '../../core/audio/frame.js';
+import { definePlugin } from '../../core/plugins/manifest.js';
+import {
+  SttPlugin,
+  type RecognizeRequest,
+  type SttCapabilities,
+  type SttStream,
+  type SttStreamOptions,
+  type Transcript,
+} from '../../core/plugins/stt.js';
+import { MockSpeechDecoder, GAP_MS } from './mock-speech.js';
+import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
+
+export interface MockSttOptions extends FaultOptions {
+  /** Returned in order instead of decoding the audio (scripting). */
+  transcripts?: string[];
+}
+
+/** Recognises mock speech exactly; streaming with interim text as characters arrive. */
+export class MockStt extends SttPlugin {
+  readonly capabilities: SttCapabilities = { streaming: true, interimResults: true, sampleRates: [8000, 16000, 24000, 48000] };
+  private readonly faults: Faults;
+  private readonly script: string[] | undefined;
+
+  constructor(provider = 'mock', opts: MockSttOptions = {}) {
+    super(provider);
+    this.faults = new Faults('stt', opts);
+    this.script = opts.transcripts ? [...opts.transcripts] : undefined;
+  }
+
+  protected async _recognize(req: RecognizeRequest): Promise<Transcript> {
+    await this.faults.delay(req.signal);
+    this.faults.check();
+    if (this.script) return { text: this.script.shift() ?? '', final: true };
+    const d = new MockSpeechDecoder(req.sampleRate);
+    d.push(req.audio);
+    d.push(new Int16Array(Math.round((req.sampleRate * GAP_MS * 2) / 1000)));
+    return { text: d.take().join(' '), final: true, confidence: 1 };
+  }
+
+  protected override _stream(opts: SttStreamOptions): SttStream {
+    const decoder = new MockSpeechDecoder(opts.sampleRate);
+    const faults = this.faults;
+    const script = this.script;
+    let lastPartial = '';
+    let closed = false;
+    let failed = false;
+    const flush = new Int16Array(Math.round((opts.sampleRate * GAP_MS * 2) / 1000));
+    const emitFinals = (): void => {
+      for (const text of decoder.take()) {
+        lastPartial = '';
+        try {
+          faults.check();
+        } catch (e) {
+          failed = true;
+          opts.onError(e);
+          return;
+        }
+        opts.onTranscript({ text: script ? (script.shift() ?? '') : text, final: true, confidence: 1 });
+      }
+    };
+    return {
+      push(frame: AudioFrame): void {
+        if (closed || failed) return;
+        decoder.push(frame.samples);
+        const p = decoder.partial;
+        if (p && p !== lastPartial) {
+          lastPartial = p;
+          opts.onTranscript({ text: p, final: false });
+        }
+        emitFinals();
+      },
+      endUtterance(): void {
+        if (closed || failed) return;
+        decoder.push(flush);
+        emitFinals();
+      },
+      close(): void {
+        closed = true;
+        decoder.reset();
+      },
+    };
+  }
+}
+
+export const mockSttPlugin = definePlugin<'stt', MockSttOptions>({
+  slot: 'stt',
+  name: 'mock',
+  description: 'Deterministic STT that decodes mock-speech audio exactly',
+  optionsSchema: {
+    type: 'object',
+    properties: { ...FAULT_SCHEMA_PROPS, transcripts: { type: 'array', items: { type: 'string' } } },
+    additionalProperties: false,
+  },
+  sampleRates: [8000, 16000, 24000, 48000],
+  create: (options) => new MockStt('mock', options),
+});

@@ -1,0 +1,265 @@
+import type { AudioFrame } from '../../core/audio/frame.js';
+import { alawDecode, alawEncode, mulawDecode, mulawEncode } from '../../core/audio/g711.js';
+import { VoicebotError } from '../../core/errors/index.js';
+import { LegState, LegStateMachine } from '../../core/plugins/leg-state.js';
+import { definePlugin } from '../../core/plugins/manifest.js';
+import type { MediaPort } from '../../core/plugins/media-port.js';
+import {
+  TelephonyPlugin,
+  type CallerSide,
+  type CallInfo,
+  type CallLeg,
+  type HangupReason,
+  type IncomingCall,
+  type PlaceCallOptions,
+  type TelephonyCapabilities,
+  type TransferOptions,
+} from '../../core/plugins/telephony.js';
+import { sleep } from './faults.js';
+
+export interface MockTelephonyOptions {
+  /** What the simulated line does to audio: G.711 μ-law (default), A-law, or linear. */
+  codec?: 'pcmu' | 'pcma' | 'l16';
+  /** Rate of simulated legs (default 8000, a phone line). */
+  sampleRate?: number;
+  /** ms a transfer takes before the leg ends. */
+  transferLatencyMs?: number;
+  /** Numbers whose transfer fails (to exercise onFail). */
+  failTransfersTo?: string[];
+}
+
+type FrameCb = ((frame: AudioFrame) => void) | undefined;
+
+/** Passes frames through the line codec with reused buffers, like a real G.711 leg. */
+class LineCodec {
+  private bytes = new Uint8Array(0);
+  private pcm = new Int16Array(0);
+  private readonly frame: AudioFrame = { samples: new Int16Array(0), sampleRate: 0, timestampMs: 0 };
+  constructor(private readonly codec: 'pcmu' | 'pcma' | 'l16') {}
+
+  apply(f: AudioFrame): AudioFrame {
+    if (this.codec === 'l16') return f;
+    const n = f.samples.length;
+    if (this.bytes.length < n) {
+      this.bytes = new Uint8Array(n);
+      this.pcm = new Int16Array(n);
+    }
+    const enc = this.codec === 'pcmu' ? mulawEncode(f.samples, this.bytes) : alawEncode(f.samples, this.bytes);
+    this.frame.samples = this.codec === 'pcmu' ? mulawDecode(enc, this.pcm) : alawDecode(enc, this.pcm);
+    this.frame.sampleRate = f.sampleRate;
+    this.frame.timestampMs = f.timestampMs;
+    return this.frame;
+  }
+}
+
+class MockCall implements IncomingCall, CallLeg, MediaPort, CallerSide {
+  readonly info: CallInfo;
+  readonly media: MediaPort = this;
+  readonly sampleRate: number;
+  readonly inputRate: number;
+  readonly outputRate: number;
+  readonly frameMs = 20;
+  readonly sentDtmf: string[] = [];
+  readonly transfers: string[] = [];
+  readonly ended: Promise<HangupReason>;
+  readonly answered: Promise<void>;
+  readonly sm: LegStateMachine;
+  private resolveEnded!: (r: HangupReason) => void;
+  private resolveAnswered!: () => void;
+  private engineRx: FrameCb;
+  private callerRx: FrameCb;
+  private dtmfCb: ((d: string) => void) | undefined;
+  private endedCb: ((r: HangupReason) => void) | undefined;
+  private readonly toEngine: LineCodec;
+  private readonly toCaller: LineCodec;
+
+  constructor(
+    info: CallInfo,
+    sampleRate: number,
+    codec: 'pcmu' | 'pcma' | 'l16',
+    private readonly owner: MockTelephony,
+  ) {
+    this.info = info;
+    this.sampleRate = this.inputRate = this.outputRate = sampleRate;
+    this.sm = new LegStateMachine(info.id);
+    this.toEngine = new LineCodec(codec);
+    this.toCaller = new LineCodec(codec);
+    this.ended = new Promise((r) => (this.resolveEnded = r));
+    this.answered = new Promise((r) => (this.resolveAnswered = r));
+  }
+
+  get callId(): string {
+    return this.info.id;
+  }
+
+  // IncomingCall
+  async answer(): Promise<CallLeg> {
+    if (this.sm.state !== LegState.Ringing) {
+      throw new VoicebotError(this.sm.ended ? 'VB_ERR_CALL_STATE' : 'VB_ERR_CALL_ALREADY_ANSWERED', {
+        callId: this.info.id,
+        action: 'answer',
+        state: this.sm.state,
+      });
+    }
+    this.sm.transition(LegState.Answered, 'answer');
+    this.owner.answers++;
+    this.resolveAnswered();
+    return this;
+  }
+
+  async reject(): Promise<void> {
+    this.sm.transition(LegState.Ended, 'reject');
+    this.finish('rejected', false);
+  }
+
+  // MediaPort (engine side)
+  setReceiver(cb: FrameCb): void {
+    this.engineRx = cb;
+  }
+
+  write(frame: AudioFrame): void {
+    if (this.sm.ended) return;
+    this.callerRx?.(this.toCaller.apply(frame));
+  }
+
+  clear(): void {
+    // Bot audio is delivered synchronously: nothing is queued in the line.
+  }
+
+  // CallLeg
+  onDtmf(cb: ((d: string) => void) | undefined): void {
+    this.dtmfCb = cb;
+  }
+
+  onEnded(cb: ((r: HangupReason) => void) | undefined): void {
+    this.endedCb = cb;
+  }
+
+  async sendDtmf(digits: string): Promise<void> {
+    this.sm.assertActive('sendDtmf');
+    this.sentDtmf.push(digits);
+  }
+
+  async transfer(to: string, _opts?: TransferOptions): Promise<void> {
+    this.sm.transition(LegState.Transferring, 'transfer');
+    const o = this.owner.options;
+    if (o.transferLatencyMs) await sleep(o.transferLatencyMs);
+    if (this.sm.ended) throw new VoicebotError('VB_ERR_CALL_STATE', { callId: this.info.id, action: 'transfer', state: 'ended' });
+    if (o.failTransfersTo?.includes(to)) {
+      this.sm.transition(LegState.Answered, 'transfer failed');
+      throw new VoicebotError('VB_ERR_TRANSFER_FAILED', { callId: this.info.id, to, detail: 'the far end did not answer (mock)' });
+    }
+    this.transfers.push(to);
+    this.sm.transition(LegState.Ended, 'transfer');
+    this.finish('transferred', false);
+  }
+
+  async hangup(reason: HangupReason = 'bot-hangup'): Promise<void> {
+    if (this.sm.ended) return;
+    this.sm.transition(LegState.Ended, 'hangup');
+    this.finish(reason, false);
+  }
+
+  // CallerSide (the simulated far end)
+  setCallerReceiver(cb: FrameCb): void {
+    this.callerRx = cb;
+  }
+
+  callerWrite(frame: AudioFrame): void {
+    if (this.sm.state === LegState.Ended || this.sm.state === LegState.Ringing) return;
+    this.engineRx?.(this.toEngine.apply(frame));
+  }
+
+  pressDtmf(digits: string): void {
+    if (this.sm.state !== LegState.Answered) return;
+    for (const d of digits) this.dtmfCb?.(d);
+  }
+
+  callerHangup(): void {
+    this.end('caller-hangup');
+  }
+
+  /** Ends from outside the bot (caller, shutdown): notifies onEnded. */
+  end(reason: HangupReason): void {
+    if (this.sm.ended) return;
+    this.sm.transition(LegState.Ended, reason);
+    this.finish(reason, true);
+  }
+
+  private finish(reason: HangupReason, notify: boolean): void {
+    this.engineRx = undefined;
+    this.dtmfCb = undefined;
+    const cb = this.endedCb;
+    this.endedCb = undefined;
+    this.owner.calls.delete(this.info.id);
+    this.resolveEnded(reason);
+    if (notify) cb?.(reason);
+  }
+}
+
+/** The caller's view of a MockCall, as the CallerSide contract names it. */
+function callerSideOf(call: MockCall): CallerSide {
+  return {
+    callId: call.info.id,
+    sampleRate: call.sampleRate,
+    ended: call.ended,
+    answered: call.answered,
+    sentDtmf: call.sentDtmf,
+    transfers: call.transfers,
+    setReceiver: (cb) => call.setCallerReceiver(cb),
+    write: (f) => call.callerWrite(f),
+    pressDtmf: (d) => call.pressDtmf(d),
+    hangup: () => call.callerHangup(),
+  };
+}
+
+/**
+ * Simulated phone line: placeCall() offers an inbound call to the core and
+ * returns the caller's side, through which a test or `voicebot simulate`
+ * speaks (PCM frames), presses keys and hangs up.
+ */
+export class MockTelephony extends TelephonyPlugin {
+  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true };
+  readonly options: MockTelephonyOptions;
+  readonly calls = new Map<string, MockCall>();
+  /** Total answer() calls that succeeded (tests assert exactly-once). */
+  answers = 0;
+  private seq = 0;
+
+  constructor(provider = 'mock', options: MockTelephonyOptions = {}) {
+    super(provider);
+    this.options = options;
+  }
+
+  protected override _placeCall(opts: PlaceCallOptions): CallerSide {
+    const handler = this.callHandler;
+    if (!handler) throw new VoicebotError('VB_ERR_PLUGIN_UNSUPPORTED', { provider: this.provider, slot: 'telephony', feature: 'placing calls before listen()' });
+    const id = `mock-${process.pid}-${++this.seq}`;
+    const info: CallInfo = { id, from: opts.from ?? '+15550001111', to: opts.to ?? '+15550123', meta: { ...opts.meta } };
+    const call = new MockCall(info, opts.sampleRate ?? this.options.sampleRate ?? 8000, this.options.codec ?? 'pcmu', this);
+    this.calls.set(id, call);
+    handler.onIncomingCall(call);
+    return callerSideOf(call);
+  }
+
+  protected override async _stop(): Promise<void> {
+    for (const c of [...this.calls.values()]) c.end('shutdown');
+  }
+}
+
+export const mockTelephonyPlugin = definePlugin<'telephony', MockTelephonyOptions>({
+  slot: 'telephony',
+  name: 'mock',
+  description: 'Simulated phone line for tests, benchmarks and `voicebot simulate`',
+  optionsSchema: {
+    type: 'object',
+    properties: {
+      codec: { enum: ['pcmu', 'pcma', 'l16'], description: 'what the line does to audio (default pcmu)' },
+      sampleRate: { enum: [8000, 16000, 24000, 48000], description: 'rate of the simulated line (default 8000)' },
+      transferLatencyMs: { type: 'number', minimum: 0 },
+      failTransfersTo: { type: 'array', items: { type: 'string' } },
+    },
+    additionalProperties: false,
+  },
+  create: (options) => new MockTelephony('mock', options),
+});

@@ -1,0 +1,65 @@
+import { definePlugin } from '../../core/plugins/manifest.js';
+import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugins/tts.js';
+import { encodeMockSpeech, mockSpeechDurationMs, mockSpeechOffsetMs } from './mock-speech.js';
+import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
+
+export interface MockTtsOptions extends FaultOptions {
+  /** Size of each streamed chunk, ms (default 100). */
+  chunkMs?: number;
+}
+
+/** Speaks "mock speech": audio the mock STT decodes back to the exact text. */
+export class MockTts extends TtsPlugin {
+  readonly capabilities: TtsCapabilities = { streaming: true, sampleRates: [8000, 16000, 24000, 48000], wordTimings: true };
+  private readonly faults: Faults;
+  private readonly chunkMs: number;
+
+  constructor(provider = 'mock', opts: MockTtsOptions = {}) {
+    super(provider);
+    this.faults = new Faults('tts', opts);
+    this.chunkMs = opts.chunkMs ?? 100;
+  }
+
+  protected async *_synthesize(req: SynthesizeRequest): AsyncIterable<TtsChunk> {
+    await this.faults.delay(req.signal);
+    if (req.signal?.aborted) return;
+    this.faults.check();
+    const audio = encodeMockSpeech(req.text, req.sampleRate);
+    const words: { word: string; startMs: number; endMs: number }[] = [];
+    for (const m of req.text.matchAll(/\S+/g)) {
+      const start = mockSpeechOffsetMs(req.text, m.index);
+      words.push({ word: m[0], startMs: start, endMs: mockSpeechOffsetMs(req.text, m.index + m[0].length) });
+    }
+    const step = (req.sampleRate * this.chunkMs) / 1000;
+    for (let i = 0; i < audio.length; i += step) {
+      if (req.signal?.aborted) return;
+      const startMs = (i * 1000) / req.sampleRate;
+      const endMs = startMs + this.chunkMs;
+      yield {
+        samples: audio.slice(i, i + step),
+        sampleRate: req.sampleRate,
+        words: words.filter((w) => w.startMs >= startMs && w.startMs < endMs),
+      };
+      // Let other calls run between chunks, as a network stream would.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  /** Total audio duration for `text` (tests use it to reason about truncation). */
+  static durationMs(text: string): number {
+    return mockSpeechDurationMs(text);
+  }
+}
+
+export const mockTtsPlugin = definePlugin<'tts', MockTtsOptions>({
+  slot: 'tts',
+  name: 'mock',
+  description: 'Deterministic TTS producing mock-speech audio (tests, benchmarks)',
+  optionsSchema: {
+    type: 'object',
+    properties: { ...FAULT_SCHEMA_PROPS, chunkMs: { type: 'integer', minimum: 10, description: 'ms per streamed chunk' } },
+    additionalProperties: false,
+  },
+  sampleRates: [8000, 16000, 24000, 48000],
+  create: (options) => new MockTts('mock', options),
+});
