@@ -48,8 +48,11 @@ class EnergyDetector implements VadDetector {
       }
     } else {
       this.belowMs += ms;
-      if (!this.speaking) this.aboveMs = 0;
-      else if (this.belowMs >= this.o.minSilenceMs) {
+      // Speech has short gaps (plosives, syllables): only a pause as long as
+      // minSpeechMs restarts the onset count.
+      if (!this.speaking) {
+        if (this.belowMs >= this.o.minSpeechMs) this.aboveMs = 0;
+      } else if (this.belowMs >= this.o.minSilenceMs) {
         this.speaking = false;
         this.aboveMs = 0;
         return 'speech-end';
