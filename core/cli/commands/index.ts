@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { runCommand } from './run.js';
 import { validateCommand } from './validate.js';
 import { initCommand } from './init.js';
+import { schemaCommand } from './schema.js';
 
 /** In the order `voicebot --help` lists them. */
-export const COMMANDS: readonly Command[] = [runCommand, validateCommand, initCommand];
+export const COMMANDS: readonly Command[] = [runCommand, validateCommand, initCommand, schemaCommand];

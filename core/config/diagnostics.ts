@@ -1,0 +1,30 @@
+import { relative } from 'node:path';
+import type { ErrorCode } from '../errors/registry.js';
+import { ERROR_DEFS } from '../errors/registry.js';
+import { formatMessage, type ErrorParams } from '../errors/voicebot-error.js';
+import type { ErrorDef } from '../errors/define.js';
+
+export interface Diagnostic {
+  file: string;
+  line: number;
+  col: number;
+  severity: 'error' | 'warning';
+  code: ErrorCode;
+  message: string;
+}
+
+export function makeDiagnostic(file: string, pos: { line: number; col: number }, code: ErrorCode, params: ErrorParams): Diagnostic {
+  const def: ErrorDef = ERROR_DEFS[code];
+  return { file, line: pos.line, col: pos.col, severity: def.severity ?? 'error', code, message: formatMessage(def.message, params) };
+}
+
+/** `voicebot.yaml:12:9 error VB_ERR_… message`, with the path relative to cwd when shorter. */
+export function formatDiagnostic(d: Diagnostic, cwd: string = process.cwd()): string {
+  const rel = relative(cwd, d.file);
+  const shown = rel && !rel.startsWith('..') ? rel : d.file;
+  return `${shown}:${d.line}:${d.col} ${d.severity} ${d.code} ${d.message}`;
+}
+
+export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  return ds.sort((a, b) => a.line - b.line || a.col - b.col || a.code.localeCompare(b.code));
+}

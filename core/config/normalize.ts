@@ -1,0 +1,208 @@
+import { resolve } from 'node:path';
+import { parseDuration } from './duration.js';
+import type {
+  BranchCase,
+  FlowConfig,
+  Handlers,
+  ListenRoute,
+  PluginsConfig,
+  ProviderConfig,
+  Settings,
+  Step,
+  StepKind,
+  ToolConfig,
+  VoicebotConfig,
+} from './types.js';
+import { STEP_KINDS } from './types.js';
+import type { SlotName } from '../plugins/slots.js';
+import { SLOT_NAMES } from '../plugins/slots.js';
+
+type Raw = Record<string, any>;
+
+/** The kind keys a raw step has. */
+export function kindsOf(step: Raw): StepKind[] {
+  return Object.keys(step).filter((k): k is StepKind => (STEP_KINDS as readonly string[]).includes(k));
+}
+
+/** `step` → `flow.step`, or as given when it already names a flow. */
+export function qualify(flow: string, target: string, flows: Raw): string {
+  if (target.includes('.')) {
+    const [f, s] = target.split('.', 2);
+    if (flows[f]?.steps && s in flows[f].steps) return target;
+  }
+  return `${flow}.${target}`;
+}
+
+function list(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  return Array.isArray(v) ? v.map(String) : [String(v)];
+}
+
+export function normalizeHandlers(flow: string, h: Raw | undefined, flows: Raw): Handlers {
+  if (!h) return {};
+  const out: Handlers = {};
+  if (h.dtmf) out.dtmf = Object.fromEntries(Object.entries(h.dtmf as Record<string, string>).map(([d, t]) => [d, qualify(flow, t, flows)]));
+  for (const k of ['error', 'hangup', 'noInput'] as const) if (typeof h[k] === 'string') out[k] = qualify(flow, h[k], flows);
+  return out;
+}
+
+/** Default following step in file order; none after kinds that never fall through. */
+function defaultNext(kind: StepKind, names: string[], i: number): string | undefined {
+  if (kind === 'goto' || kind === 'hangup' || kind === 'branch') return undefined;
+  return names[i + 1];
+}
+
+export const DEFAULT_SETTINGS = (dir: string): Settings => ({
+  language: 'en-US',
+  bargeIn: { enabled: true, minSpeechMs: 300 },
+  timeouts: { noInput: 6000, endOfSpeech: 600, maxCall: 900_000 },
+  recording: { enabled: false, dir: resolve(dir, 'recordings') },
+  sampleRate: 16000,
+  server: { host: '127.0.0.1', port: 8080 },
+});
+
+function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, next: string | undefined, flows: Raw): Step {
+  const q = (t: unknown): string | undefined => (typeof t === 'string' ? qualify(flow, t, flows) : undefined);
+  const base = { name, flow, next: raw.next !== undefined ? q(raw.next) : next ? `${flow}.${next}` : undefined, on: normalizeHandlers(flow, raw.on, flows) };
+  const body = raw[kind];
+  switch (kind) {
+    case 'say':
+      return { ...base, kind, text: String(body), ...(raw.bargeIn !== undefined ? { bargeIn: raw.bargeIn } : {}) };
+    case 'play':
+      return { ...base, kind, file: body?.file, url: body?.url, ...(raw.bargeIn !== undefined ? { bargeIn: raw.bargeIn } : {}) };
+    case 'listen': {
+      const b: Raw = body ?? {};
+      const pick = (k: string): any => (b[k] !== undefined ? b[k] : raw[k]);
+      return {
+        ...base,
+        kind,
+        prompt: b.prompt,
+        input: b.input ?? ['speech', 'dtmf'],
+        numDigits: b.numDigits,
+        finishOnKey: b.finishOnKey,
+        timeoutMs: b.timeout !== undefined ? parseDuration(b.timeout) : undefined,
+        retries: b.retries ?? 2,
+        noInput: list(pick('noInput')),
+        noMatch: list(pick('noMatch')),
+        save: pick('save'),
+        routes: ((pick('routes') ?? []) as Raw[]).map((r): ListenRoute => ({ ...r, goto: q(r.goto)! })),
+        else: q(pick('else')),
+        exhausted: q(pick('exhausted')),
+        bargeIn: b.bargeIn,
+      };
+    }
+    case 'llm':
+      return {
+        ...base,
+        kind,
+        system: body.system,
+        tools: body.tools ?? [],
+        context: body.context ?? 'append',
+        maxTurns: body.maxTurns,
+        say: body.say,
+        exits: ((body.exits ?? []) as Raw[]).map((e) => ({ ...e, goto: q(e.goto)! })),
+        bargeIn: body.bargeIn,
+      };
+    case 'branch':
+      return { ...base, kind, cases: (body as Raw[]).map((c): BranchCase => ({ ...c, var: c.var, goto: q(c.goto)! })), else: q(raw.else)! };
+    case 'set':
+      return { ...base, kind, values: { ...(body ?? {}) } };
+    case 'goto':
+      return { ...base, kind, target: q(body)! };
+    case 'http':
+      return {
+        ...base,
+        kind,
+        method: body.method ?? 'GET',
+        url: body.url,
+        headers: body.headers ?? {},
+        body: body.body,
+        timeoutMs: parseDuration(body.timeout ?? 10_000) ?? 10_000,
+        save: raw.save,
+        onError: q(raw.onError),
+      };
+    case 'transfer': {
+      const t: Raw = typeof body === 'string' ? { to: body } : body;
+      return { ...base, kind, to: String(t.to), mode: 'blind', announce: t.announce, timeoutMs: t.timeout !== undefined ? parseDuration(t.timeout) : undefined, onFail: q(raw.onFail) };
+    }
+    case 'hangup':
+      return { ...base, kind, text: typeof body === 'string' ? body : undefined };
+  }
+}
+
+function normalizeParams(p: unknown): Record<string, unknown> {
+  if (!p || typeof p !== 'object') return { type: 'object', properties: {}, additionalProperties: false };
+  const o = p as Raw;
+  if (o.type === 'object' || o.properties) return o;
+  // Shorthand: { name: "string", count: "number" }
+  const properties = Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? { type: v } : v]));
+  return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+}
+
+/** Builds the engine's config from a raw config that passed the schema. Skips steps whose kind is unknown. */
+export function normalize(raw: Raw, file: string, dir: string, secretVars: string[]): VoicebotConfig {
+  const flowsRaw: Raw = raw.flows ?? {};
+  const plugins: PluginsConfig = {};
+  for (const slot of SLOT_NAMES) {
+    const v = raw.plugins?.[slot];
+    if (!v) continue;
+    plugins[slot as SlotName] = (Array.isArray(v) ? v : [v]).map(({ provider, ...options }: Raw): ProviderConfig => ({ provider, options }));
+  }
+  const d = DEFAULT_SETTINGS(dir);
+  const s: Raw = raw.settings ?? {};
+  const settings: Settings = {
+    language: s.language ?? d.language,
+    bargeIn: { ...d.bargeIn, ...s.bargeIn },
+    timeouts: {
+      noInput: parseDuration(s.timeouts?.noInput) ?? d.timeouts.noInput,
+      endOfSpeech: parseDuration(s.timeouts?.endOfSpeech) ?? d.timeouts.endOfSpeech,
+      maxCall: parseDuration(s.timeouts?.maxCall) ?? d.timeouts.maxCall,
+    },
+    recording: { enabled: s.recording?.enabled ?? false, dir: s.recording?.dir ? resolve(dir, s.recording.dir) : d.recording.dir },
+    sampleRate: s.sampleRate ?? d.sampleRate,
+    server: { ...d.server, ...s.server },
+  };
+  const tools: Record<string, ToolConfig> = {};
+  for (const [name, t] of Object.entries((raw.tools ?? {}) as Raw)) {
+    tools[name] = {
+      name,
+      description: t.description,
+      params: normalizeParams(t.params),
+      ...(t.http ? { http: { method: t.http.method ?? 'POST', url: t.http.url, headers: t.http.headers ?? {}, body: t.http.body, timeoutMs: parseDuration(t.http.timeout ?? 10_000) ?? 10_000 } } : {}),
+      ...(t.handler ? { handler: t.handler } : {}),
+    };
+  }
+  const flows: Record<string, FlowConfig> = {};
+  for (const [fname, f] of Object.entries(flowsRaw)) {
+    const names = Object.keys(f.steps ?? {});
+    const steps: Record<string, Step> = {};
+    names.forEach((n, i) => {
+      const r: Raw = f.steps[n];
+      const kinds = kindsOf(r ?? {});
+      if (kinds.length !== 1) return;
+      steps[n] = normalizeStep(fname, n, r, kinds[0], defaultNext(kinds[0], names, i), flowsRaw);
+    });
+    flows[fname] = { name: fname, start: qualify(fname, f.start ?? names[0], flowsRaw), on: normalizeHandlers(fname, f.on, flowsRaw), steps };
+  }
+  const firstFlow = Object.keys(flows)[0];
+  return {
+    version: 1,
+    plugins,
+    settings,
+    vars: Object.fromEntries(Object.entries((raw.vars ?? {}) as Raw).map(([k, v]) => [k, String(v)])),
+    tools,
+    flows,
+    routes: ((raw.routes ?? []) as Raw[]).map((r) => ({ to: String(r.to), flow: r.flow })),
+    on: normalizeHandlers(firstFlow, raw.on, flowsRaw),
+    source: { file, dir },
+    secretVars,
+  };
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}
