@@ -16,8 +16,6 @@ interface Section {
 
 const SECTIONS: Section[] = [
   { name: 'dsp', run: async (o) => (await import('./dsp.js')).runDspBench(o) as never },
-  { name: 'latency', run: async (o) => (await import('./latency.js')).runLatencyBench(o) as never },
-  { name: 'concurrency', run: async (o) => (await import('./concurrency.js')).runConcurrencyBench(o) as never },
   { name: 'startup', run: async (o) => (await import('./startup.js')).runStartupBench(o) as never },
 ];
 

@@ -76,7 +76,7 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
     for (const p of ps) {
       if (p.kind === 'unknown-key') diags.push(makeDiagnostic(file, at(p.path, true), 'VB_ERR_CONFIG_UNKNOWN_KEY', { key: p.key, where: p.detail, hint: p.hint }));
       else if (p.kind === 'duration') diags.push(makeDiagnostic(file, at(p.path), 'VB_ERR_CONFIG_DURATION', { value: String(p.value) }));
-      else diags.push(makeDiagnostic(file, at(p.path), 'VB_ERR_CONFIG_SCHEMA', { detail: p.detail }));
+      else diags.push(makeDiagnostic(file, at(p.path, p.atKey), 'VB_ERR_CONFIG_SCHEMA', { detail: p.detail }));
     }
   };
   if (!validateTop(raw)) report(schemaProblems(validateTop.errors ?? []));

@@ -11,6 +11,8 @@ export interface SchemaProblem {
   hint?: string;
   detail: string;
   value?: unknown;
+  /** Point at the key of `path` (a missing required key is reported on its parent's key). */
+  atKey?: boolean;
 }
 
 export function pointerToPath(ptr: string): Path {
@@ -65,7 +67,7 @@ export function schemaProblems(errors: readonly ErrorObject[], base: Path = []):
     } else if (e.keyword === 'duration') {
       p = { kind: 'duration', path, detail: '', value: e.data };
     } else if (e.keyword === 'required') {
-      p = { kind: 'schema', path, detail: `"${pathLabel(path)}" ${describeSchemaType(e)}` };
+      p = { kind: 'schema', path, detail: `"${pathLabel(path)}" ${describeSchemaType(e)}`, atKey: true };
     } else {
       p = { kind: 'schema', path, detail: `"${pathLabel(path)}" ${describeSchemaType(e)}` };
     }

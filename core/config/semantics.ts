@@ -146,7 +146,8 @@ export function checkSemantics(raw: Raw, config: VoicebotConfig): SemanticProble
   for (const f of Object.values(config.flows)) for (const s of Object.values(f.steps)) all.set(`${f.name}.${s.name}`, s);
   const roots = new Set<string>(handlerTargets(config.on));
   for (const f of Object.values(config.flows)) {
-    roots.add(f.start);
+    // With a broken start (reported above), the first step stands in so the rest is not all "unreachable".
+    roots.add(all.has(f.start) ? f.start : `${f.name}.${Object.keys(flows[f.name]?.steps ?? {})[0]}`);
     handlerTargets(f.on).forEach((t) => roots.add(t));
     for (const s of Object.values(f.steps)) handlerTargets(s.on).forEach((t) => roots.add(t));
   }
