@@ -16,4 +16,5 @@ export const BUILTIN_PLUGINS: readonly BuiltinEntry[] = [
   entry('stt', 'mock', async () => (await import('./mock/stt.js')).mockSttPlugin),
   entry('llm', 'mock', async () => (await import('./mock/llm.js')).mockLlmPlugin),
   entry('tts', 'mock', async () => (await import('./mock/tts.js')).mockTtsPlugin),
+  entry('telephony', 'ringcentral', async () => (await import('./ringcentral/index.js')).default),
 ];

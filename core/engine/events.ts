@@ -10,6 +10,11 @@ export type CallEvent =
   | { type: 'bot.said'; callId: string; t: number; text: string; interrupted: boolean }
   | { type: 'caller.said'; callId: string; t: number; text: string; final: boolean }
   | { type: 'dtmf'; callId: string; t: number; digits: string }
+  /**
+   * The flow runner is about to wait for the caller (listen/llm step) and the
+   * bot's audio before it has played out: a scripted caller speaks now.
+   */
+  | { type: 'bot.listening'; callId: string; t: number; flow: string; step: string; input: ('speech' | 'dtmf')[] }
   | ({ type: 'turn.metrics'; callId: string; t: number } & TurnMetrics)
   | { type: 'tool.called'; callId: string; t: number; name: string; args: unknown; result?: unknown; error?: string }
   | { type: 'call.transferred'; callId: string; t: number; to: string }

@@ -3,6 +3,8 @@ import { CONFIG_ERRORS } from './codes/config.js';
 import { PLUGIN_ERRORS } from './codes/plugin.js';
 import { CALL_ERRORS } from './codes/call.js';
 import { CLI_ERRORS } from './codes/cli.js';
+import { FLOW_ERRORS } from './codes/flow.js';
+import { RINGCENTRAL_ERRORS } from './codes/ringcentral.js';
 
 /**
  * The single registry of coded errors. Each domain keeps its codes in
@@ -14,6 +16,8 @@ export const ERROR_DEFS = {
   ...PLUGIN_ERRORS,
   ...CALL_ERRORS,
   ...CLI_ERRORS,
+  ...FLOW_ERRORS,
+  ...RINGCENTRAL_ERRORS,
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERROR_DEFS;

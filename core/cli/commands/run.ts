@@ -41,7 +41,10 @@ export const runCommand: Command = {
     const url = urlOf(app.plugins.telephony);
     const ms = Math.round(performance.now() - t0);
     io.stderr(`voicebot ready in ${ms} ms${url ? ` — call your bot at ${url}` : ''}. Ctrl-C to stop.\n`);
+    // A telephony plugin with no socket of its own (mock) leaves nothing to keep the process alive.
+    const keepAlive = setInterval(() => {}, 1 << 30);
     if (!io.signal.aborted) await new Promise<void>((r) => io.signal.addEventListener('abort', () => r(), { once: true }));
+    clearInterval(keepAlive);
     io.stderr('stopping…\n');
     await app.stop();
     return 0;

@@ -1,0 +1,111 @@
+import type { CallerSide } from '../core/plugins/telephony.js';
+import { encodeMockSpeech } from '../plugins/mock/mock-speech.js';
+
+/**
+ * Simulated callers for the benchmarks: one drift-corrected 20 ms ticker
+ * writes a frame for every caller (a real line never stops sending), speech
+ * when a turn is due, silence otherwise, and records when the bot's first
+ * non-silent frame of each reply arrives.
+ */
+export interface SimCallerStats {
+  /** ms from the caller frame that completed the endpointing delay to the bot's first audio frame. */
+  latencies: number[];
+  turns: number;
+  /** Replies that began before the trigger frame: the trigger is miscalibrated and latencies are not comparable. */
+  early: number;
+}
+
+export class SimCaller {
+  readonly stats: SimCallerStats = { latencies: [], turns: 0, early: 0 };
+  private readonly speech: Int16Array;
+  private readonly silence: Int16Array;
+  private readonly frame: { samples: Int16Array; sampleRate: number; timestampMs: number };
+  private pos = -1;
+  private silentFrames = 0;
+  /** Between the end of speech and the trigger frame: no new turn may start. */
+  private trailing = false;
+  private triggerAt = 0;
+  private waiting = false;
+  private botAudioAt = 0;
+  private nextTurnAt: number;
+  ended = false;
+
+  constructor(
+    private readonly caller: CallerSide,
+    text: string,
+    /** Caller frames of silence after speech that complete VAD hangover + endOfSpeech. */
+    private readonly triggerFrames: number,
+    private readonly turnEveryMs: number,
+    firstTurnAt: number,
+    private readonly maxTurns: number,
+  ) {
+    const rate = caller.sampleRate;
+    this.speech = encodeMockSpeech(text, rate);
+    this.silence = new Int16Array(rate / 50);
+    this.frame = { samples: this.silence, sampleRate: rate, timestampMs: 0 };
+    this.nextTurnAt = firstTurnAt;
+    caller.setReceiver((f) => {
+      const s = f.samples;
+      let loud = false;
+      for (let i = 0; i < s.length && !loud; i += 4) loud = s[i] > 300 || s[i] < -300;
+      if (!loud) return;
+      if (this.waiting) {
+        // First audible frame of the reply.
+        this.stats.latencies.push(performance.now() - this.triggerAt);
+        this.waiting = false;
+      } else if (this.trailing) this.stats.early++;
+      this.botAudioAt = performance.now();
+    });
+    void caller.ended.then(() => (this.ended = true));
+  }
+
+  tick(now: number): void {
+    if (this.ended) return;
+    const n = this.silence.length;
+    if (this.pos < 0 && !this.trailing && !this.waiting && this.stats.turns < this.maxTurns && now >= this.nextTurnAt && now - this.botAudioAt > 300) {
+      this.pos = 0;
+      this.stats.turns++;
+    }
+    if (this.pos >= 0) {
+      this.frame.samples = this.speech.subarray(this.pos, this.pos + n);
+      if (this.frame.samples.length < n) this.frame.samples = this.silence;
+      this.pos += n;
+      if (this.pos >= this.speech.length) {
+        this.pos = -1;
+        this.silentFrames = 0;
+        this.trailing = true;
+      }
+    } else {
+      this.frame.samples = this.silence;
+      this.silentFrames++;
+      if (this.trailing && this.silentFrames === this.triggerFrames) {
+        this.trailing = false;
+        this.triggerAt = performance.now();
+        this.waiting = true;
+        this.nextTurnAt = now + this.turnEveryMs;
+      }
+    }
+    this.frame.timestampMs += 20;
+    this.caller.write(this.frame);
+  }
+
+  get done(): boolean {
+    return this.ended || (this.stats.turns >= this.maxTurns && !this.waiting && !this.trailing && this.pos < 0);
+  }
+}
+
+/** One drift-corrected ticker for all simulated callers. */
+export function runTicker(callers: SimCaller[], until: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    let n = 0;
+    const step = (): void => {
+      const now = performance.now();
+      for (const c of callers) c.tick(now);
+      if (until()) return resolve();
+      n++;
+      setTimeout(step, Math.max(0, t0 + n * 20 - performance.now()));
+    };
+    step();
+  });
+}

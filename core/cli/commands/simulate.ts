@@ -1,0 +1,116 @@
+import { createLogger } from '../../logging.js';
+import type { CallEvent } from '../../engine/events.js';
+import type { CallerTurn, ObservedEvent } from '../../flow/scripted-caller.js';
+import { startSimulation } from '../../flow/sim.js';
+import type { Command, ParsedArgs } from '../command.js';
+import { loadForCommand } from '../load.js';
+
+/** --say/--dtmf in command-line order (parseArgs groups repeated flags by name; tokens keep the order). */
+export function turnsFromArgs(args: ParsedArgs): CallerTurn[] {
+  const out: CallerTurn[] = [];
+  for (const t of args.tokens ?? []) {
+    if (t.kind !== 'option') continue;
+    if (t.name === 'say') out.push(t.value ? { say: t.value } : { silence: true });
+    else if (t.name === 'dtmf' && t.value) out.push({ dtmf: t.value });
+  }
+  return out;
+}
+
+/** The human-readable line for an event, or undefined for events a person does not need. */
+export function formatEvent(ev: CallEvent): string | undefined {
+  switch (ev.type) {
+    case 'call.started':
+      return `call ${ev.callId} from ${ev.from} to ${ev.to} → flow ${ev.flow}`;
+    case 'flow.step':
+      return `  · ${ev.flow}.${ev.step} (${ev.kind})`;
+    case 'bot.said':
+      return `  bot:    ${ev.text}${ev.interrupted ? ' [interrupted]' : ''}`;
+    case 'caller.said':
+      return ev.final ? `  caller: ${ev.text}` : undefined;
+    case 'dtmf':
+      return `  caller: [keys ${ev.digits}]`;
+    case 'tool.called':
+      return `  ⚙ ${ev.name}(${JSON.stringify(ev.args)}) ${ev.error ? `✗ ${ev.error}` : `→ ${JSON.stringify(ev.result)}`}`;
+    case 'call.transferred':
+      return `  ↪ transferred to ${ev.to}`;
+    case 'call.error':
+      return `  ! ${ev.code} ${ev.message}`;
+    case 'turn.metrics':
+      return ev.e2eMs === undefined ? undefined : `    (turn ${ev.turn}: e2e ${Math.round(ev.e2eMs)} ms)`;
+    case 'call.ended':
+      return `call ended (${ev.reason}) after ${(ev.durationMs / 1000).toFixed(1)} s`;
+    default:
+      return undefined;
+  }
+}
+
+function strip(ev: ObservedEvent): CallEvent {
+  const { callerTurn: _turn, ...rest } = ev;
+  return rest as CallEvent;
+}
+
+export const simulateCommand: Command = {
+  name: 'simulate',
+  summary: 'Place one simulated call through the bot (mock telephony) and print the conversation',
+  usage: [
+    '  voicebot simulate [-c FILE] [--flow NAME] [--say TEXT]... [--dtmf DIGITS]... [--caller-voice mock|tts] [--json]',
+    '',
+    '  -c, --config FILE        config file (default ./voicebot.yaml)',
+    '      --flow NAME          run this flow (default: the route for the called number)',
+    '      --say TEXT           the caller says TEXT when the bot listens ("" stays silent once)',
+    '      --dtmf DIGITS        the caller presses DIGITS when the bot listens',
+    '      --caller-voice V     mock (default: the mock speech codec) or tts (the configured TTS)',
+    '      --json               one JSON event per line on stdout',
+    '',
+    '  Turns run in command-line order; after the bot answered the last one the caller hangs up.',
+  ].join('\n'),
+  options: {
+    config: { type: 'string', short: 'c' },
+    flow: { type: 'string' },
+    say: { type: 'string', multiple: true },
+    dtmf: { type: 'string', multiple: true },
+    'caller-voice': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  maxPositionals: 0,
+  async run(args, io) {
+    const voice = args.values['caller-voice'];
+    if (voice !== undefined && voice !== 'mock' && voice !== 'tts') {
+      io.stderr(`error VB_ERR_CLI_USAGE --caller-voice must be mock or tts (got ${String(voice)})\n`);
+      return 2;
+    }
+    const config = await loadForCommand(io, args.values.config);
+    if (!config) return 1;
+    const json = args.values.json === true;
+    let ended: CallEvent | undefined;
+    const print = (ev: CallEvent): void => {
+      if (json) io.stdout(JSON.stringify(ev) + '\n');
+      else {
+        const line = formatEvent(ev);
+        if (line) io.stdout(line + '\n');
+      }
+    };
+    const sim = await startSimulation({
+      config,
+      flow: typeof args.values.flow === 'string' ? args.values.flow : undefined,
+      callerVoice: voice as 'mock' | 'tts' | undefined,
+      logger: createLogger({ level: io.env.VOICEBOT_LOG ?? 'warn' }),
+      onEvent: (ev) => {
+        // call.ended is printed last, after the app finished the call (a hangup handler may still log steps).
+        if (ev.type === 'call.ended') ended = strip(ev);
+        else print(strip(ev));
+      },
+    });
+    const onAbort = (): void => sim.caller.hangup();
+    io.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      sim.caller.push(...turnsFromArgs(args));
+      sim.caller.finish();
+      const res = await sim.done;
+      if (ended) print(ended);
+      return res.reason === 'error' ? 1 : 0;
+    } finally {
+      io.signal.removeEventListener('abort', onAbort);
+    }
+  },
+};

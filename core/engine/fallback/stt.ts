@@ -1,0 +1,206 @@
+import type { AudioFrame } from '../../audio/frame.js';
+import { resample } from '../../audio/resampler.js';
+import type { MetricSink } from '../../plugins/base.js';
+import {
+  SttPlugin,
+  type RecognizeRequest,
+  type SttCapabilities,
+  type SttStream,
+  type SttStreamOptions,
+  type Transcript,
+} from '../../plugins/stt.js';
+import { Chain, shouldFallOver, withTimeout, type ChainEntry, type FallbackOptions, type MemberInput } from './chain.js';
+
+/** Longest utterance kept for replay to the next provider (s). */
+const MAX_REPLAY_S = 30;
+
+/**
+ * An STT chain. recognize() moves down the chain on retryable failures and
+ * timeouts; a stream keeps the current utterance's audio so the next
+ * provider can be given the whole utterance when one fails mid-way.
+ */
+export class FallbackStt extends SttPlugin {
+  readonly capabilities: SttCapabilities;
+  readonly chain: Chain<SttPlugin>;
+
+  constructor(members: readonly MemberInput<SttPlugin>[], opts: FallbackOptions = {}) {
+    const chain = new Chain<SttPlugin>('stt', members, opts);
+    super(chain.name);
+    this.chain = chain;
+    const caps = chain.entries.map((e) => e.plugin.capabilities);
+    // Rates every member accepts first, so no conversion is needed on the common path.
+    const all = caps[0].sampleRates.filter((r) => caps.every((c) => c.sampleRates.includes(r)));
+    this.capabilities = {
+      streaming: caps.every((c) => c.streaming),
+      interimResults: caps.every((c) => c.interimResults),
+      sampleRates: all.length ? all : caps[0].sampleRates,
+    };
+  }
+
+  override setMetricSink(sink: MetricSink | undefined): void {
+    super.setMetricSink(sink);
+    for (const e of this.chain.entries) e.plugin.setMetricSink(sink);
+  }
+
+  protected async _recognize(req: RecognizeRequest): Promise<Transcript> {
+    const errors: unknown[] = [];
+    for (const entry of this.chain.order()) {
+      const p = entry.plugin;
+      const rates = p.capabilities.sampleRates;
+      const rate = rates.includes(req.sampleRate) ? req.sampleRate : rates[0];
+      const audio = rate === req.sampleRate ? req.audio : resample(req.audio, req.sampleRate, rate);
+      try {
+        const t = await withTimeout(p.recognize({ ...req, audio, sampleRate: rate }), entry.timeoutMs, () => this.chain.timeoutError(entry));
+        this.chain.markOk(entry);
+        return t;
+      } catch (e) {
+        if (!shouldFallOver(e, req.signal)) throw e;
+        this.chain.markFailed(entry, e);
+        errors.push(e);
+      }
+    }
+    throw this.chain.exhausted(errors);
+  }
+
+  protected override _stream(opts: SttStreamOptions): SttStream {
+    return new FallbackSttStream(this.chain, opts);
+  }
+}
+
+class FallbackSttStream implements SttStream {
+  private current: { entry: ChainEntry<SttPlugin>; stream: SttStream } | undefined;
+  private readonly tried = new Set<ChainEntry<SttPlugin>>();
+  private readonly errors: unknown[] = [];
+  private utter: Int16Array;
+  private utterLen = 0;
+  private interimPending = false;
+  private ending = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  private readonly frame: AudioFrame;
+
+  constructor(
+    private readonly chain: Chain<SttPlugin>,
+    private readonly opts: SttStreamOptions,
+  ) {
+    this.utter = new Int16Array(opts.sampleRate * 2);
+    this.frame = { samples: this.utter, sampleRate: opts.sampleRate, timestampMs: 0 };
+    this.openNext();
+  }
+
+  push(frame: AudioFrame): void {
+    if (this.closed) return;
+    this.keep(frame.samples);
+    this.current?.stream.push(frame);
+  }
+
+  endUtterance(): void {
+    if (this.closed || !this.current) return;
+    this.ending = true;
+    this.current.stream.endUtterance();
+    const waiting = this.current.entry.plugin.capabilities.interimResults ? this.interimPending : this.utterLen > 0;
+    if (waiting && !this.timer && this.ending) {
+      const entry = this.current.entry;
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.failover(this.chain.timeoutError(entry));
+      }, entry.timeoutMs);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.clearTimer();
+    this.current?.stream.close();
+    this.current = undefined;
+  }
+
+  private keep(s: Int16Array): void {
+    const max = this.opts.sampleRate * MAX_REPLAY_S;
+    if (this.utterLen + s.length > this.utter.length) {
+      if (this.utterLen + s.length > max) return;
+      const n = new Int16Array(Math.min(max, Math.max(this.utter.length * 2, this.utterLen + s.length)));
+      n.set(this.utter.subarray(0, this.utterLen));
+      this.utter = n;
+    }
+    this.utter.set(s, this.utterLen);
+    this.utterLen += s.length;
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private openNext(): boolean {
+    for (const entry of this.chain.order()) {
+      if (this.tried.has(entry)) continue;
+      this.tried.add(entry);
+      try {
+        const stream = entry.plugin.stream({
+          ...this.opts,
+          onTranscript: (t) => this.onTranscript(entry, t),
+          onError: (e) => this.onError(entry, e),
+        });
+        this.current = { entry, stream };
+        return true;
+      } catch (e) {
+        if (!shouldFallOver(e, undefined)) {
+          this.opts.onError(e);
+          return false;
+        }
+        this.chain.markFailed(entry, e);
+        this.errors.push(e);
+      }
+    }
+    this.current = undefined;
+    this.opts.onError(this.chain.exhausted(this.errors));
+    return false;
+  }
+
+  private onTranscript(entry: ChainEntry<SttPlugin>, t: Transcript): void {
+    if (this.closed || this.current?.entry !== entry) return;
+    if (t.final) {
+      this.clearTimer();
+      this.chain.markOk(entry);
+      this.utterLen = 0;
+      this.interimPending = false;
+      this.ending = false;
+      // A provider that worked may be used again after a later failover.
+      this.tried.clear();
+      this.tried.add(entry);
+      this.errors.length = 0;
+    } else this.interimPending = true;
+    this.opts.onTranscript(t);
+  }
+
+  private onError(entry: ChainEntry<SttPlugin>, e: unknown): void {
+    if (this.closed || this.current?.entry !== entry) return;
+    if (!shouldFallOver(e, undefined)) {
+      this.opts.onError(e);
+      return;
+    }
+    this.failover(e);
+  }
+
+  private failover(e: unknown): void {
+    const failed = this.current;
+    if (!failed) return;
+    this.clearTimer();
+    this.chain.markFailed(failed.entry, e);
+    this.errors.push(e);
+    failed.stream.close();
+    this.current = undefined;
+    if (!this.openNext() || !this.current) return;
+    // Replay the utterance so far to the new provider.
+    if (this.utterLen > 0) {
+      const len = this.utterLen;
+      this.frame.samples = this.utter.subarray(0, len);
+      (this.current as { stream: SttStream }).stream.push(this.frame);
+    }
+    if (this.ending) {
+      this.ending = false;
+      this.endUtterance();
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import type { LlmStep } from '../../config/types.js';
+import type { ChatMessage } from '../../plugins/llm.js';
+import { findHandler, render, waitForCaller, type StepExecutor } from '../context.js';
+import { toolSpecs } from '../tools.js';
+
+export const runLlm: StepExecutor<LlmStep> = async (step, rc, signal) => {
+  const { session } = rc;
+  const system = render(rc, step.system);
+  if (step.context === 'reset') rc.history.length = 0;
+  const exitTools = step.exits.flatMap((e) => (e.tool ? [e.tool] : []));
+  const tools = toolSpecs(rc.config, [...new Set([...step.tools, ...exitTools])]);
+  const intentExits = step.exits.filter((e) => e.intent !== undefined);
+  const maxTurnsExit = step.exits.find((e) => e.maxTurns);
+
+  if (step.say) {
+    const text = render(rc, step.say);
+    if (text.trim()) {
+      const r = await session.say(text, { bargeIn: step.bargeIn, signal });
+      // The model must know what the caller actually heard of its opening line.
+      if (r.playedText) rc.history.push({ role: 'assistant', content: r.playedText });
+    }
+  }
+
+  let turns = 0;
+  for (;;) {
+    if (step.maxTurns !== undefined && turns >= step.maxTurns) return maxTurnsExit?.goto;
+    const res = await waitForCaller(rc, step, { input: ['speech'], timeoutMs: rc.config.settings.timeouts.noInput, signal });
+    turns++;
+    if (res.type === 'timeout') {
+      const h = findHandler(rc.config, step, 'noInput');
+      if (h) return h;
+      continue;
+    }
+    const text = res.type === 'speech' ? res.text : res.digits;
+    rc.history.push({ role: 'user', content: text });
+    if (intentExits.length) {
+      const hit = await session.classifyIntent(text, intentExits.map((e) => e.intent!), signal);
+      const exit = hit ? intentExits.find((e) => e.intent === hit) : undefined;
+      if (exit) return exit.goto;
+    }
+    const messages: ChatMessage[] = [{ role: 'system', content: system }, ...rc.history];
+    const r = await session.respond({
+      messages,
+      tools: tools.length ? tools : undefined,
+      runTool: (call, s) => rc.tools.run(call.name, call.arguments, s),
+      stopOnTools: exitTools,
+      bargeIn: step.bargeIn,
+      signal,
+    });
+    rc.history.splice(0, rc.history.length, ...messages.slice(1));
+    if (r.stoppedOnTool) {
+      const exit = step.exits.find((e) => e.tool === r.stoppedOnTool);
+      if (exit) return exit.goto;
+    }
+  }
+};

@@ -1,0 +1,135 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { ToolConfig, VoicebotConfig } from '../config/types.js';
+import type { CallSession } from '../engine/session-api.js';
+import { VoicebotError, toVoicebotError } from '../errors/index.js';
+import type { ToolSpec } from '../plugins/llm.js';
+import { httpRequest } from './http.js';
+import type { TemplateScope, Templates } from './templates.js';
+
+
+/** What a `handler:` tool receives besides its arguments. */
+export interface ToolHandlerContext {
+  call: { id: string; from: string; to: string; meta: Record<string, string> };
+  vars: Record<string, unknown>;
+  signal: AbortSignal;
+}
+export type ToolHandler = (args: Record<string, unknown>, ctx: ToolHandlerContext) => unknown;
+
+/** Validators and handler modules compile/load once per config, not per call. */
+const validators = new WeakMap<object, Map<string, ValidateFunction>>();
+const handlers = new Map<string, Promise<ToolHandler>>();
+const ajv = new Ajv({ allErrors: true, strict: false });
+
+export function toolSpecs(config: VoicebotConfig, names: readonly string[]): ToolSpec[] {
+  return names.map((n) => {
+    const t = config.tools[n];
+    if (!t) throw new VoicebotError('VB_ERR_TOOL_FAILED', { tool: n, detail: 'no such tool in tools:' });
+    return { name: t.name, description: t.description, parameters: t.params };
+  });
+}
+
+function validatorFor(config: VoicebotConfig, tool: ToolConfig): ValidateFunction {
+  let m = validators.get(config);
+  if (!m) validators.set(config, (m = new Map()));
+  const cached = m.get(tool.name);
+  if (cached) return cached;
+  const v = ajv.compile(Object.keys(tool.params).length ? tool.params : { type: 'object' });
+  m.set(tool.name, v);
+  return v;
+}
+
+function loadHandler(config: VoicebotConfig, tool: ToolConfig): Promise<ToolHandler> {
+  const spec = tool.handler!;
+  const [file, exp = 'default'] = spec.split('#');
+  const path = isAbsolute(file) ? file : resolve(config.source.dir, file);
+  const key = `${path}#${exp}`;
+  let p = handlers.get(key);
+  if (!p) {
+    p = import(pathToFileURL(path).href).then((mod: Record<string, unknown>) => {
+      const fn = mod[exp];
+      if (typeof fn !== 'function') throw new Error(`${file} has no exported function "${exp}"`);
+      return fn as ToolHandler;
+    });
+    // A failed import is not cached: fixing the file must not need a restart.
+    p.catch(() => handlers.delete(key));
+    handlers.set(key, p);
+  }
+  return p.catch((e: unknown) => {
+    throw new VoicebotError('VB_ERR_TOOL_HANDLER', { tool: tool.name, handler: spec, detail: (e as Error)?.message ?? String(e) }, { cause: e });
+  });
+}
+
+/**
+ * Runs the tools of one call. Every run — good, invalid or failed — is a
+ * `tool.called` event; results land in `scope.tools[NAME]` for templates.
+ * Errors are thrown as coded errors: the engine's respond() reports a thrown
+ * error back to the model as the tool result, so the model can recover.
+ */
+export class ToolRunner {
+  constructor(
+    private readonly config: VoicebotConfig,
+    private readonly templates: Templates,
+    private readonly fetchFn: typeof fetch,
+    private readonly session: CallSession,
+    private readonly scope: TemplateScope,
+  ) {}
+
+  async run(name: string, rawArgs: string | Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
+    let args: unknown = rawArgs;
+    try {
+      const tool = this.config.tools[name];
+      if (!tool) throw new VoicebotError('VB_ERR_TOOL_FAILED', { tool: name, detail: 'the model called a tool that is not configured' });
+      if (typeof rawArgs === 'string') {
+        try {
+          args = rawArgs.trim() ? (JSON.parse(rawArgs) as unknown) : {};
+        } catch {
+          throw new VoicebotError('VB_ERR_TOOL_ARGS', { tool: name, detail: `(not JSON: ${rawArgs.slice(0, 100)})` });
+        }
+      }
+      const validate = validatorFor(this.config, tool);
+      if (!validate(args)) {
+        const detail = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`.trim()).join('; ');
+        throw new VoicebotError('VB_ERR_TOOL_ARGS', { tool: name, detail });
+      }
+      const result = await this.invoke(tool, args as Record<string, unknown>, signal);
+      this.scope.tools[name] = result;
+      this.session.emit({ type: 'tool.called', name, args, result });
+      return result;
+    } catch (e) {
+      if (signal.aborted) throw e;
+      const err = toVoicebotError(e, 'VB_ERR_TOOL_FAILED', { tool: name });
+      this.scope.tools[name] = { error: err.message };
+      this.session.emit({ type: 'tool.called', name, args, error: `${err.code} ${err.message}` });
+      throw err;
+    }
+  }
+
+  private async invoke(tool: ToolConfig, args: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
+    if (tool.handler) {
+      const fn = await loadHandler(this.config, tool);
+      const { id, from, to, meta } = this.session.info;
+      const vars = { ...this.scope.configVars, ...this.scope.vars };
+      return await fn(args, { call: { id, from, to, meta }, vars, signal });
+    }
+    if (tool.http) {
+      const scope: TemplateScope = { ...this.scope, args };
+      const h = tool.http;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(h.headers)) headers[k] = this.templates.render(v, scope);
+      // Without an explicit body, the arguments are the body (or the query of a GET).
+      let url = this.templates.render(h.url, scope);
+      let body: unknown = h.body === undefined ? undefined : this.templates.renderValue(h.body, scope);
+      if (h.body === undefined) {
+        if (h.method === 'GET' || h.method === 'DELETE') {
+          const u = new URL(url);
+          for (const [k, v] of Object.entries(args)) u.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+          url = u.toString();
+        } else body = args;
+      }
+      return await httpRequest({ method: h.method, url, headers, body, timeoutMs: h.timeoutMs }, this.fetchFn, signal);
+    }
+    throw new VoicebotError('VB_ERR_TOOL_FAILED', { tool: tool.name, detail: 'the tool has neither http: nor handler:' });
+  }
+}

@@ -1,0 +1,103 @@
+import { PacerClock } from '../../core/audio/pacer.js';
+import type { Settings } from '../../core/config/types.js';
+import type { CallEvent } from '../../core/engine/events.js';
+import { createCallSession, type CallEngine, type CallSessionOptions } from '../../core/engine/session.js';
+import { silentLogger } from '../../core/logging.js';
+import type { LlmPlugin } from '../../core/plugins/llm.js';
+import type { SttPlugin } from '../../core/plugins/stt.js';
+import type { CallerSide } from '../../core/plugins/telephony.js';
+import type { TtsPlugin } from '../../core/plugins/tts.js';
+import { EnergyVad } from '../../plugins/energy/vad.js';
+import { MockLlm } from '../../plugins/mock/llm.js';
+import { MockStt } from '../../plugins/mock/stt.js';
+import { MockTelephony } from '../../plugins/mock/telephony.js';
+import { MockTts } from '../../plugins/mock/tts.js';
+import { TestCaller } from './caller.js';
+
+export function settings(over: Partial<Settings> & { endOfSpeech?: number; maxCall?: number; minSpeechMs?: number; bargeIn?: Settings['bargeIn'] } = {}): Settings {
+  return {
+    language: 'en-US',
+    bargeIn: over.bargeIn ?? { enabled: true, minSpeechMs: over.minSpeechMs ?? 300 },
+    timeouts: { noInput: 5000, endOfSpeech: over.endOfSpeech ?? 400, maxCall: over.maxCall ?? 60_000 },
+    recording: over.recording ?? { enabled: false, dir: '' },
+    sampleRate: over.sampleRate ?? 16000,
+    server: { host: '127.0.0.1', port: 0 },
+  };
+}
+
+export interface Plugins {
+  stt?: SttPlugin;
+  llm?: LlmPlugin;
+  tts?: TtsPlugin;
+}
+
+export interface TestCall {
+  side: CallerSide;
+  caller: TestCaller;
+  session: CallEngine;
+  events: CallEvent[];
+}
+
+/** Mock telephony whose inbound calls each get a call engine with the given plugins. */
+export class Rig {
+  readonly telephony: MockTelephony;
+  readonly clock = new PacerClock();
+  readonly sessions: CallEngine[] = [];
+  private readonly waiting = new Map<string, (s: CallEngine, events: CallEvent[]) => void>();
+
+  constructor(
+    readonly opts: {
+      rate?: number;
+      codec?: 'pcmu' | 'pcma' | 'l16';
+      settings?: Settings;
+      plugins?: (callIndex: number) => Plugins;
+      session?: Partial<CallSessionOptions>;
+    } = {},
+  ) {
+    this.telephony = new MockTelephony('mock', { codec: opts.codec ?? 'pcmu', sampleRate: opts.rate ?? 8000 });
+  }
+
+  async init(): Promise<this> {
+    await this.telephony.listen({
+      onIncomingCall: (call) => {
+        void call.answer().then((leg) => {
+          const idx = this.sessions.length;
+          const p = this.opts.plugins?.(idx) ?? { stt: new MockStt(), llm: new MockLlm(), tts: new MockTts() };
+          const session = createCallSession({
+            leg,
+            plugins: { vad: new EnergyVad(), ...p },
+            settings: this.opts.settings ?? settings(),
+            logger: silentLogger(),
+            clock: this.clock,
+            flowName: 'test',
+            ...this.opts.session,
+          });
+          const events: CallEvent[] = [];
+          session.on((e) => events.push(e));
+          this.sessions.push(session);
+          session.start();
+          this.waiting.get(leg.info.id)?.(session, events);
+        });
+      },
+    });
+    return this;
+  }
+
+  async call(): Promise<TestCall> {
+    const side = this.telephony.placeCall({ sampleRate: this.opts.rate ?? 8000 });
+    const { session, events } = await new Promise<{ session: CallEngine; events: CallEvent[] }>((resolve) =>
+      this.waiting.set(side.callId, (session, events) => resolve({ session, events })),
+    );
+    this.waiting.delete(side.callId);
+    const caller = new TestCaller(side).start();
+    return { side, caller, session, events };
+  }
+
+  async stop(): Promise<void> {
+    await this.telephony.stop();
+  }
+}
+
+export function ofType<T extends CallEvent['type']>(events: CallEvent[], type: T): Extract<CallEvent, { type: T }>[] {
+  return events.filter((e): e is Extract<CallEvent, { type: T }> => e.type === type);
+}
