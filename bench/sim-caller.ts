@@ -94,17 +94,23 @@ export class SimCaller {
   }
 }
 
-/** One drift-corrected ticker for all simulated callers. */
-export function runTicker(callers: SimCaller[], until: () => boolean): Promise<void> {
+/**
+ * One drift-corrected ticker for all simulated callers. Callers are split into
+ * `groups` phases 20/groups ms apart, as independent RTP streams arrive spread
+ * over the frame period rather than all at once.
+ */
+export function runTicker(callers: SimCaller[], until: () => boolean, groups = 4): Promise<void> {
   return new Promise((resolve) => {
     const t0 = performance.now();
+    const period = 20 / groups;
     let n = 0;
     const step = (): void => {
       const now = performance.now();
-      for (const c of callers) c.tick(now);
+      const g = n % groups;
+      for (let i = g; i < callers.length; i += groups) callers[i].tick(now);
       if (until()) return resolve();
       n++;
-      setTimeout(step, Math.max(0, t0 + n * 20 - performance.now()));
+      setTimeout(step, Math.max(0, t0 + n * period - performance.now()));
     };
     step();
   });

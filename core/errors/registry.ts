@@ -5,6 +5,9 @@ import { CALL_ERRORS } from './codes/call.js';
 import { CLI_ERRORS } from './codes/cli.js';
 import { FLOW_ERRORS } from './codes/flow.js';
 import { RINGCENTRAL_ERRORS } from './codes/ringcentral.js';
+import { OPENAI_ERRORS } from './codes/openai.js';
+import { LOCAL_ERRORS } from './codes/local.js';
+import { WEBSOCKET_ERRORS } from './codes/websocket.js';
 
 /**
  * The single registry of coded errors. Each domain keeps its codes in
@@ -18,6 +21,9 @@ export const ERROR_DEFS = {
   ...CLI_ERRORS,
   ...FLOW_ERRORS,
   ...RINGCENTRAL_ERRORS,
+  ...OPENAI_ERRORS,
+  ...LOCAL_ERRORS,
+  ...WEBSOCKET_ERRORS,
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERROR_DEFS;

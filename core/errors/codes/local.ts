@@ -1,0 +1,4 @@
+import { defineErrors } from '../define.js';
+
+/** Local softphone telephony and offline speech (flite, pocketsphinx). */
+export const LOCAL_ERRORS = defineErrors({});
