@@ -102,8 +102,8 @@ async function runLevel(n: number, measureMs: number): Promise<ConcurrencyRow> {
  * the figures include their cost.
  */
 export async function runConcurrencyBench(opts: { quick: boolean }): Promise<ConcurrencyRow[]> {
-  const levels = process.env.VB_LEVELS ? process.env.VB_LEVELS.split(",").map(Number) : opts.quick ? [50, 200] : [100, 250, 500, 750, 1000, 1250, 1500, 2000];
-  const measureMs = opts.quick ? 4000 : 12000;
+  const levels = process.env.VB_LEVELS ? process.env.VB_LEVELS.split(",").map(Number) : opts.quick ? [250] : [250, 500, 750, 1000, 1250, 1500, 2000];
+  const measureMs = opts.quick ? 3000 : 10000;
   const rows: ConcurrencyRow[] = [];
   for (const n of levels) {
     const row = await runLevel(n, measureMs);

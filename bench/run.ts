@@ -16,6 +16,9 @@ interface Section {
 
 const SECTIONS: Section[] = [
   { name: 'dsp', run: async (o) => (await import('./dsp.js')).runDspBench(o) as never },
+  { name: 'latency', run: async (o) => (await import('./latency.js')).runLatencyBench(o) as never },
+  { name: 'rtp', run: async (o) => (await import('./rtp-latency.js')).runRtpLatencyBench(o) as never },
+  { name: 'concurrency', run: async (o) => (await import('./concurrency.js')).runConcurrencyBench(o) as never },
   { name: 'startup', run: async (o) => (await import('./startup.js')).runStartupBench(o) as never },
 ];
 
@@ -28,10 +31,12 @@ const t0 = performance.now();
 for (const s of SECTIONS) {
   if (only && !only.includes(s.name)) continue;
   process.stdout.write(`\n## ${s.name}\n`);
+  const ts = performance.now();
   try {
     const rows = await s.run({ quick });
     results[s.name] = rows;
     process.stdout.write(table(rows));
+    process.stdout.write(`(${s.name}: ${Math.round((performance.now() - ts) / 1000)} s)\n`);
   } catch (e) {
     results[s.name] = { error: (e as Error).message };
     process.stdout.write(`failed: ${(e as Error).message}\n`);

@@ -13,10 +13,15 @@ export interface SimCallerStats {
   turns: number;
   /** Replies that began before the trigger frame: the trigger is miscalibrated and latencies are not comparable. */
   early: number;
+  /** ms from writing the caller's last speech frame to the bot's first audio frame (includes the endpointing delay). */
+  fromSpeechEnd: number[];
 }
 
 export class SimCaller {
-  readonly stats: SimCallerStats = { latencies: [], turns: 0, early: 0 };
+  readonly stats: SimCallerStats = { latencies: [], turns: 0, early: 0, fromSpeechEnd: [] };
+  private speechEndAt = 0;
+  private lastWriteAt = 0;
+  private replyPending = false;
   private readonly speech: Int16Array;
   private readonly silence: Int16Array;
   private readonly frame: { samples: Int16Array; sampleRate: number; timestampMs: number };
@@ -49,6 +54,10 @@ export class SimCaller {
       let loud = false;
       for (let i = 0; i < s.length && !loud; i += 4) loud = s[i] > 300 || s[i] < -300;
       if (!loud) return;
+      if (this.replyPending) {
+        this.stats.fromSpeechEnd.push(performance.now() - this.speechEndAt);
+        this.replyPending = false;
+      }
       if (this.waiting) {
         // First audible frame of the reply.
         this.stats.latencies.push(performance.now() - this.triggerAt);
@@ -74,11 +83,13 @@ export class SimCaller {
         this.pos = -1;
         this.silentFrames = 0;
         this.trailing = true;
+        this.speechEndAt = performance.now();
+        this.replyPending = true;
       }
     } else {
       this.frame.samples = this.silence;
       this.silentFrames++;
-      if (this.trailing && this.silentFrames === this.triggerFrames) {
+      if (this.trailing && this.triggerFrames > 0 && this.silentFrames === this.triggerFrames) {
         this.trailing = false;
         this.triggerAt = performance.now();
         this.waiting = true;
@@ -86,7 +97,25 @@ export class SimCaller {
       }
     }
     this.frame.timestampMs += 20;
+    this.lastWriteAt = performance.now();
     this.caller.write(this.frame);
+  }
+
+  /**
+   * With triggerFrames 0: the engine reports it endpointed (caller.said). On an
+   * in-process line the frame that did it is the one written last, so the
+   * latency counts from that write, whatever the VAD's hangover came to.
+   */
+  endpointed(): void {
+    if (!this.trailing) return;
+    this.trailing = false;
+    this.triggerAt = this.lastWriteAt;
+    this.waiting = true;
+    this.nextTurnAt = this.lastWriteAt + this.turnEveryMs;
+    if (this.botAudioAt > this.speechEndAt) {
+      // The reply began before the endpoint was reported: count it, then keep waiting for the next reply.
+      this.stats.early++;
+    }
   }
 
   get done(): boolean {

@@ -12,9 +12,15 @@ function entry(slot: BuiltinEntry['slot'], name: string, load: () => Promise<unk
 export const BUILTIN_PLUGINS: readonly BuiltinEntry[] = [
   entry('telephony', 'mock', async () => (await import('./mock/telephony.js')).mockTelephonyPlugin),
   entry('audioStream', 'inprocess', async () => (await import('./inprocess/index.js')).inprocessPlugin),
+  entry('audioStream', 'websocket', async () => (await import('./websocket/index.js')).websocketStreamPlugin),
   entry('vad', 'energy', async () => (await import('./energy/vad.js')).energyVadPlugin),
   entry('stt', 'mock', async () => (await import('./mock/stt.js')).mockSttPlugin),
   entry('llm', 'mock', async () => (await import('./mock/llm.js')).mockLlmPlugin),
   entry('tts', 'mock', async () => (await import('./mock/tts.js')).mockTtsPlugin),
+  entry('tts', 'flite', async () => (await import('./flite/index.js')).flitePlugin),
+  entry('telephony', 'local', async () => (await import('./local/index.js')).localTelephonyPlugin),
+  entry('stt', 'openai', async () => (await import('./openai/index.js')).openaiSttPlugin),
+  entry('llm', 'openai', async () => (await import('./openai/index.js')).openaiLlmPlugin),
+  entry('tts', 'openai', async () => (await import('./openai/index.js')).openaiTtsPlugin),
   entry('telephony', 'ringcentral', async () => (await import('./ringcentral/index.js')).default),
 ];

@@ -13,7 +13,13 @@ import { createDefaultRegistry, type PluginRegistry } from '../plugins/registry.
 import type { SlotName } from '../plugins/slots.js';
 import type { CallLeg, IncomingCall, TelephonyHandler } from '../plugins/telephony.js';
 import { createPlugins, type ResolvedPlugins, type SlotOverrides } from './plugins.js';
+import { asRemoteStream, type RemoteAudioStream, type RunRole, type StreamEvent } from './roles.js';
 import { routeCall } from './routing.js';
+
+/** Optional on a telephony plugin: receives every event of the calls it carries. */
+export interface CallEventObserver {
+  onCallEvent(ev: CallEvent): void;
+}
 
 export interface AppOptions {
   config: VoicebotConfig;
@@ -23,7 +29,20 @@ export interface AppOptions {
   overrides?: SlotOverrides;
   /** Slots not to create (e.g. telephony on a worker that takes streamed calls). */
   skip?: readonly SlotName[];
+  /**
+   * Which part of the bot this process runs (default `all`). `edge`: telephony
+   * only, calls are streamed to a worker; `worker`: engine only, calls arrive
+   * as streams. Both need a remote audioStream (provider websocket).
+   */
+  role?: RunRole;
 }
+
+/** Slots each role does not create. */
+const ROLE_SKIPS: Record<RunRole, readonly SlotName[]> = {
+  all: [],
+  edge: ['vad', 'stt', 'llm', 'tts'],
+  worker: ['telephony'],
+};
 
 /**
  * The running bot: process-wide plugins in the root DI container, one child
@@ -36,15 +55,21 @@ export class VoicebotApp implements TelephonyHandler {
   readonly logger: Logger;
   readonly clock: PacerClock;
   readonly container: DependencyContainer;
+  readonly role: RunRole;
+  /** The audio stream's network side, when it has one (provider websocket). */
+  readonly remote: RemoteAudioStream | undefined;
   private readonly listeners = new Set<CallEventListener>();
+  private readonly streamListeners = new Set<(ev: StreamEvent) => void>();
   private readonly calls = new Map<string, Promise<void>>();
   private started = false;
   private stopping = false;
 
-  private constructor(config: VoicebotConfig, plugins: ResolvedPlugins, logger: Logger) {
+  private constructor(config: VoicebotConfig, plugins: ResolvedPlugins, logger: Logger, role: RunRole) {
     this.config = config;
     this.plugins = plugins;
     this.logger = logger;
+    this.role = role;
+    this.remote = asRemoteStream(plugins.audioStream);
     this.clock = new PacerClock();
     this.container = rootContainer.createChildContainer();
     this.container.register(TOKENS.Config, { useValue: config });
@@ -52,7 +77,7 @@ export class VoicebotApp implements TelephonyHandler {
     this.container.register(TOKENS.PacerClock, { useValue: this.clock });
     if (plugins.telephony) this.container.register(TOKENS.Telephony, { useValue: plugins.telephony });
     this.container.register(TOKENS.AudioStream, { useValue: plugins.audioStream });
-    this.container.register(TOKENS.Vad, { useValue: plugins.vad });
+    if (plugins.vad) this.container.register(TOKENS.Vad, { useValue: plugins.vad });
     if (plugins.stt) this.container.register(TOKENS.Stt, { useValue: plugins.stt });
     if (plugins.llm) this.container.register(TOKENS.Llm, { useValue: plugins.llm });
     if (plugins.tts) this.container.register(TOKENS.Tts, { useValue: plugins.tts });
@@ -61,8 +86,32 @@ export class VoicebotApp implements TelephonyHandler {
   static async create(opts: AppOptions): Promise<VoicebotApp> {
     const logger = opts.logger ?? createLogger();
     const registry = opts.registry ?? createDefaultRegistry();
-    const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, opts.skip);
-    return new VoicebotApp(opts.config, plugins, logger);
+    const role = opts.role ?? 'all';
+    const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, [...(opts.skip ?? []), ...ROLE_SKIPS[role]]);
+    const app = new VoicebotApp(opts.config, plugins, logger, role);
+    app.bindRole();
+    return app;
+  }
+
+  /** Checks the role fits the config and tells a remote audio stream which halves run here. */
+  private bindRole(): void {
+    const { role, remote } = this;
+    if (role !== 'all' && !remote) {
+      throw new VoicebotError('VB_ERR_WS_ROLE', {
+        role,
+        detail: `needs a remote audio stream, but plugins.audioStream is ${this.plugins.audioStream.provider}. Set plugins.audioStream to { provider: websocket, url: ws://WORKER:8081/calls, token: \${VOICEBOT_STREAM_TOKEN} } (or run without --role).`,
+      });
+    }
+    if (role === 'edge' && !this.plugins.telephony) {
+      throw new VoicebotError('VB_ERR_WS_ROLE', { role, detail: 'answers calls, but plugins.telephony is not configured. Add plugins.telephony (or run this process with --role worker).' });
+    }
+    remote?.setRole(role, role === 'edge' ? undefined : (leg, flow) => this.onStreamedLeg(leg, flow));
+  }
+
+  /** Edge calls as they are streamed out (role edge): started, reconnecting, resumed, ended. */
+  onStreamEvent(listener: (ev: StreamEvent) => void): () => void {
+    this.streamListeners.add(listener);
+    return () => this.streamListeners.delete(listener);
   }
 
   get activeCalls(): number {
@@ -79,7 +128,7 @@ export class VoicebotApp implements TelephonyHandler {
     if (this.started) return;
     this.started = true;
     for (const p of this.servicePlugins()) await p.start();
-    if (this.plugins.telephony) await this.plugins.telephony.listen(this);
+    if (this.plugins.telephony && this.role !== 'worker') await this.plugins.telephony.listen(this);
   }
 
   /** Stop taking calls, end the active ones, stop plugins. Idempotent. */
@@ -87,6 +136,8 @@ export class VoicebotApp implements TelephonyHandler {
     if (this.stopping) return;
     this.stopping = true;
     if (this.plugins.telephony) await this.plugins.telephony.stop().catch((e) => this.logError('telephony stop', e));
+    // A worker's calls come from its stream server: stopping it ends them (edges are told `stop: shutdown`).
+    if (this.remote && this.role !== 'edge') await this.plugins.audioStream.stop().catch((e) => this.logError('audioStream stop', e));
     await Promise.allSettled([...this.calls.values()]);
     for (const p of this.servicePlugins().reverse()) await p.stop().catch((e) => this.logError(`${p.slot} stop`, e));
     this.container.dispose();
@@ -109,7 +160,7 @@ export class VoicebotApp implements TelephonyHandler {
       void call.reject('decline').catch(() => {});
       return;
     }
-    const run = this.handleCall(call, flow)
+    const run = (this.role === 'edge' ? this.handleEdgeCall(call, flow) : this.handleCall(call, flow))
       .catch((e) => this.logError(`call ${call.info.id}`, e))
       .finally(() => this.calls.delete(call.info.id));
     this.calls.set(call.info.id, run);
@@ -123,6 +174,35 @@ export class VoicebotApp implements TelephonyHandler {
       .finally(() => this.calls.delete(leg.info.id));
     this.calls.set(leg.info.id, run);
     return run;
+  }
+
+  /** A call that arrived as a stream (worker / all). */
+  private onStreamedLeg(leg: CallLeg, flow: string | undefined): void {
+    if (this.stopping) {
+      void leg.hangup('shutdown').catch(() => {});
+      return;
+    }
+    void this.runLeg(leg, flow !== undefined && Object.hasOwn(this.config.flows, flow) ? flow : undefined);
+  }
+
+  /** Edge: answer, then stream the leg to the worker until the call ends. */
+  private async handleEdgeCall(call: IncomingCall, flow: string): Promise<void> {
+    const remote = this.remote!;
+    const leg = await call.answer();
+    const callId = leg.info.id;
+    const r = await remote.forward(leg, { flow, onEvent: (ev) => this.dispatchStream(ev) });
+    if (r.error) this.logger.error({ callId, code: r.error.code }, `call ${callId} ended by its audio stream: ${r.error.message}`);
+    this.dispatchStream({ type: 'stream.ended', callId, reason: r.reason, ...(r.error ? { code: r.error.code, message: r.error.message } : {}) });
+  }
+
+  private dispatchStream(ev: StreamEvent): void {
+    for (const l of this.streamListeners) {
+      try {
+        l(ev);
+      } catch (e) {
+        this.logError('stream event listener', e);
+      }
+    }
   }
 
   private async handleCall(call: IncomingCall, flow: string): Promise<void> {
@@ -161,6 +241,15 @@ export class VoicebotApp implements TelephonyHandler {
   }
 
   private dispatch(ev: CallEvent): void {
+    // A telephony plugin with a user interface (the local softphone) shows its calls live.
+    const tel = this.plugins.telephony as Partial<CallEventObserver> | undefined;
+    if (typeof tel?.onCallEvent === 'function') {
+      try {
+        tel.onCallEvent(ev);
+      } catch (e) {
+        this.logError('telephony onCallEvent', e);
+      }
+    }
     for (const l of this.listeners) {
       try {
         l(ev);

@@ -31,7 +31,7 @@ export async function createPlugins(
   overrides: SlotOverrides = {},
   skip: readonly SlotName[] = [],
 ): Promise<ResolvedPlugins> {
-  const ctx: PluginContext = { configDir: config.source.dir, logger, language: config.settings.language };
+  const ctx: PluginContext = { configDir: config.source.dir, logger, language: config.settings.language, settings: config.settings };
   const out: Partial<Record<SlotName, unknown>> = {};
   for (const slot of ['telephony', 'audioStream', 'vad', 'stt', 'llm', 'tts'] as const) {
     if (overrides[slot]) {

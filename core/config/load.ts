@@ -151,6 +151,9 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
         }
         continue;
       }
+      for (const err of manifest.checkOptions?.(options as never, env) ?? []) {
+        diags.push({ ...makeDiagnostic(file, at([...P, 'provider']), err.code, err.params), message: err.message });
+      }
       const rates = typeof manifest.sampleRates === 'function' ? manifest.sampleRates(options as never) : manifest.sampleRates;
       if (rates && rates.length && !rates.some(isSupportedRate)) {
         const verb = slot === 'tts' ? 'produces' : 'accepts';

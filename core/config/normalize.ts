@@ -57,7 +57,7 @@ export const DEFAULT_SETTINGS = (dir: string): Settings => ({
   bargeIn: { enabled: true, minSpeechMs: 300 },
   timeouts: { noInput: 6000, endOfSpeech: 600, maxCall: 900_000 },
   recording: { enabled: false, dir: resolve(dir, 'recordings') },
-  sampleRate: 16000,
+  sampleRate: 'auto',
   server: { host: '127.0.0.1', port: 8080 },
 });
 

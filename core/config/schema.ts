@@ -168,7 +168,7 @@ export const CONFIG_SCHEMA: Schema = obj(
       bargeIn: obj({ enabled: bool('default true'), minSpeechMs: { type: 'number', minimum: 0 } }),
       timeouts: obj({ noInput: duration('default 6s'), endOfSpeech: duration('default 600ms'), maxCall: duration('default 15m') }),
       recording: obj({ enabled: bool('default false'), dir: str('default ./recordings') }),
-      sampleRate: { enum: [8000, 16000, 24000, 48000], description: 'engine rate, default 16000' },
+      sampleRate: { enum: ['auto', 8000, 16000, 24000, 48000], description: 'engine rate; default auto (the call\'s own rate when VAD and STT take it)' },
       server: obj({ host: str('default 127.0.0.1'), port: { type: 'integer', minimum: 0, maximum: 65535 } }),
     }),
     vars: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'names for {{templates}}' },

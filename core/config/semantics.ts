@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { closest } from '../plugins/registry.js';
+import { regexProblem } from '../flow/regex.js';
 import type { ErrorCode } from '../errors/registry.js';
 import type { ErrorParams } from '../errors/voicebot-error.js';
 import { kindsOf, qualify } from './normalize.js';
@@ -183,7 +184,7 @@ export function checkSemantics(raw: Raw, config: VoicebotConfig): SemanticProble
 
   // Slots a step needs, tools, templates
   const has = (slot: keyof VoicebotConfig['plugins']): boolean => !!config.plugins[slot]?.length;
-  const known = new Set<string>([...Object.keys(config.vars), 'call', 'vars', 'args']);
+  const known = new Set<string>([...Object.keys(config.vars), 'call', 'vars']);
   for (const f of Object.values(config.flows))
     for (const s of Object.values(f.steps)) {
       if (s.kind === 'listen' && s.save) known.add(s.save);
@@ -218,6 +219,7 @@ export function checkSemantics(raw: Raw, config: VoicebotConfig): SemanticProble
         });
       }
     }
+  problems.push(...stepShapeProblems(raw, config));
   for (const [name, t] of Object.entries((raw.tools ?? {}) as Raw)) {
     if (!t || typeof t !== 'object') continue;
     if (!!t.http === !!t.handler) {
@@ -236,6 +238,8 @@ export function checkSemantics(raw: Raw, config: VoicebotConfig): SemanticProble
       const parts = m[1].split('.');
       const root = parts[0];
       let ok = known.has(root);
+      // A tool's arguments exist only while its http request is built.
+      if (root === 'args') ok = path[0] === 'tools' && parts.length > 1;
       if (root === 'tools') ok = parts.length > 1 && parts[1] in config.tools;
       if (root === 'vars') ok = parts.length > 1 && known.has(parts[1]);
       if (root === 'call') ok = parts.length === 2 && ['id', 'from', 'to'].includes(parts[1]);
@@ -243,6 +247,60 @@ export function checkSemantics(raw: Raw, config: VoicebotConfig): SemanticProble
     }
   }
   return problems;
+}
+
+/**
+ * Per-step shape rules the schema cannot express: regexes that compile,
+ * routes and branch cases that test something, llm exits that can be taken,
+ * play files that exist.
+ */
+function stepShapeProblems(raw: Raw, config: VoicebotConfig): SemanticProblem[] {
+  const out: SemanticProblem[] = [];
+  const flowProblem = (path: Path, detail: string): void => {
+    out.push({ path, code: 'VB_ERR_CONFIG_FLOW', params: { detail } });
+  };
+  for (const f of Object.values(config.flows))
+    for (const s of Object.values(f.steps)) {
+      const P: Path = ['flows', f.name, 'steps', s.name];
+      const rawStep: Raw = raw.flows?.[f.name]?.steps?.[s.name] ?? {};
+      if (s.kind === 'listen') {
+        const routesPath: Path = Array.isArray(rawStep.listen?.routes) ? [...P, 'listen', 'routes'] : [...P, 'routes'];
+        s.routes.forEach((r, i) => {
+          const how = (['dtmf', 'regex', 'equals', 'intent'] as const).filter((k) => r[k] !== undefined);
+          if (how.length === 0) flowProblem([...routesPath, i], `Route ${i + 1} of step "${s.name}" tests nothing; give it one of dtmf, regex, equals, intent (use else: for any other input).`);
+          const bad = r.regex !== undefined ? regexProblem(r.regex) : undefined;
+          if (bad) flowProblem([...routesPath, i, 'regex'], `Invalid regex in step "${s.name}": ${bad}.`);
+          if (r.dtmf !== undefined && !s.input.includes('dtmf')) flowProblem([...routesPath, i, 'dtmf'], `Route ${i + 1} of step "${s.name}" waits for keys, but the step's input is only ${s.input.join(', ')}. Add dtmf to listen.input.`);
+        });
+      }
+      if (s.kind === 'branch') {
+        s.cases.forEach((c, i) => {
+          if (c.equals === undefined && c.in === undefined && c.matches === undefined && c.exists === undefined) {
+            flowProblem([...P, 'branch', i], `Branch case ${i + 1} of step "${s.name}" has no condition; give it one of equals, in, matches, exists.`);
+          }
+          const bad = c.matches !== undefined ? regexProblem(c.matches) : undefined;
+          if (bad) flowProblem([...P, 'branch', i, 'matches'], `Invalid regex in step "${s.name}": ${bad}.`);
+        });
+      }
+      if (s.kind === 'llm') {
+        s.exits.forEach((e, i) => {
+          if (e.tool === undefined && !e.maxTurns && e.intent === undefined) {
+            flowProblem([...P, 'llm', 'exits', i], `Exit ${i + 1} of step "${s.name}" has no condition; give it one of tool, maxTurns: true, intent.`);
+          }
+          if (e.maxTurns && s.maxTurns === undefined) {
+            flowProblem([...P, 'llm', 'exits', i, 'maxTurns'], `Exit on maxTurns in step "${s.name}", which has no llm.maxTurns; set maxTurns or remove the exit.`);
+          }
+        });
+      }
+      if (s.kind === 'play') {
+        if (!s.file === !s.url) flowProblem([...P, 'play'], `Step "${s.name}" plays ${s.file ? 'both a file and a url' : 'nothing'}; give play exactly one of file, url.`);
+        else if (s.file && !s.file.includes('{{')) {
+          const file = resolve(config.source.dir, s.file);
+          if (!existsSync(file)) flowProblem([...P, 'play', 'file'], `Audio file ${file} does not exist (relative paths start at the config's directory).`);
+        }
+      }
+    }
+  return out;
 }
 
 /** Strongly connected components (Tarjan) in which no step waits for the caller. */

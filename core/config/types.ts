@@ -37,8 +37,12 @@ export interface Settings {
   bargeIn: { enabled: boolean; minSpeechMs: number };
   timeouts: { noInput: number; endOfSpeech: number; maxCall: number };
   recording: { enabled: boolean; dir: string };
-  /** Rate (Hz) the engine runs VAD/mixing at; legs and plugins are converted to/from it. */
-  sampleRate: number;
+  /**
+   * Rate (Hz) the engine runs VAD/recording at; legs and plugins are converted
+   * to/from it. `auto`: the leg's own rate when the VAD and STT take it, so an
+   * 8 kHz phone call is not resampled on every frame.
+   */
+  sampleRate: number | 'auto';
   /** Local softphone / HTTP server of `voicebot run` (provider: local). */
   server: { host: string; port: number };
 }

@@ -38,6 +38,10 @@ export interface TurnMetrics {
   e2eMs?: number;
   /** Framework's own share: e2e minus endpointing, stt, ttft and ttfb. */
   overheadMs?: number;
+  /** LLM first token → first TTS request (sentence cutting, our share). */
+  llmToTtsMs?: number;
+  /** TTS first audio chunk → first paced frame on the wire (resampling, pacing, our share). */
+  ttsToWireMs?: number;
 }
 
 export type CallEventListener = (ev: CallEvent) => void;

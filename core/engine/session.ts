@@ -15,7 +15,7 @@ import { CallState, callStateError, isLive, transition } from './call-state.js';
 import type { CallEvent, CallEventListener, TurnMetrics } from './events.js';
 import { routeCallMetrics } from './metric-router.js';
 import { Playback, type Segment } from './playback.js';
-import { pickRate } from './rates.js';
+import { engineRateFor, pickRate } from './rates.js';
 import { CallRecorder } from './recorder.js';
 import { SentenceSplitter, splitSentences } from './sentence-splitter.js';
 import type {
@@ -191,7 +191,7 @@ export class CallEngine implements EngineSession {
     this.sttFinalTimeoutMs = opts.sttFinalTimeoutMs ?? 3000;
     const media = opts.leg.media;
     this.frameMs = media.frameMs || 20;
-    this.engineRate = opts.settings.sampleRate;
+    this.engineRate = engineRateFor(opts.settings.sampleRate, media.inputRate, this.vad.capabilities.sampleRates, this.stt?.capabilities.sampleRates);
 
     this.inRs = media.inputRate === this.engineRate ? undefined : new Resampler(media.inputRate, this.engineRate);
     const vadRate = pickRate(this.vad.capabilities.sampleRates, this.engineRate);
@@ -1103,6 +1103,8 @@ export class CallEngine implements EngineSession {
     const tm: TurnMetrics = { turn: m.turn, endOfUtteranceMs: r(m.endpointAt - m.speechEndAt), sttMs: r(m.finalAt - m.endpointAt) };
     if (m.llmStartAt !== undefined && m.llmFirstAt !== undefined) tm.llmTtftMs = r(m.llmFirstAt - m.llmStartAt);
     if (m.ttsStartAt !== undefined && m.ttsFirstAt !== undefined) tm.ttsTtfbMs = r(m.ttsFirstAt - m.ttsStartAt);
+    if (m.llmFirstAt !== undefined && m.ttsStartAt !== undefined && m.ttsStartAt >= m.llmFirstAt) tm.llmToTtsMs = r(m.ttsStartAt - m.llmFirstAt);
+    if (firstFrameAt !== undefined && m.ttsFirstAt !== undefined) tm.ttsToWireMs = r(firstFrameAt - m.ttsFirstAt);
     if (firstFrameAt !== undefined) {
       tm.e2eMs = r(firstFrameAt - m.speechEndAt);
       tm.overheadMs = r(tm.e2eMs - (tm.endOfUtteranceMs ?? 0) - (tm.sttMs ?? 0) - (tm.llmTtftMs ?? 0) - (tm.ttsTtfbMs ?? 0));

@@ -12,6 +12,8 @@ export interface HttpMockRoute {
   json?: unknown;
   /** Sent as text/plain when no `json`. */
   body?: string;
+  /** Answer after this many ms (to exercise timeouts). */
+  delayMs?: number;
 }
 
 export interface RecordedRequest {
@@ -65,8 +67,13 @@ export class HttpMockServer {
           res.writeHead(404, { 'content-type': 'text/plain' }).end(`no http mock for ${method} ${u.pathname}`);
           return;
         }
-        if (route.json !== undefined) res.writeHead(route.status ?? 200, { 'content-type': 'application/json' }).end(JSON.stringify(route.json));
-        else res.writeHead(route.status ?? 200, { 'content-type': 'text/plain' }).end(route.body ?? '');
+        const answer = (): void => {
+          if (res.destroyed) return;
+          if (route.json !== undefined) res.writeHead(route.status ?? 200, { 'content-type': 'application/json' }).end(JSON.stringify(route.json));
+          else res.writeHead(route.status ?? 200, { 'content-type': 'text/plain' }).end(route.body ?? '');
+        };
+        if (route.delayMs) setTimeout(answer, route.delayMs).unref();
+        else answer();
       });
     });
     this.server = server;

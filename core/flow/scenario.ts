@@ -12,6 +12,7 @@
  *       latencyBudgetMs: 2500   # optional: every turn's e2e latency ≤ this
  *       httpMocks:              # optional: canned answers on a loopback server
  *         - { method: POST, path: /bookings, status: 200, json: { id: B1 } }
+ *         - { path: /slow, delayMs: 5000, body: late }   # exercise timeouts
  *       vars:                   # optional: override config vars; {{mock.url}}
  *         BOOKING_URL: "{{mock.url}}/bookings"   # is the mock server's base URL
  *       turns:                  # what the caller does, one per time the bot listens
@@ -187,6 +188,9 @@ export function parseScenarios(text: string, file: string): ScenarioFile {
       const httpMocks = list(o.httpMocks as HttpMockRoute[] | undefined);
       for (const [j, m] of httpMocks.entries()) {
         if (!m || typeof m.path !== 'string') throw new Bad(`${where}.httpMocks[${j}]: path: is required`);
+        const extra = Object.keys(m).filter((k) => !['method', 'path', 'status', 'json', 'body', 'delayMs'].includes(k));
+        if (extra.length) throw new Bad(`${where}.httpMocks[${j}]: unknown key "${extra[0]}" (use method, path, status, json, body, delayMs)`);
+        if (m.delayMs !== undefined && typeof m.delayMs !== 'number') throw new Bad(`${where}.httpMocks[${j}].delayMs: a number of ms`);
       }
       const voice = o.callerVoice;
       if (voice !== undefined && voice !== 'mock' && voice !== 'tts') throw new Bad(`${where}.callerVoice: mock or tts`);

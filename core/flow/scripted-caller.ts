@@ -28,6 +28,8 @@ export interface ScriptedCallerOptions {
   call?: PlaceCallOptions;
   /** Called for each event of this call, in order, as it happens. */
   onEvent?: (ev: ObservedEvent) => void;
+  /** Every frame of bot audio that reaches the caller's ear. */
+  onAudio?: (frame: AudioFrame) => void;
   /** Called when a turn is delivered (its index in delivery order). */
   onTurn?: (turn: CallerTurn, index: number) => void;
   /**
@@ -87,8 +89,10 @@ export class ScriptedCaller {
       this.callId = side.callId;
       for (const ev of this.pending.splice(0)) this.onAppEvent(ev);
       this.bumpIdle();
-      await side.answered;
-      this.startPacing(side);
+      if (this.opts.onAudio) side.setReceiver(this.opts.onAudio);
+      // A call no route accepts ends without ever being answered.
+      const answered = await Promise.race([side.answered.then(() => true), side.ended.then(() => false)]);
+      if (answered) this.startPacing(side);
       const reason = await side.ended;
       return { callId: side.callId, reason, events: this.events, turnsDelivered: this.turnIndex + 1 };
     } finally {
@@ -117,6 +121,26 @@ export class ScriptedCaller {
   finish(): void {
     this.finishing = true;
     if (this.listening) void this.deliver();
+  }
+
+  /**
+   * Speak now, whether or not the bot is listening: barge in on a prompt.
+   * Not a turn (scenario windows do not move); resolves when the words are
+   * out. Ignored while the caller is already talking. Like a person who
+   * just spoke, the caller then waits for the bot's next `bot.listening`
+   * before its next queued turn: a listen that started while it was
+   * talking receives these words.
+   */
+  async interrupt(text: string): Promise<void> {
+    // Already talking (a turn or another interruption): one voice at a time.
+    if (this.ended || !this.side || this.delivering) return;
+    this.delivering = true;
+    try {
+      await this.speak(text);
+    } finally {
+      this.delivering = false;
+      this.listening = false;
+    }
   }
 
   /** Hang up now. */

@@ -1,5 +1,5 @@
 import { VoicebotApp } from '../app/app.js';
-import type { AudioBuffer } from '../audio/frame.js';
+import type { AudioBuffer, AudioFrame } from '../audio/frame.js';
 import { resample } from '../audio/resampler.js';
 import type { VoicebotConfig } from '../config/types.js';
 import { VoicebotError } from '../errors/index.js';
@@ -23,6 +23,8 @@ export interface SimulationOptions {
   logger?: Logger;
   registry?: PluginRegistry;
   onEvent?: (ev: ObservedEvent) => void;
+  /** Every frame of bot audio the caller hears (tests decode mock speech from it). */
+  onAudio?: (frame: AudioFrame) => void;
   idleTimeoutMs?: number;
 }
 
@@ -43,11 +45,17 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
   if (opts.flow !== undefined && !base.flows[opts.flow]) {
     throw new VoicebotError('VB_ERR_FLOW_TARGET', { target: opts.flow, from: '--flow' });
   }
+  if (opts.callerVoice === 'tts' && !base.plugins.tts?.length) {
+    throw new VoicebotError('VB_ERR_CONFIG_MISSING_SLOT', { detail: '--caller-voice tts', slot: 'tts' });
+  }
   const config: VoicebotConfig = opts.flow ? { ...base, routes: [{ to: '*', flow: opts.flow }] } : base;
   const logger = opts.logger ?? silentLogger();
   const registry = opts.registry ?? createDefaultRegistry();
   const manifest = await registry.resolve('telephony', 'mock', config.source.dir);
-  const telephony = (await manifest.create({} as never, {
+  // A config that already uses the mock line keeps its options (codec, failTransfersTo...).
+  const configured = config.plugins.telephony?.[0];
+  const telOptions = configured?.provider === 'mock' ? configured.options : {};
+  const telephony = (await manifest.create(telOptions as never, {
     configDir: config.source.dir,
     logger: logger.child({ slot: 'telephony', provider: 'mock' }),
     language: config.settings.language,
@@ -62,6 +70,7 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
     voice,
     call: { from: opts.from ?? '+15550100', to: opts.to ?? '+15550199', sampleRate: opts.sampleRate ?? 8000 },
     onEvent: opts.onEvent,
+    onAudio: opts.onAudio,
     idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
   });
   const done = (async () => {
@@ -76,7 +85,7 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
 }
 
 function ttsVoice(tts: TtsPlugin | undefined, language: string): CallerVoice {
-  if (!tts) throw new VoicebotError('VB_ERR_FLOW_STEP', { step: 'caller', kind: 'voice', detail: '--caller-voice tts needs a tts plugin in the config' });
+  if (!tts) throw new VoicebotError('VB_ERR_CONFIG_MISSING_SLOT', { detail: '--caller-voice tts', slot: 'tts' });
   return async (text, sampleRate): Promise<AudioBuffer> => {
     const rates = tts.capabilities.sampleRates;
     const rate = rates.includes(sampleRate) ? sampleRate : rates[0];

@@ -1,3 +1,4 @@
+import type { Settings } from '../config/types.js';
 import type { Logger } from '../logging.js';
 import type { SlotName } from './slots.js';
 
@@ -7,9 +8,12 @@ export interface PluginMetric {
   provider: string;
   /** e.g. 'ttfb' (tts), 'ttft' (llm), 'latency' (stt), 'duration'. */
   name: string;
+  /** The value: ms, unless `unit` says otherwise. */
   ms: number;
   /** Call the measurement belongs to, when the request carried one. */
   callId?: string;
+  /** Unit of `ms` when it is not a duration (e.g. LLM token usage). Absent = ms. */
+  unit?: 'tokens';
 }
 
 export type MetricSink = (m: PluginMetric) => void;
@@ -21,6 +25,8 @@ export interface PluginContext {
   logger: Logger;
   /** Language from settings.language, e.g. en-US. */
   language: string;
+  /** The config's settings (e.g. settings.server for the local softphone); absent outside an app. */
+  settings?: Readonly<Settings>;
 }
 
 /**
@@ -42,8 +48,8 @@ export abstract class PluginBase {
     this.metricSink = sink;
   }
 
-  protected emitMetric(name: string, ms: number, callId?: string): void {
-    this.metricSink?.({ slot: this.slot, provider: this.provider, name, ms, callId });
+  protected emitMetric(name: string, ms: number, callId?: string, unit?: 'tokens'): void {
+    this.metricSink?.(unit ? { slot: this.slot, provider: this.provider, name, ms, callId, unit } : { slot: this.slot, provider: this.provider, name, ms, callId });
   }
 
   /** Connect, warm up, register... Called once at boot. */

@@ -1,3 +1,4 @@
+import type { VoicebotError } from '../errors/index.js';
 import type { PluginContext } from './base.js';
 import type { SlotName, SlotTypes } from './slots.js';
 
@@ -22,6 +23,12 @@ export interface PluginManifest<S extends SlotName = SlotName, O = Record<string
    * A function receives the validated options.
    */
   sampleRates?: readonly number[] | ((options: O) => readonly number[]);
+  /**
+   * Checks the schema cannot express (e.g. a secret that defaults to an
+   * environment variable which is unset). Run by the config loader after the
+   * options validate, so `voicebot validate` reports them at the provider line.
+   */
+  checkOptions?(options: O, env: Readonly<Record<string, string | undefined>>): VoicebotError[];
   create(options: O, ctx: PluginContext): SlotTypes[S] | Promise<SlotTypes[S]>;
 }
 

@@ -165,7 +165,8 @@ export class RcCallLeg implements CallLeg {
       // The SIP leg is unusable (socket down, no reply): drop the call over REST instead.
       await this.control!.dropSession().catch(() => undefined);
     }
-    this.finish(reason, false);
+    // A shutdown is the plugin's decision, not the engine's: the engine must hear of it (contract: onEnded fires for shutdown).
+    this.finish(reason, reason === 'shutdown');
   }
 
   /**

@@ -77,7 +77,7 @@ describe('config validation: one exact line per problem', () => {
 
   it('unknown provider lists the available ones', async () => {
     const { lines: l } = await lines(`version: 1\nplugins:\n  tts: { provider: mokc }\nflows:\n  main:\n    steps:\n      a: { say: x }\n`);
-    expect(l).toEqual(['voicebot.yaml:3:20 error VB_ERR_CONFIG_UNKNOWN_PROVIDER Unknown tts provider "mokc". Did you mean "mock"? Available: mock. A custom provider is an npm package name or a path starting with ./']);
+    expect(l).toEqual(['voicebot.yaml:3:20 error VB_ERR_CONFIG_UNKNOWN_PROVIDER Unknown tts provider "mokc". Did you mean "mock"? Available: mock, flite, openai. A custom provider is an npm package name or a path starting with ./']);
   });
 
   it("plugin options that fail the plugin's own schema", async () => {

@@ -125,6 +125,18 @@ export function describeTelephonyConformance(name: string, factory: () => Promis
       await leg.hangup(); // idempotent, no throw
     });
 
+    test('stop() ends live calls and tells the engine with onEnded("shutdown")', async () => {
+      const { caller, call } = await place();
+      const leg = await call.answer();
+      await caller.answered;
+      const ended: string[] = [];
+      leg.onEnded((r) => ended.push(r));
+      await fx.plugin.stop();
+      // The engine did not ask for this ending: without the notification its session would live on.
+      expect(ended).toEqual(['shutdown']);
+      expectCodedError(await leg.sendDtmf('1').catch((e) => e), 'VB_ERR_CALL_STATE');
+    });
+
     test('bot hangup ends the call at the far end', async () => {
       const { caller, call } = await place();
       const leg = await call.answer();

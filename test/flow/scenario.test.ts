@@ -90,3 +90,13 @@ describe('scenarios', () => {
     expect(() => parseScenarios('scenarios:\n  - name: a\n    turns:\n      - say: hi\n        expect: { sed: x }\n', 'a.test.yaml')).toThrow(/unknown expectation "sed"/);
   });
 });
+
+describe('scenario http mocks', () => {
+  it('accepts delayMs and rejects unknown keys', () => {
+    const ok = parseScenarios('scenarios:\n  - name: a\n    httpMocks: [ { path: /slow, delayMs: 50, json: {} } ]\n    turns: [ { say: hi } ]\n', 'a.test.yaml');
+    expect(ok.scenarios[0].httpMocks).toEqual([{ path: '/slow', delayMs: 50, json: {} }]);
+    expect(() => parseScenarios('scenarios:\n  - name: a\n    httpMocks: [ { path: /x, jsn: {} } ]\n    turns: [ { say: hi } ]\n', 'a.test.yaml')).toThrow(
+      /httpMocks\[0\]: unknown key "jsn"/,
+    );
+  });
+});

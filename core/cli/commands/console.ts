@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { VoicebotError } from '../../errors/index.js';
 import { createLogger } from '../../logging.js';
 import { startSimulation } from '../../flow/sim.js';
 import type { Command } from '../command.js';
@@ -24,7 +25,7 @@ export const consoleCommand: Command = {
   maxPositionals: 0,
   async run(args, io) {
     if (!io.stdin) {
-      io.stderr('error VB_ERR_CLI_USAGE console needs an interactive terminal (stdin)\n');
+      io.stderr(new VoicebotError('VB_ERR_CLI_USAGE', { detail: 'console reads the caller\'s lines from stdin, and there is none' }).toLine() + '\n');
       return 2;
     }
     const config = await loadForCommand(io, args.values.config);

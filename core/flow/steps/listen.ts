@@ -1,5 +1,6 @@
 import type { ListenRoute, ListenStep } from '../../config/types.js';
 import type { ListenResult } from '../../engine/session-api.js';
+import { configRegex } from '../regex.js';
 import { findHandler, qualified, render, throwIfAborted, waitForCaller, type RunContext, type StepExecutor } from '../context.js';
 
 /** Counted prompts (VoiceXML style): the n-th retry uses the n-th message, the last one repeats. */
@@ -22,7 +23,7 @@ async function matchRoute(rc: RunContext, routes: readonly ListenRoute[], res: E
   let intent: string | null | undefined;
   for (const r of routes) {
     if (r.dtmf !== undefined && !(res.type === 'dtmf' && res.digits === r.dtmf)) continue;
-    if (r.regex !== undefined && !new RegExp(r.regex, 'i').test(value)) continue;
+    if (r.regex !== undefined && !configRegex(r.regex).test(value)) continue;
     if (r.equals !== undefined && normalizeSpeech(value) !== normalizeSpeech(r.equals)) continue;
     if (r.intent !== undefined) {
       if (res.type !== 'speech') continue;

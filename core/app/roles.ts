@@ -1,0 +1,50 @@
+import type { AudioStreamPlugin } from '../plugins/audio-stream.js';
+import type { CallLeg, HangupReason } from '../plugins/telephony.js';
+import type { VoicebotError } from '../errors/index.js';
+
+/**
+ * How `voicebot run` splits a bot across processes:
+ * - `all` (default): telephony and engine in this process (a remote audio
+ *   stream then runs both of its ends here, over loopback);
+ * - `edge`: telephony only; every answered call is streamed to a worker;
+ * - `worker`: engine only; calls arrive as streams from edges.
+ */
+export type RunRole = 'edge' | 'worker' | 'all';
+export const RUN_ROLES: readonly RunRole[] = ['all', 'edge', 'worker'];
+
+/** Called by a remote stream for each call an edge streams in (worker side). */
+export type StreamHandler = (leg: CallLeg, flow: string | undefined) => void;
+
+/** What the edge side of a streamed call reports to the app. */
+export type StreamEvent =
+  | { type: 'stream.started'; callId: string; from: string; to: string; flow: string; url: string; format: string }
+  | { type: 'stream.reconnecting'; callId: string; detail: string }
+  | { type: 'stream.resumed'; callId: string }
+  | { type: 'stream.ended'; callId: string; reason: HangupReason; code?: string; message?: string };
+
+export interface ForwardResult {
+  reason: HangupReason;
+  /** Why the stream ended the call, when it did (coded: VB_ERR_WS_*). */
+  error?: VoicebotError;
+}
+
+/**
+ * An audio stream with capabilities.remote also implements this: the app
+ * tells it which halves run here and hands it calls to stream out.
+ */
+export interface RemoteAudioStream {
+  /** Called once before start(). `onStream` takes legs streamed in (worker/all); undefined on an edge. */
+  setRole(role: RunRole, onStream: StreamHandler | undefined): void;
+  /** Edge: stream an answered leg to the worker; resolves (never rejects) when the call is over on this side. */
+  forward(leg: CallLeg, opts: { flow?: string; onEvent?: (ev: StreamEvent) => void }): Promise<ForwardResult>;
+  /** Where edges reach this process's worker end, once started (worker/all). */
+  readonly listenUrl: string | undefined;
+  /** Where this edge streams calls to. */
+  readonly workerUrl: string | undefined;
+}
+
+export function asRemoteStream(p: AudioStreamPlugin): (AudioStreamPlugin & RemoteAudioStream) | undefined {
+  if (!p.capabilities.remote) return undefined;
+  const r = p as AudioStreamPlugin & Partial<RemoteAudioStream>;
+  return typeof r.setRole === 'function' && typeof r.forward === 'function' ? (r as AudioStreamPlugin & RemoteAudioStream) : undefined;
+}

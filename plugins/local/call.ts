@@ -1,0 +1,290 @@
+import type { WebSocket } from 'ws';
+import { isSupportedRate, type AudioFrame } from '../../core/audio/frame.js';
+import type { CallEvent } from '../../core/engine/events.js';
+import { VoicebotError } from '../../core/errors/index.js';
+import type { Logger } from '../../core/logging.js';
+import { LegState, LegStateMachine } from '../../core/plugins/leg-state.js';
+import type { MediaPort } from '../../core/plugins/media-port.js';
+import type { CallInfo, CallLeg, HangupReason, IncomingCall, TransferOptions } from '../../core/plugins/telephony.js';
+import { encodeMockSpeech } from '../mock/mock-speech.js';
+import { DTMF_DIGITS, type ServerMessage } from './protocol.js';
+
+type FrameCb = ((frame: AudioFrame) => void) | undefined;
+
+export const FRAME_MS = 20;
+/** Silence after typed text, so the engine's end-of-speech timer sees the caller stop. */
+const SAY_TAIL_MS = 1000;
+/** Bot audio queued in the socket beyond this many ms is dropped (a stalled page must not grow memory). */
+const MAX_BUFFERED_MS = 5000;
+/** How long bot → page DTMF waits for the page's ack. */
+const DTMF_ACK_MS = 2000;
+/** After the call ends the socket stays open this long for the last events (bot.said, call.ended). */
+const LINGER_MS = 3000;
+
+export interface LocalCallHost {
+  readonly logger: Logger;
+  /** Called once when the call is over (any reason). */
+  forget(call: LocalCall): void;
+}
+
+/**
+ * One softphone call: the IncomingCall offered to the core, the answered
+ * CallLeg, and its MediaPort, over one WebSocket. Caller audio arrives in any
+ * chunking and is re-framed to 20 ms; typed text is mock speech played into
+ * the caller audio by a drift-corrected 20 ms clock.
+ */
+export class LocalCall implements IncomingCall, CallLeg, MediaPort {
+  readonly info: CallInfo;
+  readonly media: MediaPort = this;
+  readonly inputRate: number;
+  readonly outputRate: number;
+  readonly frameMs = FRAME_MS;
+  readonly sm: LegStateMachine;
+  /** Transfers the bot asked for (simulated on the local line). */
+  readonly transfers: string[] = [];
+  private engineRx: FrameCb;
+  private dtmfCb: ((d: string) => void) | undefined;
+  private endedCb: ((r: HangupReason) => void) | undefined;
+  private readonly frameLen: number;
+  private readonly inBuf: Int16Array;
+  private inFill = 0;
+  private readonly inFrame: AudioFrame;
+  private inSamples = 0;
+  private say: { audio: Int16Array; pos: number; t0: number; sent: number; timer: NodeJS.Timeout } | undefined;
+  private readonly sayQueue: Int16Array[] = [];
+  private dtmfSeq = 0;
+  private readonly dtmfAcks = new Map<number, () => void>();
+  private dropped = 0;
+  private linger: NodeJS.Timeout | undefined;
+  private sawCallEnded = false;
+
+  constructor(
+    info: CallInfo,
+    sampleRate: number,
+    private readonly ws: WebSocket,
+    private readonly host: LocalCallHost,
+  ) {
+    if (!isSupportedRate(sampleRate)) throw new Error(`unsupported rate ${sampleRate}`);
+    this.info = info;
+    this.inputRate = this.outputRate = sampleRate;
+    this.sm = new LegStateMachine(info.id);
+    this.frameLen = (sampleRate * FRAME_MS) / 1000;
+    this.inBuf = new Int16Array(this.frameLen);
+    this.inFrame = { samples: this.inBuf, sampleRate, timestampMs: 0 };
+  }
+
+  get state(): LegState {
+    return this.sm.state;
+  }
+
+  send(msg: ServerMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  // ── IncomingCall ──────────────────────────────────────────────────────
+  async answer(): Promise<CallLeg> {
+    if (this.sm.state !== LegState.Ringing) {
+      throw new VoicebotError(this.sm.ended ? 'VB_ERR_CALL_STATE' : 'VB_ERR_CALL_ALREADY_ANSWERED', {
+        callId: this.info.id,
+        action: 'answer',
+        state: this.sm.state,
+      });
+    }
+    this.sm.transition(LegState.Answered, 'answer');
+    this.send({ type: 'answered', callId: this.info.id });
+    return this;
+  }
+
+  async reject(reason: 'busy' | 'decline' | 'unavailable' = 'decline'): Promise<void> {
+    if (this.sm.ended) return;
+    this.sm.transition(LegState.Ended, 'reject');
+    this.send({ type: 'rejected', reason });
+    this.finish('rejected', false);
+  }
+
+  // ── MediaPort ─────────────────────────────────────────────────────────
+  setReceiver(cb: FrameCb): void {
+    this.engineRx = cb;
+  }
+
+  write(frame: AudioFrame): void {
+    if (this.sm.state !== LegState.Answered && this.sm.state !== LegState.Transferring) return;
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > (this.outputRate * 2 * MAX_BUFFERED_MS) / 1000) {
+      if (this.dropped++ === 0) this.host.logger.warn({ callId: this.info.id }, 'softphone is not reading audio; dropping bot frames');
+      return;
+    }
+    const s = frame.samples;
+    // Copy: the engine reuses its frame buffers.
+    this.ws.send(Buffer.from(s.buffer.slice(s.byteOffset, s.byteOffset + s.byteLength)));
+  }
+
+  clear(): void {
+    this.send({ type: 'clear' });
+  }
+
+  // ── CallLeg ───────────────────────────────────────────────────────────
+  onDtmf(cb: ((d: string) => void) | undefined): void {
+    this.dtmfCb = cb;
+  }
+
+  onEnded(cb: ((r: HangupReason) => void) | undefined): void {
+    this.endedCb = cb;
+  }
+
+  /** Resolves when the page acknowledged the digits (or after 2 s). */
+  async sendDtmf(digits: string): Promise<void> {
+    this.sm.assertActive('sendDtmf');
+    const id = ++this.dtmfSeq;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, DTMF_ACK_MS);
+      const self = this;
+      function done(): void {
+        clearTimeout(t);
+        self.dtmfAcks.delete(id);
+        resolve();
+      }
+      this.dtmfAcks.set(id, done);
+      this.send({ type: 'dtmf', digits, id });
+    });
+  }
+
+  /** Simulated: the page shows the transfer, then the call ends with reason `transferred`. */
+  async transfer(to: string, _opts?: TransferOptions): Promise<void> {
+    this.sm.transition(LegState.Transferring, 'transfer');
+    this.transfers.push(to);
+    this.host.logger.info({ callId: this.info.id, to }, 'transfer (simulated on the local line)');
+    this.send({ type: 'transfer', to });
+    this.sm.transition(LegState.Ended, 'transfer');
+    this.finish('transferred', false);
+  }
+
+  async hangup(reason: HangupReason = 'bot-hangup'): Promise<void> {
+    if (this.sm.ended) return;
+    this.sm.transition(LegState.Ended, 'hangup');
+    this.finish(reason, false);
+  }
+
+  // ── from the page ─────────────────────────────────────────────────────
+  /** Caller audio (PCM16 LE bytes); delivered to the engine in 20 ms frames. */
+  onAudio(bytes: Buffer): void {
+    if (this.sm.state !== LegState.Answered || this.say) return; // typed text has the line
+    const n = bytes.length >> 1;
+    for (let i = 0; i < n; i++) {
+      this.inBuf[this.inFill++] = bytes.readInt16LE(2 * i);
+      if (this.inFill === this.frameLen) this.emitFrame();
+    }
+  }
+
+  private emitFrame(): void {
+    this.inFill = 0;
+    this.inFrame.timestampMs = (this.inSamples * 1000) / this.inputRate;
+    this.inSamples += this.frameLen;
+    this.engineRx?.(this.inFrame);
+  }
+
+  onDtmfFromCaller(digits: string): void {
+    if (this.sm.state !== LegState.Answered) return;
+    if (!DTMF_DIGITS.test(digits)) return;
+    for (const d of digits) this.dtmfCb?.(d);
+  }
+
+  onAck(id: number): void {
+    this.dtmfAcks.get(id)?.();
+  }
+
+  /** Typed text: mock speech at the line rate, then silence, paced in real time. */
+  onSay(text: string): void {
+    if (this.sm.state !== LegState.Answered || !text.trim()) return;
+    const speech = encodeMockSpeech(text, this.inputRate);
+    const audio = new Int16Array(speech.length + (this.inputRate * SAY_TAIL_MS) / 1000);
+    audio.set(speech);
+    this.send({ type: 'saying', text, ms: Math.round((audio.length * 1000) / this.inputRate) });
+    this.sayQueue.push(audio);
+    if (!this.say) this.nextSay();
+  }
+
+  private nextSay(): void {
+    const audio = this.sayQueue.shift();
+    if (!audio) {
+      this.say = undefined;
+      return;
+    }
+    this.inFill = 0;
+    const t0 = performance.now();
+    const timer = setInterval(() => this.sayTick(), FRAME_MS / 2);
+    this.say = { audio, pos: 0, t0, sent: 0, timer };
+    this.sayTick();
+  }
+
+  private sayTick(): void {
+    const s = this.say;
+    if (!s) return;
+    // Drift-corrected: as many frames as wall time says are due.
+    const due = Math.floor((performance.now() - s.t0) / FRAME_MS) + 1;
+    while (s.sent < due && s.pos < s.audio.length) {
+      const end = Math.min(s.pos + this.frameLen, s.audio.length);
+      this.inBuf.fill(0);
+      this.inBuf.set(s.audio.subarray(s.pos, end));
+      s.pos = end;
+      s.sent++;
+      this.emitFrame();
+      if (this.say !== s) return; // the call ended inside the engine callback
+    }
+    if (s.pos >= s.audio.length) {
+      clearInterval(s.timer);
+      this.nextSay();
+    }
+  }
+
+  /** The caller hung up or the socket closed. */
+  onCallerGone(reason: HangupReason): void {
+    if (this.sm.ended) return;
+    this.sm.transition(LegState.Ended, reason);
+    this.finish(reason, true);
+  }
+
+  /** Call events for the page's live view. */
+  onEvent(ev: CallEvent): void {
+    this.send({ type: 'event', event: ev });
+    if (ev.type === 'call.ended') {
+      this.sawCallEnded = true;
+      if (this.sm.ended) this.closeSocket();
+    }
+  }
+
+  /** Ends from outside the bot (shutdown): notifies onEnded, closes the socket now. */
+  end(reason: HangupReason): void {
+    if (!this.sm.ended) {
+      this.sm.transition(LegState.Ended, reason);
+      this.finish(reason, true);
+    }
+    this.closeSocket();
+  }
+
+  private finish(reason: HangupReason, notify: boolean): void {
+    this.engineRx = undefined;
+    this.dtmfCb = undefined;
+    if (this.say) clearInterval(this.say.timer);
+    this.say = undefined;
+    this.sayQueue.length = 0;
+    for (const done of [...this.dtmfAcks.values()]) done();
+    const cb = this.endedCb;
+    this.endedCb = undefined;
+    this.send({ type: 'ended', reason });
+    this.host.forget(this);
+    if (notify) cb?.(reason);
+    // Keep the socket briefly for the last events (the app's call.ended closes it sooner).
+    if (this.sawCallEnded) this.closeSocket();
+    else {
+      this.linger = setTimeout(() => this.closeSocket(), LINGER_MS);
+      this.linger.unref();
+    }
+  }
+
+  closeSocket(): void {
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(1000, 'call ended');
+  }
+}

@@ -1,0 +1,334 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { SAMPLE_RATES, isSupportedRate } from '../../core/audio/frame.js';
+import type { CallEvent } from '../../core/engine/events.js';
+import { VoicebotError } from '../../core/errors/index.js';
+import { silentLogger, type Logger } from '../../core/logging.js';
+import type { PluginContext } from '../../core/plugins/base.js';
+import { definePlugin } from '../../core/plugins/manifest.js';
+import {
+  TelephonyPlugin,
+  type CallerSide,
+  type PlaceCallOptions,
+  type TelephonyCapabilities,
+} from '../../core/plugins/telephony.js';
+import { LocalCall, FRAME_MS, type LocalCallHost } from './call.js';
+import { SoftphoneClient } from './client.js';
+import { PROTOCOL_VERSION, WS_PATH, type ClientMessage } from './protocol.js';
+
+export { SoftphoneClient } from './client.js';
+export { LocalCall } from './call.js';
+export * from './protocol.js';
+
+export interface LocalTelephonyOptions {
+  /** Interface to bind (default settings.server.host, else 127.0.0.1). */
+  host?: string;
+  /** Port (default settings.server.port, else 8080; 0 picks a free one). */
+  port?: number;
+  /** Accept softphone connections from other machines (default false: this machine only). */
+  allowRemote?: boolean;
+  /** Extra page origins allowed to connect (e.g. a dev server), besides the page this plugin serves. */
+  allowedOrigins?: string[];
+}
+
+/** Files the page is made of; nothing else is served. */
+const STATIC_FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/softphone.js': { file: 'softphone.js', type: 'text/javascript; charset=utf-8' },
+  '/worklet.js': { file: 'worklet.js', type: 'text/javascript; charset=utf-8' },
+  '/softphone.css': { file: 'softphone.css', type: 'text/css; charset=utf-8' },
+};
+
+/** The page lives next to the sources (plugins/local/static), also when running from dist/. */
+export function staticDir(): string {
+  const candidates = [new URL('./static/', import.meta.url), new URL('../../../plugins/local/static/', import.meta.url)].map((u) => fileURLToPath(u));
+  const found = candidates.find((d) => existsSync(d + 'index.html'));
+  if (!found) throw new VoicebotError('VB_ERR_LOCAL_STATIC', { dirs: candidates.join(', ') });
+  return found;
+}
+
+function isLoopbackAddress(a: string | undefined): boolean {
+  if (!a) return false;
+  return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
+}
+
+function isLoopbackHostname(h: string): boolean {
+  const name = h.replace(/^\[|\]$/g, '').toLowerCase();
+  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/**
+ * The local softphone line: an HTTP server with a page to call the bot from a
+ * browser (microphone, speaker, keypad, typed text, live transcript), and a
+ * WebSocket per call carrying PCM16 frames and JSON control messages.
+ * Transfers are simulated: recorded, shown on the page, and the call ends.
+ */
+export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
+  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true };
+  readonly logger: Logger;
+  readonly options: LocalTelephonyOptions;
+  /** Answered or ringing calls, by id. */
+  readonly calls = new Map<string, LocalCall>();
+  /** Calls whose socket is still open (they receive late events), by id. */
+  private readonly sockets = new Map<string, LocalCall>();
+  private server: Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private readonly connections = new Set<Socket>();
+  private readonly clients = new Set<SoftphoneClient>();
+  private readonly host: string;
+  private readonly port: number;
+  private boundPort: number | undefined;
+  private seq = 0;
+  private files: Map<string, Buffer> | undefined;
+
+  constructor(provider = 'local', options: LocalTelephonyOptions = {}, ctx: Partial<Pick<PluginContext, 'logger' | 'settings'>> = {}) {
+    super(provider);
+    this.options = options;
+    this.logger = ctx.logger ?? silentLogger();
+    this.host = options.host ?? ctx.settings?.server.host ?? '127.0.0.1';
+    this.port = options.port ?? ctx.settings?.server.port ?? 8080;
+  }
+
+  /** The softphone page, once listening (`voicebot run` prints it). */
+  get url(): string | undefined {
+    if (this.boundPort === undefined) return undefined;
+    const h = this.host === '0.0.0.0' || this.host === '::' ? 'localhost' : this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `http://${h}:${this.boundPort}/`;
+  }
+
+  /** ws:// address of the call socket. */
+  get wsUrl(): string | undefined {
+    const u = this.url;
+    return u && u.replace(/^http/, 'ws').replace(/\/$/, WS_PATH);
+  }
+
+  protected override async _start(): Promise<void> {
+    if (this.server) return;
+    const dir = staticDir();
+    this.files = new Map(Object.values(STATIC_FILES).map((f) => [f.file, readFileSync(dir + f.file)]));
+    const server = createServer((req, res) => this.serve(req, res));
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
+    server.on('connection', (s: Socket) => {
+      this.connections.add(s);
+      s.on('close', () => this.connections.delete(s));
+    });
+    server.on('upgrade', (req, socket, head) => {
+      const refusal = this.refuse(req);
+      if (refusal) {
+        this.logger.warn({ code: refusal.code, remote: req.socket.remoteAddress }, refusal.message);
+        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n' + refusal.toLine() + '\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException): void => {
+        reject(new VoicebotError('VB_ERR_LOCAL_LISTEN', { host: this.host, port: this.port, detail: e.code ?? e.message }, { cause: e }));
+      };
+      server.once('error', onError);
+      server.listen(this.port, this.host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.logger.error({ err: e }, 'softphone server error'));
+    this.server = server;
+    this.wss = wss;
+    this.boundPort = (server.address() as AddressInfo).port;
+    this.logger.info({ url: this.url }, `softphone: open ${this.url} in a browser to call the bot`);
+  }
+
+  protected override async _stop(): Promise<void> {
+    for (const c of [...this.clients]) c.close();
+    for (const c of [...this.calls.values(), ...this.sockets.values()]) c.end('shutdown');
+    this.calls.clear();
+    this.sockets.clear();
+    const server = this.server;
+    const wss = this.wss;
+    this.server = undefined;
+    this.wss = undefined;
+    this.boundPort = undefined;
+    if (wss) {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
+    if (server) {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      for (const s of this.connections) s.destroy();
+      await closed;
+    }
+  }
+
+  // ── HTTP ──────────────────────────────────────────────────────────────
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const entry = STATIC_FILES[path];
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !entry || !this.files) {
+      res.writeHead(entry ? 405 : 404, { 'Content-Type': 'text/plain' }).end(entry ? 'method not allowed\n' : 'not found\n');
+      return;
+    }
+    const body = this.files.get(entry.file)!;
+    res.writeHead(200, {
+      'Content-Type': entry.type,
+      'Content-Length': body.length,
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'",
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  /**
+   * Only this machine, and only this page (or a client with no Origin, like
+   * a test or CLI), by default: a web page elsewhere must not be able to
+   * place calls through the user's browser. Host is checked too (DNS rebinding).
+   */
+  private refuse(req: IncomingMessage): VoicebotError | undefined {
+    const remote = req.socket.remoteAddress ?? 'unknown';
+    const origin = req.headers.origin;
+    const host = req.headers.host ?? '';
+    const fail = (why: string): VoicebotError => new VoicebotError('VB_ERR_LOCAL_ORIGIN', { remote: `${remote} (${why})`, origin: origin ?? 'none' });
+    if ((req.url ?? '').split('?')[0] !== WS_PATH) return fail(`path ${req.url}`);
+    if (!this.options.allowRemote) {
+      if (!isLoopbackAddress(remote)) return fail('not this machine');
+      const hostname = host.replace(/:\d+$/, '');
+      if (!isLoopbackHostname(hostname)) return fail(`Host ${host}`);
+    }
+    if (origin !== undefined) {
+      const allowed = this.options.allowedOrigins ?? [];
+      let sameOrigin = false;
+      try {
+        const o = new URL(origin);
+        sameOrigin = (o.protocol === 'http:' || o.protocol === 'https:') && o.host === host;
+      } catch {
+        sameOrigin = false;
+      }
+      if (!sameOrigin && !allowed.includes(origin)) return fail('another site');
+    }
+    return undefined;
+  }
+
+  // ── calls ─────────────────────────────────────────────────────────────
+  private onSocket(ws: WebSocket): void {
+    let call: LocalCall | undefined;
+    const protocolError = (detail: string): void => {
+      const e = new VoicebotError('VB_ERR_LOCAL_PROTOCOL', { detail });
+      this.logger.warn({ code: e.code, callId: call?.info.id }, e.message);
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', code: e.code, message: e.message }));
+      if (call) call.end('error');
+      else ws.close(1008, 'protocol error');
+    };
+    const helloTimer = setTimeout(() => protocolError('no hello within 10 s'), 10_000);
+    helloTimer.unref();
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        if (call) call.onAudio(toBuffer(data));
+        return;
+      }
+      let msg: ClientMessage;
+      try {
+        msg = JSON.parse(data.toString()) as ClientMessage;
+      } catch {
+        return protocolError('a text message is not JSON');
+      }
+      if (!call) {
+        if (msg.type !== 'hello') return protocolError(`expected hello first, got ${String(msg.type)}`);
+        clearTimeout(helloTimer);
+        if (msg.version !== PROTOCOL_VERSION) return protocolError(`protocol version ${String(msg.version)}; this voicebot speaks ${PROTOCOL_VERSION}`);
+        if (!isSupportedRate(msg.sampleRate)) return protocolError(`sample rate ${String(msg.sampleRate)} Hz; use one of ${SAMPLE_RATES.join(', ')}`);
+        call = this.offer(ws, msg);
+        return;
+      }
+      switch (msg.type) {
+        case 'dtmf':
+          if (typeof msg.digits !== 'string' || !/^[0-9*#A-D]+$/.test(msg.digits)) return protocolError(`bad DTMF digits ${JSON.stringify(msg.digits)}`);
+          return call.onDtmfFromCaller(msg.digits);
+        case 'say':
+          if (typeof msg.text !== 'string' || msg.text.length > 500) return protocolError('say.text must be a string of at most 500 characters');
+          return call.onSay(msg.text);
+        case 'hangup':
+          return call.onCallerGone('caller-hangup');
+        case 'ack':
+          return call.onAck(Number(msg.id));
+        default:
+          return protocolError(`unknown message type ${JSON.stringify((msg as { type?: unknown }).type)}`);
+      }
+    });
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      if (!call) return;
+      call.onCallerGone('caller-hangup');
+      if (this.sockets.get(call.info.id) === call) this.sockets.delete(call.info.id);
+    });
+    ws.on('error', (e) => this.logger.debug({ err: e.message }, 'softphone socket error'));
+  }
+
+  private offer(ws: WebSocket, hello: Extract<ClientMessage, { type: 'hello' }>): LocalCall | undefined {
+    const handler = this.callHandler;
+    if (!handler) {
+      ws.close(1013, 'not accepting calls');
+      return undefined;
+    }
+    const id = `local-${process.pid}-${++this.seq}`;
+    const from = typeof hello.from === 'string' && hello.from ? hello.from.slice(0, 64) : `softphone-${this.seq}`;
+    const to = typeof hello.to === 'string' && hello.to ? hello.to.slice(0, 64) : 'local';
+    const call = new LocalCall({ id, from, to, meta: { line: 'local' } }, hello.sampleRate, ws, this);
+    this.calls.set(id, call);
+    this.sockets.set(id, call);
+    call.send({ type: 'ringing', callId: id, sampleRate: hello.sampleRate, frameMs: FRAME_MS, from, to });
+    this.logger.info({ callId: id, from, sampleRate: hello.sampleRate }, 'softphone call ringing');
+    handler.onIncomingCall(call);
+    return call;
+  }
+
+  /** LocalCallHost: the call is over. */
+  forget(call: LocalCall): void {
+    this.calls.delete(call.info.id);
+  }
+
+  /** Events of the calls on this line go to their page (see VoicebotApp). */
+  onCallEvent(ev: CallEvent): void {
+    this.sockets.get(ev.callId)?.onEvent(ev);
+  }
+
+  /** Places a call from an in-process softphone client over the real WebSocket. */
+  protected override _placeCall(opts: PlaceCallOptions): CallerSide {
+    const url = this.wsUrl;
+    if (!url || !this.callHandler) {
+      throw new VoicebotError('VB_ERR_PLUGIN_UNSUPPORTED', { provider: this.provider, slot: 'telephony', feature: 'placing calls before listen()' });
+    }
+    const client = new SoftphoneClient(url, { sampleRate: opts.sampleRate ?? 16000, from: opts.from, to: opts.to });
+    this.clients.add(client);
+    void client.closed.then(() => this.clients.delete(client));
+    return client;
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+export const localTelephonyPlugin = definePlugin<'telephony', LocalTelephonyOptions>({
+  slot: 'telephony',
+  name: 'local',
+  description: 'Softphone page in your browser (microphone, keypad, typed text, live transcript) on settings.server',
+  optionsSchema: {
+    type: 'object',
+    properties: {
+      host: { type: 'string', minLength: 1, description: 'interface to bind (default settings.server.host)' },
+      port: { type: 'integer', minimum: 0, maximum: 65535, description: 'port (default settings.server.port; 0 picks a free one)' },
+      allowRemote: { type: 'boolean', description: 'accept calls from other machines (default false)' },
+      allowedOrigins: { type: 'array', items: { type: 'string' }, description: 'extra page origins allowed to connect' },
+    },
+    additionalProperties: false,
+  },
+  create: (options, ctx) => new LocalTelephony('local', options, ctx),
+});
+
+export default localTelephonyPlugin;

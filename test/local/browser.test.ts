@@ -1,0 +1,178 @@
+/**
+ * The softphone in a real browser: Debian's Chromium driven by playwright-core
+ * (no browser download) calls `voicebot run` started with the shipped
+ * voicebot.yaml (softphone on a free port), hears the Flite greeting, presses
+ * a key, types a sentence and hangs up. Skipped, with the reason, when no
+ * Chromium is installed (`.ci/run` installs it).
+ *
+ * VOICEBOT_SCREENSHOT=plugins/local/softphone.png refreshes the README's
+ * screenshot; otherwise the screenshot goes to a temporary directory.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { encodeWav } from '../../core/audio/wav.js';
+import type { CallEvent } from '../../core/engine/events.js';
+import { cliBackground, ROOT } from '../cli/helpers.js';
+import { shippedConfigText } from './helpers.js';
+
+const CANDIDATES = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+const CHROMIUM = CANDIDATES.find((p) => existsSync(p));
+const BUILT = existsSync(join(ROOT, 'dist/core/cli/main.js'));
+const skipReason = !CHROMIUM
+  ? `no Chromium at ${CANDIDATES.join(' or ')} (apt-get install chromium, or set CHROMIUM_PATH)`
+  : !BUILT
+    ? 'voicebot is not built (npm run build)'
+    : undefined;
+
+interface PageState {
+  state: string;
+  callId: string;
+  mic: boolean;
+  rxFrames: number;
+  rxVoicedFrames: number;
+  rxPeakRms: number;
+  txFrames: number;
+  played: number;
+  playedVoiced: number;
+  events: CallEvent[];
+  transcript: { kind: string; who: string; text: string }[];
+  step: string;
+  endReason: string;
+}
+
+describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let dir: string;
+  let bot: ReturnType<typeof cliBackground>;
+  let browser: Browser;
+  let url: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'voicebot-browser-'));
+    const config = join(dir, 'voicebot.yaml');
+    writeFileSync(config, shippedConfigText());
+    // The fake microphone: a quiet room (low noise, well under the VAD threshold), looped by Chromium.
+    const n = 16000 * 2;
+    const noise = new Int16Array(n);
+    let seed = 7;
+    for (let i = 0; i < n; i++) noise[i] = (((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 61) - 30);
+    const mic = join(dir, 'mic.wav');
+    writeFileSync(mic, encodeWav(noise, 16000));
+
+    bot = cliBackground(['run', '-c', config, '--json'], /call your bot at http:\/\/\S+\//);
+    await bot.ready;
+    url = /call your bot at (http:\/\/\S+\/)/.exec(bot.output().stderr)![1];
+
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${mic}`,
+        '--autoplay-policy=no-user-gesture-required',
+        '--no-sandbox',
+      ],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (bot && bot.child.exitCode === null) {
+      bot.child.kill('SIGTERM');
+      await bot.exited;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const softphone = (page: Page): Promise<PageState> => page.evaluate(() => (window as unknown as { softphone: PageState }).softphone);
+
+  /** Call events `voicebot run --json` printed for this call. */
+  const botEvents = (callId: string): CallEvent[] =>
+    bot
+      .output()
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as CallEvent)
+      .filter((e) => e.callId === callId);
+
+  it('calls the bot, hears the Flite greeting, presses a key, types a sentence and hangs up', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 720 } });
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(url);
+    await page.click('#call');
+    await page.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.state === 'in-call');
+
+    // The greeting: shown in the transcript, and real (non-silent) audio arrived and was played.
+    await page.locator('#transcript li.bot', { hasText: 'Thanks for calling Acme.' }).waitFor();
+    let s = await softphone(page);
+    expect(s.mic).toBe(true); // the fake microphone was granted
+    expect(s.rxVoicedFrames).toBeGreaterThan(25); // > 0.5 s of speech
+    expect(s.rxPeakRms).toBeGreaterThan(500);
+    await page.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.playedVoiced > 8000);
+
+    // Press 2 (support) once the menu listens.
+    await page.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.events.some((e) => e.type === 'bot.listening'));
+    await page.click('#keypad button:text-is("2")');
+    await page.locator('#transcript li.bot', { hasText: 'Support here. How can I help?' }).waitFor();
+    await page.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.step === 'main.support');
+
+    // Type a sentence: the mock STT hears it as speech, the mock LLM echoes it.
+    await page.fill('#say-text', 'Where is my order');
+    await page.click('#say');
+    await page.locator('#transcript li.caller', { hasText: 'Where is my order' }).waitFor();
+    await page.locator('#transcript li.bot', { hasText: 'You said: Where is my order.' }).waitFor();
+    await page.locator('#metrics tbody tr').first().waitFor();
+
+    const shot = process.env.VOICEBOT_SCREENSHOT;
+    const file = shot ? (isAbsolute(shot) ? shot : join(ROOT, shot)) : join(dir, 'softphone.png');
+    await page.screenshot({ path: file, fullPage: true });
+    expect(readFileSync(file).subarray(1, 4).toString()).toBe('PNG');
+
+    s = await softphone(page);
+    expect(s.txFrames).toBeGreaterThan(0); // microphone frames went to the bot
+    await page.click('#hangup');
+    await page.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.state === 'ended');
+    s = await softphone(page);
+    expect(s.endReason).toBe('caller-hangup');
+
+    // The bot's side of the same call, from `voicebot run --json`.
+    await expect.poll(() => botEvents(s.callId).some((e) => e.type === 'call.ended'), { timeout: 10_000 }).toBe(true);
+    const ev = botEvents(s.callId);
+    expect(ev[0]).toMatchObject({ type: 'call.started', flow: 'main' });
+    expect(ev.filter((e) => e.type === 'dtmf').map((e) => (e as { digits: string }).digits)).toEqual(['2']);
+    expect(ev.filter((e) => e.type === 'caller.said' && e.final).map((e) => (e as { text: string }).text)).toEqual(['Where is my order']);
+    expect(ev.find((e) => e.type === 'call.ended')).toMatchObject({ reason: 'caller-hangup' });
+    expect(ev.some((e) => e.type === 'turn.metrics')).toBe(true);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it('two tabs are two concurrent calls', async () => {
+    const ctx = await browser.newContext();
+    const [a, b] = [await ctx.newPage(), await ctx.newPage()];
+    for (const p of [a, b]) {
+      await p.goto(url);
+      await p.click('#call');
+    }
+    for (const p of [a, b]) await p.locator('#transcript li.bot', { hasText: 'Thanks for calling Acme.' }).waitFor();
+    const [sa, sb] = [await softphone(a), await softphone(b)];
+    expect(sa.callId).not.toBe(sb.callId);
+    for (const p of [a, b]) {
+      await p.click('#hangup');
+      await p.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.state === 'ended');
+    }
+    await ctx.close();
+  }, 60_000);
+
+  it('voicebot run stops cleanly on SIGTERM', async () => {
+    bot.child.kill('SIGTERM');
+    expect(await bot.exited).toBe(0);
+    expect(bot.output().stderr).toContain('stopping');
+  });
+});
