@@ -9,6 +9,7 @@ import {
 } from 'werift';
 import { mulawDecode, mulawEncode } from '../../core/audio/g711.js';
 import type { AudioFrame } from '../../core/audio/frame.js';
+import { JitterBuffer } from '../../core/audio/jitter-buffer.js';
 
 // opusscript is CommonJS with `export =` typings; createRequire keeps NodeNext happy.
 const require = createRequire(import.meta.url);
@@ -23,6 +24,8 @@ export const PT_OPUS = 111;
 export const PT_PCMU = 0;
 export const PT_DTMF = 101;
 const FRAME_MS = 20;
+/** Packets held behind a gap before it counts as lost: at most 40 ms added, and only when packets arrive out of order. */
+const JITTER_DEPTH = 2;
 /** Opus decodes straight to 16 kHz: what speech models want, and 3x less resampling than 48 kHz. */
 export const OPUS_PCM_RATE = 16000;
 
@@ -127,6 +130,21 @@ export class RtpAudio {
   private closed = false;
   /** Outgoing audio is dropped while muted (the WebPhone's mute/hold). */
   muted = false;
+  /**
+   * Fault injection for the test caller: swap every Nth audio packet with the
+   * next one, drop every Mth. Never set on the bot's side.
+   */
+  outboundFault: { swapEvery?: number; dropEvery?: number } | undefined;
+  private faultCount = 0;
+  private swapped: RtpPacket | undefined;
+  /** Reorders what the network shuffled; gaps it gives up on are concealed with silence. */
+  readonly jitter = new JitterBuffer<RtpPacket>({
+    depth: JITTER_DEPTH,
+    onPacket: (rtp) => this.handle(rtp),
+    onLoss: (n) => this.conceal(n),
+  });
+  private lastRate = 0;
+  private silence: Int16Array | undefined;
   /** Serialises DTMF so two sendDtmf calls never interleave events. */
   private dtmfChain: Promise<void> = Promise.resolve();
   private dtmfSending = false;
@@ -186,6 +204,19 @@ export class RtpAudio {
 
   private receive(rtp: RtpPacket): void {
     if (this.closed) return;
+    // DTMF shares the stream's sequence numbers, so it goes through the buffer too (else it would look like loss).
+    this.jitter.push(rtp.header.sequenceNumber, rtp);
+  }
+
+  private conceal(packets: number): void {
+    const rate = this.lastRate || this.pcmRate;
+    const n = (rate * FRAME_MS) / 1000;
+    if (this.silence?.length !== n) this.silence = new Int16Array(n);
+    for (let i = 0; i < packets; i++) this.emitFrames(this.silence, rate);
+  }
+
+  private handle(rtp: RtpPacket): void {
+    if (this.closed) return;
     const kind = this.kindOf(rtp.header.payloadType);
     if (kind === 'dtmf') {
       const ev = parseDtmf(rtp);
@@ -214,6 +245,7 @@ export class RtpAudio {
     } else {
       return;
     }
+    this.lastRate = rate;
     this.emitFrames(samples, rate);
   }
 
@@ -271,7 +303,22 @@ export class RtpAudio {
     this.ts = (this.ts + tsStep) >>> 0;
     const sender = this.transceiver.sender as unknown as { codec?: RTCRtpCodecParameters; sendRtp(p: RtpPacket): Promise<void> };
     if (pt === undefined) {
-      void sender.sendRtp(new RtpPacket(header, payload));
+      const packet = new RtpPacket(header, payload);
+      const f = this.outboundFault;
+      if (f) {
+        const k = ++this.faultCount;
+        if (f.dropEvery && k % f.dropEvery === 0) return;
+        if (f.swapEvery && k % f.swapEvery === 0 && !this.swapped) {
+          this.swapped = packet;
+          return;
+        }
+      }
+      void sender.sendRtp(packet);
+      if (this.swapped && this.swapped !== packet) {
+        const late = this.swapped;
+        this.swapped = undefined;
+        void sender.sendRtp(late);
+      }
       return;
     }
     // werift stamps the sender codec's payload type on every packet; it reads it

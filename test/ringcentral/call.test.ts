@@ -93,6 +93,45 @@ describe('ringcentral plugin against the fake platform', () => {
     await leg.hangup();
   });
 
+  it('puts reordered RTP back in order and conceals lost packets with silence, keeping the timeline', async () => {
+    rig = await startRig();
+    const call = await rig.fake.placeCall({ codecs: ['pcmu'] });
+    const leg = await (await rig.nextIncoming()).answer();
+    await call.answered;
+    const signal = new Int16Array(8000 * 0.6);
+    for (let i = 0; i < signal.length; i++) signal[i] = Math.round(6000 * Math.sin(2 * Math.PI * (300 + i / 8) * (i / 8000)) + 2000 * Math.sin(i / 3));
+    const expected = mulawDecode(mulawEncode(signal));
+    const atBot: AudioFrame[] = [];
+    leg.media.setReceiver((f) => atBot.push({ ...f, samples: f.samples.slice() }));
+
+    // Every 4th packet arrives after its successor: all audio still arrives, in order.
+    call.audio.outboundFault = { swapEvery: 4 };
+    await call.play(signal, 8000);
+    await until(() => atBot.length >= signal.length / 160, 'reordered audio at the bot');
+    expect(Array.from(concat(atBot).subarray(0, expected.length))).toEqual(Array.from(expected));
+    const jitter = (leg as unknown as { audio: { jitter: { stats: { reordered: number; lost: number } } } }).audio.jitter.stats;
+    expect(jitter.reordered).toBeGreaterThan(0);
+    expect(jitter.lost).toBe(0);
+
+    // Every 5th packet is lost: each becomes 20 ms of silence in its place, the rest stays aligned.
+    atBot.length = 0;
+    call.audio.outboundFault = { dropEvery: 5 };
+    await call.play(signal, 8000);
+    await until(() => atBot.length >= signal.length / 160 - 1, 'lossy audio at the bot');
+    const got = concat(atBot);
+    let silent = 0;
+    let exact = 0;
+    for (let f = 0; f + 1 < signal.length / 160; f++) {
+      const frame = got.subarray(f * 160, f * 160 + 160);
+      if (frame.every((x) => x === 0)) silent++;
+      else if (Array.from(frame).every((x, i) => x === expected[f * 160 + i])) exact++;
+    }
+    expect(silent).toBeGreaterThanOrEqual(4);
+    expect(silent + exact).toBe(signal.length / 160 - 1);
+    expect(jitter.lost).toBe(silent);
+    await leg.hangup();
+  });
+
   it('reports caller DTMF (RFC 4733) and sends DTMF to the caller', async () => {
     rig = await startRig();
     const call = await rig.fake.placeCall();
