@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { table } from './stats.js';
 
@@ -22,7 +22,12 @@ const SECTIONS: Section[] = [
   { name: 'startup', run: async (o) => (await import('./startup.js')).runStartupBench(o) as never },
 ];
 
+const dir = new URL('../../bench/results/', import.meta.url);
+const latest = new URL('latest.json', dir);
+// `--only=` refreshes some sections and keeps the others from the last run.
+const previous: Record<string, unknown> = only && existsSync(latest) ? JSON.parse(readFileSync(latest, 'utf8')) : {};
 const results: Record<string, unknown> = {
+  ...previous,
   date: new Date().toISOString(),
   quick,
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -43,7 +48,6 @@ for (const s of SECTIONS) {
   }
 }
 results.totalSeconds = Math.round((performance.now() - t0) / 1000);
-const dir = new URL('../../bench/results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
-writeFileSync(new URL('latest.json', dir), JSON.stringify(results, null, 2) + '\n');
+writeFileSync(latest, JSON.stringify(results, null, 2) + '\n');
 process.stdout.write(`\nwrote bench/results/latest.json (${results.totalSeconds} s)\n`);
