@@ -1,7 +1,6 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { VoicebotError } from '../../core/errors/index.js';
 
@@ -34,33 +33,151 @@ export interface FliteResult {
 
 /**
  * The code each worker thread runs (CommonJS, evaluated, so it works the same
- * from dist/ and from the TypeScript sources under vitest). One WASI instance
- * per job: a WASI command module runs `_start` once. The module itself was
+ * from dist/ and from the TypeScript sources under vitest). One instance per
+ * job: a WASI command module runs `_start` once. The module itself was
  * compiled once on the main thread and arrives in workerData.
+ *
+ * Flite needs only 13 WASI calls, so they are implemented here, in memory:
+ * Node 20's own `node:wasi` aborts the whole process (uv_mutex_destroy in
+ * ~WASI) when the garbage collector frees a WASI object that ran Flite — after
+ * a handful of sentences, in any thread. The shim also keeps the WAV in memory
+ * (no temp files) and prints no "experimental" warning.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { WASI } = require('node:wasi');
-const fs = require('node:fs');
-const path = require('node:path');
-let seq = 0;
+const ESUCCESS = 0, EBADF = 8, EINVAL = 28, ENOENT = 44;
+const PREOPEN = 3;
+class Exit { constructor(code) { this.code = code; } }
+
+function runFlite(module, args) {
+  let mem;
+  const view = () => new DataView(mem.buffer);
+  const bytes = () => new Uint8Array(mem.buffer);
+  const enc = new TextEncoder();
+  const argBytes = args.map((a) => enc.encode(a + '\\0'));
+  const files = new Map(); // fd -> { path, data: Uint8Array, len, pos }
+  let nextFd = 4;
+  const out = [];
+  const writeFile = (f, chunk) => {
+    const end = f.pos + chunk.length;
+    if (end > f.data.length) {
+      const grown = new Uint8Array(Math.max(end, f.data.length * 2));
+      grown.set(f.data.subarray(0, f.len));
+      f.data = grown;
+    }
+    f.data.set(chunk, f.pos);
+    f.pos = end;
+    if (end > f.len) f.len = end;
+  };
+  const imports = {
+    args_sizes_get(argcPtr, sizePtr) {
+      view().setUint32(argcPtr, argBytes.length, true);
+      view().setUint32(sizePtr, argBytes.reduce((n, b) => n + b.length, 0), true);
+      return ESUCCESS;
+    },
+    args_get(argvPtr, bufPtr) {
+      let p = bufPtr;
+      argBytes.forEach((b, i) => {
+        view().setUint32(argvPtr + 4 * i, p, true);
+        bytes().set(b, p);
+        p += b.length;
+      });
+      return ESUCCESS;
+    },
+    clock_time_get(_id, _precision, timePtr) {
+      view().setBigUint64(timePtr, process.hrtime.bigint(), true);
+      return ESUCCESS;
+    },
+    fd_prestat_get(fd, bufPtr) {
+      if (fd !== PREOPEN) return EBADF;
+      view().setUint8(bufPtr, 0);
+      view().setUint32(bufPtr + 4, 4, true);
+      return ESUCCESS;
+    },
+    fd_prestat_dir_name(fd, pathPtr, len) {
+      if (fd !== PREOPEN) return EBADF;
+      bytes().set(enc.encode('/out').subarray(0, len), pathPtr);
+      return ESUCCESS;
+    },
+    fd_fdstat_get(fd, bufPtr) {
+      const type = fd <= 2 ? 2 : fd === PREOPEN ? 3 : files.has(fd) ? 4 : -1;
+      if (type < 0) return EBADF;
+      const v = view();
+      v.setUint8(bufPtr, type);
+      v.setUint16(bufPtr + 2, 0, true);
+      v.setBigUint64(bufPtr + 8, 0xffffffffffffffffn, true);
+      v.setBigUint64(bufPtr + 16, 0xffffffffffffffffn, true);
+      return ESUCCESS;
+    },
+    fd_fdstat_set_flags() { return ESUCCESS; },
+    path_open(dirFd, _dirFlags, pathPtr, pathLen, _oflags, _rb, _ri, _fdFlags, fdPtr) {
+      if (dirFd !== PREOPEN) return ENOENT;
+      const path = new TextDecoder().decode(bytes().slice(pathPtr, pathPtr + pathLen));
+      const fd = nextFd++;
+      const f = { path, data: new Uint8Array(64 * 1024), len: 0, pos: 0 };
+      files.set(fd, f);
+      out.push(f);
+      view().setUint32(fdPtr, fd, true);
+      return ESUCCESS;
+    },
+    fd_write(fd, iovs, iovsLen, nwrittenPtr) {
+      const f = files.get(fd);
+      if (!f && fd !== 1 && fd !== 2) return EBADF;
+      let n = 0;
+      for (let i = 0; i < iovsLen; i++) {
+        const ptr = view().getUint32(iovs + 8 * i, true);
+        const len = view().getUint32(iovs + 8 * i + 4, true);
+        if (f) writeFile(f, bytes().slice(ptr, ptr + len));
+        n += len; // stdout/stderr chatter is dropped
+      }
+      view().setUint32(nwrittenPtr, n, true);
+      return ESUCCESS;
+    },
+    fd_read(fd, _iovs, _iovsLen, nreadPtr) {
+      if (fd !== 0) return EBADF;
+      view().setUint32(nreadPtr, 0, true);
+      return ESUCCESS;
+    },
+    fd_seek(fd, offset, whence, newPtr) {
+      const f = files.get(fd);
+      if (!f) return EBADF;
+      const base = whence === 0 ? 0 : whence === 1 ? f.pos : whence === 2 ? f.len : -1;
+      const pos = base + Number(offset);
+      if (base < 0 || pos < 0) return EINVAL;
+      f.pos = pos;
+      view().setBigUint64(newPtr, BigInt(pos), true);
+      return ESUCCESS;
+    },
+    fd_close(fd) {
+      if (files.delete(fd) || fd <= PREOPEN) return ESUCCESS;
+      return EBADF;
+    },
+    proc_exit(code) { throw new Exit(code); },
+  };
+  const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports });
+  mem = instance.exports.memory;
+  let rc = 0;
+  try {
+    instance.exports._start();
+  } catch (e) {
+    if (!(e instanceof Exit)) throw e;
+    rc = e.code;
+  }
+  if (rc !== 0) throw new Error('flite exited with status ' + rc);
+  const wav = out.find((f) => f.len > 0);
+  if (!wav) throw new Error('flite wrote no output file');
+  return wav.data.slice(0, wav.len);
+}
+
 parentPort.on('message', (job) => {
-  const name = 'u' + (++seq) + '.wav';
-  const file = path.join(workerData.dir, name);
   try {
     const args = ['flite', '-voice', job.voice];
     for (const [k, v] of Object.entries(job.features)) args.push('--setf', k + '=' + v);
-    args.push('-t', job.text, '-o', '/out/' + name);
-    const wasi = new WASI({ version: 'preview1', args, env: {}, preopens: { '/out': workerData.dir }, returnOnExit: true, stdout: workerData.devnull, stderr: workerData.devnull });
-    const instance = new WebAssembly.Instance(workerData.module, wasi.getImportObject());
-    const rc = wasi.start(instance);
-    if (rc !== 0) throw new Error('flite exited with status ' + rc);
-    const wav = fs.readFileSync(file);
-    fs.rmSync(file, { force: true });
+    args.push('-t', job.text, '-o', '/out/speech.wav');
+    const wav = runFlite(workerData.module, args);
     parentPort.postMessage({ id: job.id, wav }, [wav.buffer]);
   } catch (e) {
-    fs.rmSync(file, { force: true });
-    parentPort.postMessage({ id: job.id, error: String(e && e.message || e) });
+    parentPort.postMessage({ id: job.id, error: String((e && e.message) || e) });
   }
 });
 `;
@@ -114,8 +231,6 @@ export class FliteEngine {
   private module: Promise<WasmModule> | undefined;
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
-  private dir: string | undefined;
-  private devnull: number | undefined;
   private seq = 0;
   private users = 0;
   readonly maxThreads: number;
@@ -197,13 +312,11 @@ export class FliteEngine {
   }
 
   private spawn(module: WasmModule): Slot {
-    this.dir ??= mkdtempSync(join(tmpdir(), 'voicebot-flite-'));
-    if (this.devnull === undefined) this.devnull = openDevNull();
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module, dir: this.dir, devnull: this.devnull },
-      // Node prints "WASI is an experimental feature" once per thread; it is noise for users.
-      execArgv: ['--disable-warning=ExperimentalWarning'],
+      workerData: { module },
+      // Not the parent's flags: e.g. --input-type=module would make this CommonJS source fail to load.
+      execArgv: [],
       stdout: false,
       stderr: false,
     });
@@ -242,27 +355,18 @@ export class FliteEngine {
     return slot;
   }
 
-  /** Stops the workers and removes the scratch directory. The module stays compiled. */
+  /** Stops the workers. The module stays compiled. */
   async shutdown(): Promise<void> {
     const slots = this.slots.splice(0);
     for (const p of this.queue.splice(0)) p.reject(new VoicebotError('VB_ERR_CANCELLED', { what: 'Flite synthesis (shutting down)' }));
     for (const s of slots) s.busy?.reject(new VoicebotError('VB_ERR_CANCELLED', { what: 'Flite synthesis (shutting down)' }));
     await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = undefined;
-    if (this.devnull !== undefined) closeSync(this.devnull);
-    this.devnull = undefined;
   }
 }
 
 function synthError(job: FliteJob, detail: string, retryable: boolean): VoicebotError {
   const text = job.text.length > 40 ? job.text.slice(0, 37) + '...' : job.text;
   return new VoicebotError('VB_ERR_FLITE_SYNTH', { voice: job.voice, text, detail }, { retryable });
-}
-
-/** Flite's own stdout/stderr chatter goes to the null device, not the user's terminal. */
-function openDevNull(): number {
-  return openSync(process.platform === 'win32' ? 'NUL' : '/dev/null', 'w');
 }
 
 let shared: FliteEngine | undefined;

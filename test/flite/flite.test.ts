@@ -151,7 +151,7 @@ describe('flite tts', () => {
     expect(() => new FliteTts('flite', { voice: 'hal9000' as never })).toThrow(/VB_ERR_FLITE_VOICE|Unknown Flite voice/);
   });
 
-  it.skipIf(!existsSync(join(ROOT, 'dist/plugins/flite/index.js')))('prints no WASI ExperimentalWarning (built plugin, fresh process)', () => {
+  it.skipIf(!existsSync(join(ROOT, 'dist/plugins/flite/index.js')))('speaks from a fresh process started with --input-type=module, printing nothing on stderr', () => {
     const script = `
       const { FliteTts } = await import(${JSON.stringify(join(ROOT, 'dist/plugins/flite/index.js'))});
       const p = new FliteTts('flite', {});
@@ -165,4 +165,21 @@ describe('flite tts', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
+  it.skipIf(!existsSync(join(ROOT, 'dist/plugins/flite/index.js')))('survives many sentences in one worker (node:wasi aborted the process after a handful)', () => {
+    const script = `
+      const { FliteEngine } = await import(${JSON.stringify(join(ROOT, 'dist/plugins/flite/index.js'))});
+      const e = new FliteEngine(undefined, 1);
+      e.acquire();
+      let n = 0;
+      for (let i = 0; i < 30; i++) {
+        const r = await e.synthesize({ voice: 'slt', text: 'Thanks for calling Acme. Say sales or support.', speed: 1 });
+        if (r.samples.length > 16000) n++;
+      }
+      await e.release();
+      console.log('spoke', n);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.signal).toBeNull();
+    expect(r.stdout).toContain('spoke 30');
+    expect(r.status).toBe(0);
+  }, 130_000);
 });

@@ -164,7 +164,10 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
     const [sa, sb] = [await softphone(a), await softphone(b)];
     expect(sa.callId).not.toBe(sb.callId);
     for (const p of [a, b]) {
-      await p.click('#hangup');
+      const st = await softphone(p);
+      // A call that ended on its own would make the click below wait forever: say why instead.
+      expect({ tab: p === a ? 'a' : 'b', state: st.state, endReason: st.endReason, transcript: st.transcript.map((t) => t.text) }).toMatchObject({ state: 'in-call' });
+      await p.click('#hangup', { timeout: 10_000 });
       await p.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.state === 'ended');
     }
     await ctx.close();
