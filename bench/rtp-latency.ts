@@ -38,6 +38,8 @@ export interface RtpLatencyRow {
   p99Ms: number;
   /** p50 minus the in-process mock line's p50: what the real media path adds. */
   addedP50Ms: number;
+  /** The engine's own turn.metrics e2e (its speech-end estimate → first reply frame handed to the leg), p50. */
+  engineE2eP50Ms: number;
 }
 
 async function measure(
@@ -45,10 +47,14 @@ async function measure(
   turns: number,
   quick: boolean,
   setup: () => Promise<{ telephony: TelephonyPlugin; place: () => Promise<CallerSide>; close: () => Promise<void> }>,
-): Promise<{ path: string; lat: number[] }> {
+): Promise<{ path: string; lat: number[]; engine: number[] }> {
   const rig = await setup();
   const { config } = await loadConfigText(CONFIG, '/bench/rtp.yaml', { env: {}, registry: createDefaultRegistry() });
   const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: rig.telephony } });
+  const engine: number[] = [];
+  app.onEvent((ev) => {
+    if (ev.type === 'turn.metrics' && ev.e2eMs !== undefined) engine.push(ev.e2eMs);
+  });
   try {
     await app.start();
     const side = await rig.place();
@@ -57,7 +63,7 @@ async function measure(
     const deadline = performance.now() + (quick ? 60_000 : 240_000);
     await runTicker([caller], () => caller.done || performance.now() > deadline, 1);
     side.hangup();
-    return { path, lat: caller.stats.fromSpeechEnd };
+    return { path, lat: caller.stats.fromSpeechEnd, engine };
   } finally {
     await app.stop();
     await rig.close();
@@ -95,6 +101,7 @@ export async function runRtpLatencyBench(opts: { quick: boolean }): Promise<RtpL
     p50Ms: round(percentile(r.lat, 50)),
     p99Ms: round(percentile(r.lat, 99)),
     addedP50Ms: round(percentile(r.lat, 50) - base),
+    engineE2eP50Ms: round(percentile(r.engine, 50)),
   }));
 }
 

@@ -173,6 +173,28 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
     await ctx.close();
   }, 60_000);
 
+  it('hang-up while still connecting cancels the attempt', async () => {
+    const page = await browser.newPage();
+    // A line that accepts the WebSocket but never rings keeps the page in `connecting`.
+    let closed = false;
+    let hello = false;
+    await page.routeWebSocket(/\/ws$/, (ws) => {
+      ws.onMessage((m) => (hello ||= String(m).includes('"hello"')));
+      ws.onClose(() => (closed = true));
+    });
+    await page.goto(url);
+    await page.click('#call');
+    await page.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.state === 'connecting');
+    await expect.poll(() => hello).toBe(true);
+    expect(await page.isEnabled('#hangup')).toBe(true);
+    await page.click('#hangup');
+    await page.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.state === 'ended');
+    expect(await page.textContent('#status')).toBe('Call cancelled.');
+    await expect.poll(() => closed).toBe(true);
+    expect(await page.isEnabled('#call')).toBe(true);
+    await page.close();
+  }, 30_000);
+
   it('voicebot run stops cleanly on SIGTERM', async () => {
     bot.child.kill('SIGTERM');
     expect(await bot.exited).toBe(0);

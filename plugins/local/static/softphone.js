@@ -35,7 +35,7 @@ function setStatus(s, text) {
   $('status').textContent = text;
   const live = s === 'ringing' || s === 'in-call';
   $('call').disabled = live || s === 'connecting';
-  $('hangup').disabled = !live;
+  $('hangup').disabled = !live && s !== 'connecting';
   $('say-text').disabled = $('say').disabled = s !== 'in-call';
 }
 
@@ -225,6 +225,11 @@ async function call() {
     setStatus('error', `Audio failed: ${e.message || e}`);
     return;
   }
+  // Hung up while the microphone prompt was open.
+  if (state.state !== 'connecting') {
+    stopAudio();
+    return;
+  }
   ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
   ws.binaryType = 'arraybuffer';
   ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, sampleRate: LINE_RATE }));
@@ -245,6 +250,16 @@ function press(d) {
 
 $('call').addEventListener('click', call);
 $('hangup').addEventListener('click', () => {
+  if (state.state === 'connecting') {
+    // Nothing rang yet: cancel the attempt instead of waiting for it.
+    setStatus('ended', 'Call cancelled.');
+    if (ws && ws.readyState <= WebSocket.OPEN) {
+      ws.onmessage = null;
+      ws.close();
+    }
+    stopAudio();
+    return;
+  }
   if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'hangup' }));
 });
 $('mute').addEventListener('change', (e) => (muted = e.target.checked));
