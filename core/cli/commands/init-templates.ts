@@ -30,6 +30,24 @@ flows:
           exits: [ { maxTurns: true, goto: bye } ]
       bye: { hangup: "Goodbye." }
 `,
+  'flows/main.test.yaml': `# Scenarios for ../voicebot.yaml: run them with \`npx voicebot test\`.
+# Each one is a simulated call through the real engine (format: voicebot's
+# flows/README.md). Change the flow, then change these to match.
+config: ../voicebot.yaml
+scenarios:
+  - name: greets and echoes what the caller says
+    turns:
+      - expect: { said: "Hello, this is Example Inc.", step: main.chat }
+      - say: What are your opening hours
+        expect: { said: "You said: What are your opening hours." }
+    expect: { ended: caller-hangup }
+
+  - name: zero says goodbye and hangs up
+    turns:
+      - dtmf: "0"
+        expect: { step: main.bye, said: Goodbye }
+    expect: { ended: bot-hangup }
+`,
   'plugins/echo-llm.js': `// A custom LLM plugin. The default export receives voicebot's plugin API,
 // so this file needs no import and works from any directory.
 // Slot contracts: README.md "Writing a plugin".

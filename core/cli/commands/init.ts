@@ -23,7 +23,8 @@ export const initCommand: Command = {
       io.stdout(`created ${relative(io.cwd, file) || file}\n`);
     }
     const rel = relative(io.cwd, dir) || '.';
-    io.stdout(`\nNext:\n  npx voicebot validate -c ${join(rel, 'voicebot.yaml')}\n  npx voicebot run -c ${join(rel, 'voicebot.yaml')}\n`);
+    const cfg = join(rel, 'voicebot.yaml');
+    io.stdout(`\nNext:\n  npx voicebot validate -c ${cfg}\n  npx voicebot test -c ${cfg}\n  npx voicebot run -c ${cfg}\n`);
     return 0;
   },
 };
