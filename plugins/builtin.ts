@@ -18,6 +18,7 @@ export const BUILTIN_PLUGINS: readonly BuiltinEntry[] = [
   entry('llm', 'mock', async () => (await import('./mock/llm.js')).mockLlmPlugin),
   entry('tts', 'mock', async () => (await import('./mock/tts.js')).mockTtsPlugin),
   entry('tts', 'flite', async () => (await import('./flite/index.js')).flitePlugin),
+  entry('stt', 'pocketsphinx', async () => (await import('./pocketsphinx/index.js')).pocketsphinxPlugin),
   entry('telephony', 'local', async () => (await import('./local/index.js')).localTelephonyPlugin),
   entry('stt', 'openai', async () => (await import('./openai/index.js')).openaiSttPlugin),
   entry('llm', 'openai', async () => (await import('./openai/index.js')).openaiLlmPlugin),

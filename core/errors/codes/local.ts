@@ -11,6 +11,14 @@ export const LOCAL_ERRORS = defineErrors({
     message: 'Flite (voice {voice}) could not speak "{text}": {detail}. Shorten or simplify the text, or add a fallback tts provider.',
     retryable: false,
   },
+  VB_ERR_POCKETSPHINX_MISSING: {
+    message:
+      'PocketSphinx is not installed here: {detail}. Install it with `sudo apt-get install pocketsphinx pocketsphinx-en-us` (Debian/Ubuntu), or point the plugin\'s modelDir/libDir options at your copy.',
+    retryable: false,
+  },
+  VB_ERR_POCKETSPHINX_DECODE: {
+    message: 'PocketSphinx could not decode the utterance: {detail}. The call goes on; add a fallback stt provider to hear this caller anyway.',
+  },
   VB_ERR_LOCAL_LISTEN: {
     message: 'The softphone server cannot listen on {host}:{port}: {detail}. Set settings.server.port to a free port (0 picks one) or stop the program using it.',
   },

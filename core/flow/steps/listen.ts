@@ -39,6 +39,24 @@ async function matchRoute(rc: RunContext, routes: readonly ListenRoute[], res: E
   return undefined;
 }
 
+/**
+ * Words a recognizer may favour: `equals` routes, and regex routes that are
+ * plain alternations of words (`(?i)support|help`). Anything cleverer in a
+ * regex is left out rather than guessed.
+ */
+export function routeHints(step: Pick<ListenStep, 'routes'>): string[] {
+  const out = new Set<string>();
+  for (const r of step.routes) {
+    if (r.equals) out.add(r.equals);
+    else if (r.regex) {
+      const body = r.regex.replace(/^\(\?i\)/, '').replace(/\\b/g, '');
+      const plain = body.replace(/^\^?\(?(.*?)\)?\$?$/, '$1');
+      if (/^[A-Za-z' ]+(\|[A-Za-z' ]+)*$/.test(plain)) for (const w of plain.split('|')) if (w.trim()) out.add(w.trim());
+    }
+  }
+  return [...out];
+}
+
 export const runListen: StepExecutor<ListenStep> = async (step, rc, signal) => {
   const key = qualified(step);
   let c = rc.counters.get(key);
@@ -48,7 +66,7 @@ export const runListen: StepExecutor<ListenStep> = async (step, rc, signal) => {
   }
   const exhausted = (last: 'noInput' | 'noMatch'): string | undefined =>
     step.exhausted ?? (last === 'noInput' ? findHandler(rc.config, step, 'noInput') : undefined) ?? step.else;
-  const hints = step.routes.flatMap((r) => (r.equals ? [r.equals] : []));
+  const hints = routeHints(step);
   let prompt = step.prompt;
   for (;;) {
     if (prompt) {

@@ -1,0 +1,184 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resample } from '../../core/audio/resampler.js';
+import { VoicebotError } from '../../core/errors/index.js';
+import { FliteEngine, type FliteVoice } from '../../plugins/flite/index.js';
+import { PocketSphinxStt, locate } from '../../plugins/pocketsphinx/index.js';
+import { cli } from '../cli/helpers.js';
+import { describeSttConformance } from '../conformance/stt.suite.js';
+
+let installed: string | undefined;
+try {
+  locate();
+} catch (e) {
+  installed = (e as Error).message;
+}
+const SKIP = installed ? `PocketSphinx is not installed (${installed})` : '';
+
+/** Real speech for a real recognizer: Flite, resampled to `rate`, with 100 ms of silence before and 500 ms after. */
+async function speech(engine: FliteEngine, text: string, rate: number, voice: FliteVoice = 'rms'): Promise<Int16Array> {
+  const r = await engine.synthesize({ voice, text, speed: 0.9 });
+  const pcm = r.sampleRate === rate ? r.samples : resample(r.samples, r.sampleRate, rate);
+  const out = new Int16Array(pcm.length + (rate * 6) / 10);
+  out.set(pcm, rate / 10);
+  return out;
+}
+
+describe('pocketsphinx: not installed', () => {
+  it('is a coded error that names the apt packages, not a crash', () => {
+    let err: unknown;
+    try {
+      new PocketSphinxStt('pocketsphinx', { modelDir: '/nonexistent/model' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(VoicebotError);
+    expect((err as VoicebotError).code).toBe('VB_ERR_POCKETSPHINX_MISSING');
+    expect((err as Error).message).toContain('apt-get install pocketsphinx pocketsphinx-en-us');
+    expect((err as Error).message).toContain('/nonexistent/model/en-us');
+  });
+
+  it('voicebot validate reports it at the provider line, before any call rings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'voicebot-ps-'));
+    try {
+      const file = join(dir, 'voicebot.yaml');
+      writeFileSync(
+        file,
+        ['version: 1', 'plugins:', '  telephony: { provider: mock }', '  stt: { provider: pocketsphinx, modelDir: /nonexistent/model }', '  tts: { provider: mock }', 'flows:', '  main:', '    steps:', '      hi: { say: "Hello." }', ''].join('\n'),
+      );
+      const r = cli(['validate', '-c', file]);
+      expect(r.status).toBe(1);
+      expect(r.stdout + r.stderr).toMatch(/voicebot\.yaml:4:\d+ error VB_ERR_POCKETSPHINX_MISSING .*apt-get install pocketsphinx pocketsphinx-en-us/);
+      expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+if (SKIP) {
+  describe.skip(`stt conformance: pocketsphinx (skipped: ${SKIP})`, () => {
+    it('conformance', () => {});
+  });
+} else {
+  const flite = new FliteEngine();
+  const phrases = new Map<string, Int16Array>();
+  describeSttConformance('pocketsphinx (en-us, Flite speech)', async () => {
+    // The n-gram model needs context for a short phrase: "book a table" alone
+    // comes out as "but the table", inside a sentence it is heard exactly.
+    const carrier: Record<string, string> = { 'book a table': 'I want to book a table', 'hello world': 'hello world' };
+    for (const [text, said] of Object.entries(carrier)) phrases.set(text, await speech(flite, said, 16000));
+    return {
+      plugin: new PocketSphinxStt(),
+      speak: (text, rate) => {
+        const pcm = phrases.get(text);
+        if (!pcm || rate !== 16000) throw new Error(`no recording of "${text}" at ${rate} Hz`);
+        return pcm;
+      },
+      cleanup: () => flite.shutdown(),
+    };
+  });
+}
+
+describe.skipIf(SKIP)(`pocketsphinx plugin${SKIP ? ` (skipped: ${SKIP})` : ''}`, () => {
+  let flite: FliteEngine;
+  let stt: PocketSphinxStt;
+  beforeAll(async () => {
+    flite = new FliteEngine();
+    stt = new PocketSphinxStt('pocketsphinx', { threads: 2 });
+    await stt.start();
+  });
+  afterAll(async () => {
+    await stt?.stop();
+    await flite?.shutdown();
+  });
+
+  it('hears short menu words through the hints that it misses without them', async () => {
+    const audio = await speech(flite, 'support', 16000, 'slt');
+    const free = await stt.recognize({ audio, sampleRate: 16000, language: 'en-US' });
+    expect(free.text).not.toContain('support'); // the n-gram model alone: "it's apart"
+    const hinted = await stt.recognize({ audio, sampleRate: 16000, language: 'en-US', hints: ['sales', 'support', 'help'] });
+    expect(hinted.text).toBe('support');
+  });
+
+  it('hints never force a menu word onto other speech', async () => {
+    for (const said of ['where is my order', 'yes', 'no']) {
+      const audio = await speech(flite, said, 16000, 'slt');
+      const t = await stt.recognize({ audio, sampleRate: 16000, language: 'en-US', hints: ['sales', 'support', 'operator'] });
+      expect(t.text).toBe(said);
+    }
+  });
+
+  it('decodes concurrent utterances on its threads and stops them all', async () => {
+    const audios = await Promise.all(['hello world', 'where is my order', 'yes'].map((s) => speech(flite, s, 16000, 'slt')));
+    const texts = await Promise.all(audios.map((audio) => stt.recognize({ audio, sampleRate: 16000, language: 'en-US' })));
+    expect(texts.map((t) => t.text)).toEqual(['hello world', 'where is my order', 'yes']);
+    const extra = new PocketSphinxStt();
+    await extra.start();
+    expect(extra.threads).toBe(1);
+    await extra.stop();
+    expect(extra.threads).toBe(0);
+  });
+
+  it('stop() while the model is still loading settles start() and leaves no thread', async () => {
+    const p = new PocketSphinxStt('pocketsphinx', { threads: 2 });
+    const started = p.start().then(
+      () => 'started',
+      (e: VoicebotError) => e.code,
+    );
+    await p.stop();
+    expect(['started', 'VB_ERR_CANCELLED']).toContain(await started);
+    expect(p.threads).toBe(0);
+  });
+
+  it('an aborted request resolves empty instead of waiting for the decoder', async () => {
+    const audio = await speech(flite, 'hello world', 16000, 'slt');
+    const ac = new AbortController();
+    ac.abort();
+    const t = await stt.recognize({ audio, sampleRate: 16000, language: 'en-US', signal: ac.signal });
+    expect(t).toEqual({ text: '', final: true });
+  });
+
+  it('a simulated call: Flite speaks the caller, PocketSphinx hears it, the listen step routes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'voicebot-ps-'));
+    try {
+      const file = join(dir, 'voicebot.yaml');
+      writeFileSync(
+        file,
+        `version: 1
+plugins:
+  telephony: { provider: mock }
+  stt: { provider: pocketsphinx }
+  llm: { provider: mock }
+  tts: { provider: flite, voice: rms }
+settings:
+  timeouts: { noInput: 5s, endOfSpeech: 500ms }
+flows:
+  main:
+    steps:
+      menu:
+        listen: { prompt: "Sales or support?", input: [speech] }
+        routes:
+          - { regex: "(?i)sales", goto: sales }
+          - { regex: "(?i)support|help", goto: support }
+        else: other
+      sales: { hangup: "Sales here." }
+      support: { hangup: "Support here." }
+      other: { hangup: "Sorry, I can't help with that." }
+`,
+      );
+      const run = (say: string) => {
+        const r = cli(['simulate', '-c', file, '--caller-voice', 'tts', '--say', say, '--json'], { timeoutMs: 60_000 });
+        const ev = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; step?: string; text?: string; final?: boolean });
+        return { status: r.status, heard: ev.find((e) => e.type === 'caller.said' && e.final)?.text, steps: ev.filter((e) => e.type === 'flow.step').map((e) => e.step) };
+      };
+      expect(run('support')).toEqual({ status: 0, heard: 'support', steps: ['menu', 'support'] });
+      expect(run('I need help with my dishwasher')).toEqual({ status: 0, heard: 'i need help with my dishwasher', steps: ['menu', 'support'] });
+      expect(run('where is my order')).toEqual({ status: 0, heard: 'where is my order', steps: ['menu', 'other'] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
