@@ -2,7 +2,7 @@
  * CMU PocketSphinx (Debian's libpocketsphinx3 + pocketsphinx-en-us), called
  * through koffi (FFI) in worker threads: decoding an utterance costs
  * 50–350 ms of CPU, which must never stall the 20 ms pacing of other calls.
- * Each worker loads the model once (≈300 ms, ≈40 MB) and decodes one
+ * Each worker loads the model once (≈300 ms, ≈105 MB RSS) and decodes one
  * utterance at a time.
  */
 import { existsSync } from 'node:fs';
@@ -105,6 +105,7 @@ function decode(pcm, search) {
   return { text: (h || '').trim(), score: score[0] };
 }
 
+/** A free-speech answer this many words longer than the longest hint is a sentence, not a misheard menu word: no grammar pass. */
 const EXTRA_WORDS = 3;
 
 function words(s) {

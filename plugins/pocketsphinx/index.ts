@@ -12,7 +12,7 @@ export interface PocketSphinxOptions {
   modelDir?: string;
   /** Directory holding libpocketsphinx.so.3 and libsphinxbase.so.3 (default: the system library dirs). */
   libDir?: string;
-  /** Decoder threads (each holds its own copy of the model, ≈40 MB). Default 1 on a 2-core machine, else 2. */
+  /** Decoder threads (each holds its own copy of the model, ≈105 MB RSS). Default 1 on a 2-core machine, else 2. */
   threads?: number;
   /** Utterances that may wait for a busy thread before a decode fails at once (retryable). Default 32. */
   maxQueue?: number;
@@ -100,7 +100,7 @@ export const pocketsphinxPlugin = definePlugin<'stt', PocketSphinxOptions>({
     properties: {
       modelDir: { type: 'string', minLength: 1, description: 'en-us model directory (default /usr/share/pocketsphinx/model/en-us)' },
       libDir: { type: 'string', minLength: 1, description: 'directory of libpocketsphinx.so.3 and libsphinxbase.so.3' },
-      threads: { type: 'integer', minimum: 1, maximum: 16, description: 'decoder threads, ≈40 MB each (default 1 on 2 cores, else 2)' },
+      threads: { type: 'integer', minimum: 1, maximum: 16, description: 'decoder threads, ≈105 MB each (default 1 on 2 cores, else 2)' },
       maxQueue: { type: 'integer', minimum: 0, description: 'utterances that may wait for a thread before a decode fails, retryable (default 32)' },
       hints: { type: 'boolean', description: "re-check short answers against the listen step's route words (default true)" },
       hintMargin: { type: 'number', minimum: 0, description: 'score margin per 10 ms frame for a hint to win (default 15)' },
