@@ -40,6 +40,19 @@ export class ProviderError extends VoicebotError {
   }
 }
 
+/**
+ * Any failure as this provider's ProviderError: a coded VoicebotError keeps
+ * its code, parameters and retryable; anything else is a non-retryable
+ * VB_ERR_PROVIDER.
+ */
+export function asProviderError(e: unknown, slot: SlotName, provider: string): ProviderError {
+  if (e instanceof ProviderError) return e;
+  if (e instanceof VoicebotError) {
+    return new ProviderError({ slot, provider, detail: e.message, retryable: e.retryable, code: e.code, params: e.params, cause: e });
+  }
+  return new ProviderError({ slot, provider, detail: String(e), retryable: false, cause: e });
+}
+
 export function isRetryable(e: unknown): boolean {
   return e instanceof VoicebotError && e.retryable;
 }

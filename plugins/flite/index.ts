@@ -2,7 +2,7 @@ import { resample } from '../../core/audio/resampler.js';
 import { splitSentences } from '../../core/engine/sentence-splitter.js';
 import { VoicebotError } from '../../core/errors/index.js';
 import type { Logger } from '../../core/logging.js';
-import { ProviderError } from '../../core/plugins/errors.js';
+import { ProviderError, asProviderError } from '../../core/plugins/errors.js';
 import { definePlugin } from '../../core/plugins/manifest.js';
 import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugins/tts.js';
 import { FLITE_VOICES, FliteEngine, isFliteVoice, sharedFliteEngine, type FliteResult, type FliteVoice } from './engine.js';
@@ -108,19 +108,7 @@ export class FliteTts extends TtsPlugin {
   }
 
   private providerError(e: unknown): ProviderError {
-    if (e instanceof ProviderError) return e;
-    if (e instanceof VoicebotError) {
-      return new ProviderError({
-        slot: 'tts',
-        provider: this.provider,
-        detail: e.message,
-        retryable: e.retryable,
-        code: e.code,
-        params: e.params,
-        cause: e,
-      });
-    }
-    return new ProviderError({ slot: 'tts', provider: this.provider, detail: String(e), retryable: false, cause: e });
+    return asProviderError(e, 'tts', this.provider);
   }
 }
 

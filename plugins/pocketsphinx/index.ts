@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { VoicebotError } from '../../core/errors/index.js';
-import { ProviderError } from '../../core/plugins/errors.js';
+import { ProviderError, asProviderError } from '../../core/plugins/errors.js';
 import { definePlugin } from '../../core/plugins/manifest.js';
 import { SttPlugin, type RecognizeRequest, type SttCapabilities, type Transcript } from '../../core/plugins/stt.js';
 import { DecoderPool, locate, type DecoderPaths } from './decoder.js';
@@ -83,11 +83,7 @@ export class PocketSphinxStt extends SttPlugin {
   }
 
   private providerError(e: unknown): ProviderError {
-    if (e instanceof ProviderError) return e;
-    if (e instanceof VoicebotError) {
-      return new ProviderError({ slot: 'stt', provider: this.provider, detail: e.message, retryable: e.retryable, code: e.code, params: e.params, cause: e });
-    }
-    return new ProviderError({ slot: 'stt', provider: this.provider, detail: String(e), retryable: false, cause: e });
+    return asProviderError(e, 'stt', this.provider);
   }
 }
 
