@@ -84,7 +84,11 @@ try {
     lookup: ps.func('const char *ps_lookup_word(void *ps, const char *word)'),
     free: ps.func('int ps_free(void *ps)'),
   };
-  const argv = ['-hmm', P.hmm, '-lm', P.lm, '-dict', P.dict, '-logfn', '/dev/null'];
+  // The log FILE* is process-global in sphinxbase: with -logfn every ps_init
+  // fclose()s the file another thread may be writing (a crash). Disable the
+  // log instead; setting NULL twice closes nothing.
+  sb.func('void err_set_logfp(void *stream)')(null);
+  const argv = ['-hmm', P.hmm, '-lm', P.lm, '-dict', P.dict];
   const cfg = f.parse(null, f.args(), argv.length, argv, 1);
   if (!cfg) throw new Error('the model options were refused');
   dec = f.init(cfg);
@@ -208,7 +212,11 @@ export class DecoderPool {
   /** Starts the threads and waits until each loaded the model. */
   start(): Promise<void> {
     this.stopped = false;
-    this.starting ??= Promise.all(Array.from({ length: this.opts.threads }, () => this.spawn())).then(() => undefined);
+    // One thread at a time: sphinxbase keeps some state process-wide, and two
+    // model loads at once are where a race would bite.
+    this.starting ??= (async () => {
+      for (let i = this.slots.length; i < this.opts.threads && !this.stopped; i++) await this.spawn();
+    })();
     this.starting.catch(() => (this.starting = undefined));
     return this.starting;
   }
