@@ -11,4 +11,5 @@ export * from './plugins/stt.js';
 export * from './plugins/llm.js';
 export * from './plugins/tts.js';
 export * from './audio/frame.js';
+export * from './time/clock.js';
 export { VoicebotError } from './errors/index.js';

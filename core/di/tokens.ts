@@ -2,6 +2,7 @@ import type { InjectionToken } from 'tsyringe';
 import type { VoicebotConfig } from '../config/types.js';
 import type { Logger } from '../logging.js';
 import type { PacerClock } from '../audio/pacer.js';
+import type { Clock } from '../time/clock.js';
 import type { CallSession } from '../engine/session-api.js';
 import type { CallLeg } from '../plugins/telephony.js';
 import type { SlotTypes } from '../plugins/slots.js';
@@ -15,6 +16,8 @@ export const TOKENS = {
   Config: Symbol('voicebot.Config') as InjectionToken<VoicebotConfig>,
   Logger: Symbol('voicebot.Logger') as InjectionToken<Logger>,
   PacerClock: Symbol('voicebot.PacerClock') as InjectionToken<PacerClock>,
+  /** The time source (realClock in production, a virtual clock in tests/simulations). */
+  Clock: Symbol('voicebot.Clock') as InjectionToken<Clock>,
   Telephony: Symbol('voicebot.slot.telephony') as InjectionToken<SlotTypes['telephony']>,
   AudioStream: Symbol('voicebot.slot.audioStream') as InjectionToken<SlotTypes['audioStream']>,
   Vad: Symbol('voicebot.slot.vad') as InjectionToken<SlotTypes['vad']>,

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/types.js';
 import type { Logger } from '../logging.js';
 import type { SlotName } from './slots.js';
+import type { Clock } from '../time/clock.js';
 
 /** One timing measurement a plugin wrapper reports (ms). */
 export interface PluginMetric {
@@ -27,6 +28,8 @@ export interface PluginContext {
   language: string;
   /** The config's settings (e.g. settings.server for the local softphone); absent outside an app. */
   settings?: Readonly<Settings>;
+  /** Time source: read and wait on this (never the wall clock directly) so calls can run in virtual time. Absent = realClock. */
+  clock?: Clock;
 }
 
 /**

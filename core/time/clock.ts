@@ -1,0 +1,49 @@
+/**
+ * The one source of time for engine, flow and plugin logic. Production uses
+ * `realClock`; tests and simulations inject a virtual clock that jumps to the
+ * next due timer, so behaviour is deterministic and fast. Code that reads
+ * `performance.now()` / `Date.now()` or calls `setTimeout` directly cannot be
+ * driven in virtual time: take a Clock instead.
+ */
+export interface TimerHandle {
+  /** Opaque; pass back to clearTimeout. */
+  readonly __timer: unknown;
+}
+
+export interface Clock {
+  /** Monotonic milliseconds (origin unspecified: compare, don't display). */
+  now(): number;
+  /** Wall-clock epoch milliseconds (for timestamps shown to people). */
+  wallNow(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(h: TimerHandle | undefined): void;
+  /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** True for a clock that does not follow the wall clock (tests, `voicebot test`). */
+  readonly virtual: boolean;
+}
+
+/** Shared sleep on any clock: resolves at `ms` or at abort, never rejects. */
+export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clock.clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = clock.setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as TimerHandle,
+  clearTimeout: (h) => {
+    if (h) clearTimeout(h as unknown as ReturnType<typeof setTimeout>);
+  },
+  sleep: (ms, signal) => sleepOn(realClock, ms, signal),
+  virtual: false,
+};
