@@ -1,0 +1,81 @@
+/**
+ * `npm run bench -- --only=vad`: accuracy of each VAD on the generated
+ * labelled set (bench/vad/labelled-set.ts) and its CPU per call-second.
+ */
+import type { VadPlugin } from '../core/plugins/vad.js';
+import { EnergyVad } from '../plugins/energy/vad.js';
+import { FvadVad } from '../plugins/fvad/index.js';
+import { SileroVad, locateSilero } from '../plugins/silero/index.js';
+import { makeLabelledSet, type LabelledClip, type LineFormat } from './vad/labelled-set.js';
+import { scoreVad, type VadScore } from './vad/score.js';
+import { round } from './stats.js';
+
+export interface VadBenchRow {
+  vad: string;
+  format: LineFormat;
+  precision: number;
+  recall: number;
+  falseOnsetsPerMinNoise: number;
+  regionsFound: number;
+  onsetDelayP50Ms: number;
+  onsetDelayP90Ms: number;
+  cpuMsPerCallSecond: number;
+}
+
+interface Candidate {
+  name: string;
+  make: () => VadPlugin;
+  settle?: (v: VadPlugin) => Promise<void>;
+}
+
+export function vadCandidates(): Candidate[] {
+  const out: Candidate[] = [
+    { name: 'energy', make: () => new EnergyVad() },
+    { name: 'fvad (mode 3)', make: () => new FvadVad('fvad', { mode: 3 }) },
+    { name: 'fvad (mode 1)', make: () => new FvadVad('fvad', { mode: 1 }) },
+  ];
+  let silero = true;
+  try {
+    locateSilero();
+  } catch {
+    silero = false;
+  }
+  if (silero) {
+    const settle = (v: VadPlugin): Promise<void> => (v as SileroVad).flush();
+    out.push({ name: 'silero (fvad gate)', make: () => new SileroVad('silero'), settle });
+    out.push({ name: 'silero (no gate)', make: () => new SileroVad('silero', { gate: 'none' }), settle });
+  }
+  return out;
+}
+
+export function toRow(vad: string, format: LineFormat, s: VadScore): VadBenchRow {
+  return {
+    vad,
+    format,
+    precision: round(s.precision, 3),
+    recall: round(s.recall, 3),
+    falseOnsetsPerMinNoise: round(s.falseOnsetsPerMin, 1),
+    regionsFound: round(s.regionsFound, 3),
+    onsetDelayP50Ms: Math.round(s.onsetDelayP50),
+    onsetDelayP90Ms: Math.round(s.onsetDelayP90),
+    cpuMsPerCallSecond: round(s.cpuMsPerCallSecond, 3),
+  };
+}
+
+export async function runVadBench(opts: { quick: boolean }): Promise<VadBenchRow[]> {
+  const clips: LabelledClip[] = await makeLabelledSet(opts.quick ? { snrsDb: [10], noiseSeconds: 10 } : {});
+  const rows: VadBenchRow[] = [];
+  for (const c of vadCandidates()) {
+    for (const format of ['16k', '8k-ulaw'] as const) {
+      const vad = c.make();
+      await vad.start();
+      try {
+        const s = await scoreVad(vad, clips.filter((x) => x.format === format), { settle: c.settle && (() => c.settle!(vad)) });
+        rows.push(toRow(c.name, format, s));
+      } finally {
+        await vad.stop();
+      }
+    }
+  }
+  return rows;
+}
