@@ -20,6 +20,8 @@ export interface VadScore {
   recall: number;
   /** speech-start events per minute of noise-only audio. */
   falseOnsetsPerMin: number;
+  /** Frames of noise-only audio called speech / all of them (a VAD stuck "speaking" on noise cuts every prompt). */
+  noiseSpeechFraction: number;
   /** speech-start events in speech clips outside any region. */
   falseOnsetsInSpeechClips: number;
   /** Regions with a speech-start near their start / all regions. */
@@ -91,6 +93,7 @@ export async function scoreVad(vad: VadPlugin, clips: readonly LabelledClip[], o
   let fn = 0;
   let noiseMs = 0;
   let noiseOnsets = 0;
+  let noiseSpeaking = 0;
   let strayOnsets = 0;
   let regions = 0;
   let found = 0;
@@ -102,6 +105,7 @@ export async function scoreVad(vad: VadPlugin, clips: readonly LabelledClip[], o
     if (!rs.length) {
       noiseMs += r.speaking.length * FRAME_MS;
       noiseOnsets += r.onsets.length;
+      for (const v of r.speaking) noiseSpeaking += v;
       continue;
     }
     for (let f = 0; f < r.speaking.length; f++) {
@@ -125,6 +129,7 @@ export async function scoreVad(vad: VadPlugin, clips: readonly LabelledClip[], o
     precision: tp + fp ? tp / (tp + fp) : 1,
     recall: tp + fn ? tp / (tp + fn) : 1,
     falseOnsetsPerMin: noiseMs ? noiseOnsets / (noiseMs / 60000) : 0,
+    noiseSpeechFraction: noiseMs ? (noiseSpeaking * FRAME_MS) / noiseMs : 0,
     falseOnsetsInSpeechClips: strayOnsets,
     regionsFound: regions ? found / regions : 1,
     onsetDelayP50: pct(delays, 50),
