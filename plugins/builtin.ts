@@ -23,6 +23,7 @@ export const BUILTIN_PLUGINS: readonly BuiltinEntry[] = [
   entry('stt', 'pocketsphinx', async () => (await import('./pocketsphinx/index.js')).pocketsphinxPlugin),
   entry('telephony', 'local', async () => (await import('./local/index.js')).localTelephonyPlugin),
   entry('stt', 'openai', async () => (await import('./openai/index.js')).openaiSttPlugin),
+  entry('stt', 'openai-realtime', async () => (await import('./openai/realtime-stt.js')).openaiRealtimeSttPlugin),
   entry('llm', 'openai', async () => (await import('./openai/index.js')).openaiLlmPlugin),
   entry('tts', 'openai', async () => (await import('./openai/index.js')).openaiTtsPlugin),
   entry('telephony', 'ringcentral', async () => (await import('./ringcentral/index.js')).default),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import type { SttPlugin, Transcript } from '../../core/plugins/stt.js';
+import type { SttPlugin, SttStream, Transcript } from '../../core/plugins/stt.js';
 import { ProviderError } from '../../core/plugins/errors.js';
 import { encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
 import { caseFor, type Skips } from './common.js';
@@ -10,6 +10,18 @@ export interface SttFixture {
   /** Audio this recognizer hears as `text` (default: mock speech). */
   speak?: (text: string, sampleRate: number) => Int16Array;
   cleanup?: () => Promise<void>;
+}
+
+/** 20 ms frames, as the engine pushes them. */
+function pushAudio(s: SttStream, audio: Int16Array, rate: number): void {
+  const f = rate / 50;
+  for (let i = 0; i + f <= audio.length; i += f) s.push({ samples: audio.subarray(i, i + f), sampleRate: rate, timestampMs: (i / rate) * 1000 });
+}
+
+/** Waits (real time: streaming providers answer over sockets) until cond holds, at most 5 s. */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
 }
 
 export function describeSttConformance(name: string, factory: () => Promise<SttFixture>, skips?: Skips): void {
@@ -52,21 +64,55 @@ export function describeSttConformance(name: string, factory: () => Promise<SttF
         expect(() => fx.plugin.stream({ sampleRate: 16000, language: 'en-US', onTranscript: () => {}, onError: () => {} })).toThrow();
         return;
       }
+      for (const rate of fx.plugin.capabilities.sampleRates) {
+        const got: Transcript[] = [];
+        const errors: unknown[] = [];
+        const s = fx.plugin.stream({ sampleRate: rate, language: 'en-US', onTranscript: (t) => got.push(t), onError: (e) => errors.push(e) });
+        pushAudio(s, speak('hello world', rate), rate);
+        s.endUtterance();
+        await until(() => got.some((t) => t.final) || errors.length > 0);
+        s.close();
+        expect(errors).toEqual([]);
+        const finals = got.filter((t) => t.final);
+        expect(finals.map((t) => t.text.toLowerCase()).join(' '), `at ${rate} Hz`).toContain('hello world');
+        if (fx.plugin.capabilities.interimResults) {
+          // Interim text arrives before the final, and is text of the utterance.
+          const firstInterim = got.findIndex((t) => !t.final);
+          expect(firstInterim, `interim at ${rate} Hz`).toBeGreaterThanOrEqual(0);
+          expect(firstInterim).toBeLessThan(got.findIndex((t) => t.final));
+          expect('hello world').toContain(got[firstInterim].text.toLowerCase().trim());
+        }
+      }
+    });
+
+    test('a streaming recognizer gives each utterance of a call its own final, an empty one for no audio, and is silent after close()', async () => {
+      if (!fx.plugin.capabilities.streaming) return expect(fx.plugin.capabilities.interimResults).toBe(false);
       const rate = fx.plugin.capabilities.sampleRates[0];
       const got: Transcript[] = [];
       const errors: unknown[] = [];
       const s = fx.plugin.stream({ sampleRate: rate, language: 'en-US', onTranscript: (t) => got.push(t), onError: (e) => errors.push(e) });
-      const audio = speak('hello world', rate);
-      const f = rate / 50;
-      for (let i = 0; i + f <= audio.length; i += f) s.push({ samples: audio.subarray(i, i + f), sampleRate: rate, timestampMs: (i / rate) * 1000 });
+      const finals = (): Transcript[] => got.filter((t) => t.final);
+      pushAudio(s, speak('yes', rate), rate);
       s.endUtterance();
-      await new Promise((r) => setTimeout(r, 50));
-      s.close();
+      await until(() => finals().length >= 1 || errors.length > 0);
+      pushAudio(s, speak('no thanks', rate), rate);
+      s.endUtterance();
+      await until(() => finals().length >= 2 || errors.length > 0);
+      // The engine's endpoint can fire with nothing pushed (noise that ended at once): no text, no error (an empty final is welcome).
+      s.endUtterance();
+      await until(() => finals().length >= 3 || errors.length > 0, 300);
       expect(errors).toEqual([]);
-      const finals = got.filter((t) => t.final);
-      expect(finals.map((t) => t.text.toLowerCase()).join(' ')).toContain('hello world');
-      if (fx.plugin.capabilities.interimResults) expect(got.some((t) => !t.final)).toBe(true);
-    });
+      const texts = finals().map((t) => t.text.toLowerCase().replace(/[.!?,]/g, '').trim());
+      expect(texts.slice(0, 2)).toEqual(['yes', 'no thanks']);
+      expect(texts.slice(2).every((t) => t === '')).toBe(true);
+      s.close();
+      const n = got.length;
+      pushAudio(s, speak('ignored', rate), rate);
+      s.endUtterance();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got.length).toBe(n);
+      expect(errors).toEqual([]);
+    }, 20_000);
 
     test('failures are ProviderErrors with a boolean retryable', async () => {
       if (!fx.failing) return expect(fx.failing).toBeUndefined();
@@ -74,6 +120,17 @@ export function describeSttConformance(name: string, factory: () => Promise<SttF
       const err = await fx.failing.recognize({ audio: speak('x', rate), sampleRate: rate, language: 'en-US' }).catch((e) => e);
       expect(err).toBeInstanceOf(ProviderError);
       expect(typeof err.retryable).toBe('boolean');
+      if (!fx.failing.capabilities.streaming) return;
+      // A streaming failure reaches onError once, as the same kind of error.
+      const errors: unknown[] = [];
+      const s = fx.failing.stream({ sampleRate: rate, language: 'en-US', onTranscript: () => {}, onError: (e) => errors.push(e) });
+      pushAudio(s, speak('hello', rate), rate);
+      s.endUtterance();
+      await until(() => errors.length > 0);
+      s.close();
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(ProviderError);
+      expect(typeof (errors[0] as ProviderError).retryable).toBe('boolean');
     });
   });
 }
