@@ -63,6 +63,11 @@ export function realtimeUrl(baseURL: string): string {
 
 type State = 'connecting' | 'open' | 'failed' | 'closed';
 
+/** An error event inside an open session as the SDK's APIError, so toProviderError maps it as for HTTP (no status: a server failure in stream). */
+function streamError(status: number | undefined, body: object | undefined, message: string): APIError {
+  return status === undefined ? new APIError(undefined, body, message, undefined) : APIError.generate(status, body, message, new Headers());
+}
+
 interface StreamConfig {
   url: string;
   apiKey: string;
@@ -279,13 +284,13 @@ class RealtimeSttStream implements SttStream {
       }
       case 'conversation.item.input_audio_transcription.failed': {
         const d = ev as ConversationItemInputAudioTranscriptionFailedEvent;
-        return this.fail(APIError.generate(undefined, d.error, `transcription failed: ${d.error?.message ?? d.error?.code ?? 'no reason given'}`, undefined), ws);
+        return this.fail(streamError(undefined, d.error, `transcription failed: ${d.error?.message ?? d.error?.code ?? 'no reason given'}`), ws);
       }
       case 'error': {
         const e = (ev as RealtimeErrorEvent).error ?? { type: 'server_error', message: 'error event without details' };
         // Invalid requests and keys are the config's fault (not retried); anything else is the server's.
         const status = /auth|api_key/i.test(`${e.code ?? ''} ${e.type}`) ? 401 : e.type === 'invalid_request_error' ? 400 : undefined;
-        return this.fail(APIError.generate(status, e, e.message, undefined), ws);
+        return this.fail(streamError(status, e, e.message), ws);
       }
       default:
         if (typeof ev.type !== 'string') this.fail(new ProtocolError('an event without a type'), ws);

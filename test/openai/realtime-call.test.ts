@@ -1,0 +1,146 @@
+/**
+ * Whole calls through the real app/engine/flow path (mock telephony, μ-law
+ * 8 kHz) with stt on openai-realtime, pointed at the local fake by baseURL:
+ * the caller's mock speech goes over the WebSocket as audio, the fake decodes
+ * it, and the flow routes on the transcript.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { VoicebotApp } from '../../core/app/app.js';
+import { loadConfigText } from '../../core/config/load.js';
+import type { CallEvent } from '../../core/engine/events.js';
+import { silentLogger } from '../../core/logging.js';
+import { createDefaultRegistry } from '../../core/plugins/registry.js';
+import type { CallerSide } from '../../core/plugins/telephony.js';
+import { encodeMockSpeech, MockSpeechDecoder } from '../../plugins/mock/mock-speech.js';
+import { MockTelephony } from '../../plugins/mock/telephony.js';
+import { FakeRealtime, startFakeRealtime } from '../fakes/openai-realtime/index.js';
+
+const CONFIG_FILE = fileURLToPath(new URL('./fixtures/voicebot.yaml', import.meta.url));
+let fake: FakeRealtime;
+let app: VoicebotApp | undefined;
+
+beforeAll(async () => {
+  fake = await startFakeRealtime();
+});
+afterAll(async () => {
+  await fake.close();
+});
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+  fake.reset();
+});
+
+function config(stt: string): string {
+  return `version: 1
+plugins:
+  telephony: { provider: mock }
+  stt: ${stt}
+  tts: { provider: mock }
+settings:
+  timeouts: { endOfSpeech: 300ms, noInput: 5s }
+flows:
+  main:
+    on: { error: sorry }
+    steps:
+      greet: { say: "Hi." }
+      menu:
+        listen: { prompt: "Which department?", input: [speech] }
+        routes:
+          - { regex: "(?i)sales", goto: sales }
+          - { regex: "(?i)support", goto: support }
+        else: bye
+      sales: { hangup: "Sales it is." }
+      support: { hangup: "Support it is." }
+      bye: { hangup: "Goodbye." }
+      sorry: { hangup: "Sorry." }
+`;
+}
+
+async function startApp(stt: string): Promise<{ tel: MockTelephony; events: CallEvent[] }> {
+  const { config: cfg, diagnostics } = await loadConfigText(config(stt), CONFIG_FILE, { env: {}, registry: createDefaultRegistry() });
+  expect(diagnostics).toEqual([]);
+  const tel = new MockTelephony('mock', { codec: 'pcmu' });
+  app = await VoicebotApp.create({ config: cfg!, logger: silentLogger(), overrides: { telephony: tel } });
+  const events: CallEvent[] = [];
+  app.onEvent((e) => events.push(e));
+  await app.start();
+  return { tel, events };
+}
+
+function waitEvent(events: CallEvent[], pred: (e: CallEvent) => boolean): Promise<CallEvent> {
+  return new Promise((resolve) => {
+    const hit = events.find(pred);
+    if (hit) return resolve(hit);
+    const off = app!.onEvent((e) => {
+      if (pred(e)) {
+        off();
+        resolve(e);
+      }
+    });
+  });
+}
+
+/** Mock speech then 1 s of silence, as 20 ms frames, yielding to the event loop between frames (the socket needs turns). */
+async function speak(caller: CallerSide, text: string): Promise<void> {
+  const rate = caller.sampleRate;
+  const speech = encodeMockSpeech(text, rate);
+  const audio = new Int16Array(speech.length + rate);
+  audio.set(speech);
+  const n = rate / 50;
+  for (let i = 0; i + n <= audio.length; i += n) {
+    caller.write({ samples: audio.subarray(i, i + n), sampleRate: rate, timestampMs: (i / rate) * 1000 });
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+function ears(caller: CallerSide): () => string[] {
+  const d = new MockSpeechDecoder(caller.sampleRate);
+  const got: string[] = [];
+  caller.setReceiver((f) => {
+    d.push(f.samples);
+    got.push(...d.take());
+  });
+  return () => got;
+}
+
+async function call(tel: MockTelephony, events: CallEvent[], text: string) {
+  const caller = tel.placeCall({ to: '+15550123' });
+  const heard = ears(caller);
+  await waitEvent(events, (e) => e.callId === caller.callId && e.type === 'bot.listening' && e.step === 'menu');
+  await speak(caller, text);
+  const ended = await caller.ended;
+  return { ended, heard: heard(), mine: events.filter((e) => e.callId === caller.callId) };
+}
+
+describe('a call with stt on openai-realtime (fake server)', () => {
+  it('routes on what the caller said: 8 kHz μ-law straight to audio/pcmu, no resampling', async () => {
+    const { tel, events } = await startApp(`{ provider: openai-realtime, baseURL: "${fake.baseURL}", apiKey: ${fake.apiKey} }`);
+    const r = await call(tel, events, 'sales please');
+    expect(r.ended).toBe('bot-hangup');
+    expect(r.heard).toEqual(['Hi.', 'Which department?', 'Sales it is.']);
+    expect(r.mine.filter((e) => e.type === 'caller.said').map((e) => (e as { text: string }).text)).toEqual(['sales please']);
+    expect(fake.sessions).toHaveLength(1);
+    expect(fake.sessions[0].format).toBe('pcmu');
+    expect(fake.sessions[0].heard).toEqual(['sales please']);
+  }, 20_000);
+
+  it('with format pcm the engine resamples the line to 24 kHz; a scripted transcript takes the other route', async () => {
+    const { tel, events } = await startApp(`{ provider: openai-realtime, baseURL: "${fake.baseURL}", apiKey: ${fake.apiKey}, format: pcm, dialect: beta }`);
+    fake.script({ text: 'I need support with my order.' });
+    const r = await call(tel, events, 'whatever');
+    expect(r.ended).toBe('bot-hangup');
+    expect(r.heard).toEqual(['Hi.', 'Which department?', 'Support it is.']);
+    expect(fake.sessions[0].format).toBe('pcm16');
+    expect(fake.sessions[0].dialect).toBe('beta');
+  }, 20_000);
+
+  it('a refused key fails the turn through the flow error route, and the call still ends cleanly', async () => {
+    const { tel, events } = await startApp(`{ provider: openai-realtime, baseURL: "${fake.baseURL}", apiKey: sk-wrong }`);
+    const r = await call(tel, events, 'sales please');
+    expect(r.ended).toBe('bot-hangup');
+    expect(r.heard.at(-1)).toBe('Sorry.');
+    expect(JSON.stringify(r.mine)).toContain('VB_ERR_OPENAI_AUTH');
+  }, 20_000);
+});
