@@ -13,6 +13,8 @@ import { round } from './stats.js';
 export interface VadBenchRow {
   vad: string;
   format: LineFormat;
+  /** `all`: the whole labelled set; `quiet`: only clean speech and a quiet line (what most calls are), where a gate saves inference. */
+  lines: 'all' | 'quiet';
   /** Clips run side by side, as concurrent calls (copies of the set). */
   calls: number;
   precision: number;
@@ -51,10 +53,11 @@ export function vadCandidates(): Candidate[] {
   return out;
 }
 
-export function toRow(vad: string, format: LineFormat, calls: number, s: VadScore): VadBenchRow {
+export function toRow(vad: string, format: LineFormat, lines: VadBenchRow['lines'], calls: number, s: VadScore): VadBenchRow {
   return {
     vad,
     format,
+    lines,
     calls,
     precision: round(s.precision, 3),
     recall: round(s.recall, 3),
@@ -74,15 +77,17 @@ export async function runVadBench(opts: { quick: boolean }): Promise<VadBenchRow
   const copies = opts.quick ? 1 : 4;
   for (const c of vadCandidates()) {
     for (const format of ['16k', '8k-ulaw'] as const) {
-      const vad = c.make();
-      await vad.start();
-      try {
-        const set = clips.filter((x) => x.format === format);
-        const calls = Array.from({ length: copies }, () => set).flat();
-        const s = await scoreVad(vad, calls, { settle: c.settle && (() => c.settle!(vad)) });
-        rows.push(toRow(c.name, format, calls.length, s));
-      } finally {
-        await vad.stop();
+      for (const lines of ['all', 'quiet'] as const) {
+        const set = clips.filter((x) => x.format === format && (lines === 'all' || x.noise === 'none'));
+        const calls = Array.from({ length: copies * (lines === 'quiet' ? 4 : 1) }, () => set).flat();
+        const vad = c.make();
+        await vad.start();
+        try {
+          const s = await scoreVad(vad, calls, { settle: c.settle && (() => c.settle!(vad)) });
+          rows.push(toRow(c.name, format, lines, calls.length, s));
+        } finally {
+          await vad.stop();
+        }
       }
     }
   }
