@@ -82,6 +82,8 @@ interface StreamConfig {
   ctx: ErrorContext;
   clock: Clock;
   log?: Logger;
+  /** Plugin metrics: `firstPartial` (commit → first delta) and `final` (commit → transcript), ms. */
+  metric: (name: string, ms: number, callId?: string) => void;
 }
 
 /**
@@ -104,6 +106,9 @@ class RealtimeSttStream implements SttStream {
   private commitQueued = 0;
   private readonly partial = new Map<string, string>();
   private stall: TimerHandle | undefined;
+  /** clock.now() of each outstanding commit, oldest first; whether its first delta came. */
+  private readonly commitAt: number[] = [];
+  private firstDelta = false;
 
   constructor(
     private readonly c: StreamConfig,
@@ -133,7 +138,10 @@ class RealtimeSttStream implements SttStream {
     ws.on('unexpected-response', (_req, res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.length < 8 && chunks.push(d));
+      // A refusal whose body never ends still fails the stream, with the status alone.
+      const giveUp = this.c.clock.setTimeout(() => res.emit('end'), 1000);
       res.on('end', () => {
+        this.c.clock.clearTimeout(giveUp);
         let body: { error?: { message?: string; code?: string } } | undefined;
         try {
           body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -240,6 +248,7 @@ class RealtimeSttStream implements SttStream {
     }
     this.sinceCommitMs = 0;
     this.outstanding++;
+    this.commitAt.push(this.c.clock.now());
     if (this.state === 'open') {
       this.flushAudio();
       this.send({ type: 'input_audio_buffer.commit' } satisfies InputAudioBufferCommitEvent);
@@ -271,6 +280,10 @@ class RealtimeSttStream implements SttStream {
         const d = ev as ConversationItemInputAudioTranscriptionDeltaEvent;
         const text = (this.partial.get(d.item_id) ?? '') + (d.delta ?? '');
         this.partial.set(d.item_id, text);
+        if (!this.firstDelta && this.commitAt.length) {
+          this.firstDelta = true;
+          this.c.metric('firstPartial', this.c.clock.now() - this.commitAt[0], this.o.callId);
+        }
         if (text.trim()) this.o.onTranscript({ text: text.trim(), final: false });
         return;
       }
@@ -278,6 +291,9 @@ class RealtimeSttStream implements SttStream {
         const d = ev as ConversationItemInputAudioTranscriptionCompletedEvent;
         this.partial.delete(d.item_id);
         this.outstanding = Math.max(0, this.outstanding - 1);
+        const at = this.commitAt.shift();
+        if (at !== undefined) this.c.metric('final', this.c.clock.now() - at, this.o.callId);
+        this.firstDelta = false;
         this.armStall();
         this.o.onTranscript({ text: String(d.transcript ?? '').trim(), final: true, ...(this.c.language ? { language: this.c.language } : {}) });
         return;
@@ -360,6 +376,7 @@ export class OpenAiRealtimeStt extends SttPlugin {
       ctx: { slot: 'stt', provider, model: this.model, baseURL, timeoutMs, endpoint: REALTIME_PATH },
       clock: ctx?.clock ?? realClock,
       log: ctx?.logger,
+      metric: (name, ms, callId) => this.emitMetric(name, ms, callId),
     };
   }
 

@@ -47,6 +47,7 @@ export class SileroVad extends VadPlugin {
   private session: OrtSession | undefined;
   private batcher: SileroBatcher | undefined;
   private fvad: FvadModule | undefined;
+  private readonly log: PluginContext['logger'] | undefined;
 
   constructor(
     provider = 'silero',
@@ -59,8 +60,6 @@ export class SileroVad extends VadPlugin {
     this.clock = ctx?.clock ?? realClock;
     this.log = ctx?.logger;
   }
-
-  private readonly log: PluginContext['logger'] | undefined;
 
   protected override async _start(): Promise<void> {
     if (this.session) return;

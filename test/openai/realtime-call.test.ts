@@ -29,6 +29,9 @@ afterAll(async () => {
 afterEach(async () => {
   await app?.stop();
   app = undefined;
+  // Every call's socket was closed by the plugin.
+  for (let i = 0; i < 100 && fake.open > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(fake.open).toBe(0);
   fake.reset();
 });
 

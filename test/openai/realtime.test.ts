@@ -45,17 +45,20 @@ function open(opts: OpenAiRealtimeSttOptions = {}, rate = 24000) {
     const f = rate / 50;
     for (let i = 0; i + f <= audio.length; i += f) s.push({ samples: audio.subarray(i, i + f), sampleRate: rate, timestampMs: 0 });
   };
-  return { s, got, errors, say };
+  return { s, got, errors, say, stt };
 }
 
 describe('openai-realtime: the wire', () => {
   it('opens ?intent=transcription with the key, sends one GA session.update (pcm 24 kHz, no server turn detection), appends in 100 ms pieces, commits per utterance', async () => {
-    const { s, got, errors, say } = open({ model: 'gpt-4o-transcribe', prompt: 'Acme' });
+    const { s, got, errors, say, stt } = open({ model: 'gpt-4o-transcribe', prompt: 'Acme' });
+    const metrics: string[] = [];
+    stt.setMetricSink((m) => metrics.push(m.name));
     say('book a table');
     s.endUtterance();
     await until(() => got.some((t) => t.final));
     s.close();
     expect(errors).toEqual([]);
+    expect(metrics).toEqual(['firstPartial', 'final']);
     const [sess] = fake.sessions;
     expect(sess.url).toBe('/v1/realtime?intent=transcription');
     expect(sess.headers.authorization).toBe(`Bearer ${fake.apiKey}`);
