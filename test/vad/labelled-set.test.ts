@@ -51,7 +51,26 @@ describe('labelled VAD set', () => {
   });
 });
 
-/** Reads the truth: the scorer must give it perfect marks. */
+/** Reads the truth (or is always on, or flickers once a second): the scorer must mark each as it is. */
+class OracleDetector implements VadDetector {
+  speaking = false;
+  probability = 0;
+  private t = 0;
+  constructor(
+    private readonly mode: 'oracle' | 'always' | 'flicker',
+    private readonly regions: readonly Region[],
+  ) {}
+  process(f: AudioFrame): VadEvent {
+    const mid = this.t + 10;
+    this.t += (f.samples.length / f.sampleRate) * 1000;
+    const want = this.mode === 'always' ? true : this.mode === 'flicker' ? Math.floor(mid / 1000) % 2 === 1 : this.regions.some((r) => mid >= r.startMs && mid < r.endMs);
+    if (want === this.speaking) return 'none';
+    this.speaking = want;
+    return want ? 'speech-start' : 'speech-end';
+  }
+  reset(): void {}
+}
+
 class OracleVad extends VadPlugin {
   readonly capabilities: VadCapabilities = { sampleRates: [8000, 16000] };
   truth: Region[][] = [];
@@ -60,22 +79,7 @@ class OracleVad extends VadPlugin {
     super('oracle');
   }
   protected _createDetector(): VadDetector {
-    const regions = this.truth[this.next++] ?? [];
-    const mode = this.mode;
-    let t = 0;
-    return {
-      speaking: false,
-      probability: 0,
-      process(f: AudioFrame): VadEvent {
-        const mid = t + 10;
-        t += (f.samples.length / f.sampleRate) * 1000;
-        const want = mode === 'always' ? true : mode === 'flicker' ? Math.floor(mid / 1000) % 2 === 1 : regions.some((r) => mid >= r.startMs && mid < r.endMs);
-        if (want === this.speaking) return 'none';
-        this.speaking = want;
-        return want ? 'speech-start' : 'speech-end';
-      },
-      reset() {},
-    };
+    return new OracleDetector(this.mode, this.truth[this.next++] ?? []);
   }
 }
 
