@@ -25,6 +25,8 @@ export const CLOSE = {
   protocol: 4400,
   resume: 4404,
   backpressure: 4408,
+  /** No `start` within startTimeoutMs of connecting (4408 is taken by backpressure). */
+  startTimeout: 4410,
   format: 4415,
   unavailable: 4503,
 } as const;
