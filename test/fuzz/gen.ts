@@ -149,3 +149,40 @@ export function fuzzJson(g: Gen, valid: Record<string, unknown>): string | Buffe
   if (r < 0.9) return mutateText(g, JSON.stringify(valid));
   return g.bytes(g.pick([0, 1, 7, 640, 4096]));
 }
+
+/** Line-level damage to a text protocol (SIP, HTTP-like): lines dropped, doubled, split, bloated, reordered. */
+export function mutateLines(g: Gen, text: string, eol = '\r\n'): string {
+  const lines = text.split(eol);
+  const rounds = 1 + g.int(3);
+  for (let r = 0; r < rounds; r++) {
+    const i = g.int(lines.length);
+    switch (g.int(8)) {
+      case 0:
+        lines.splice(i, 1);
+        break;
+      case 1:
+        lines.splice(i, 0, lines[i] ?? '');
+        break;
+      case 2:
+        lines[i] = (lines[i] ?? '').replace(': ', g.pick([':', ' ', '', ': : ']));
+        break;
+      case 3:
+        lines[i] = (lines[i] ?? '') + 'x'.repeat(g.pick([100, 10_000, 60_000]));
+        break;
+      case 4:
+        lines[i] = g.str(20);
+        break;
+      case 5:
+        lines[i] = (lines[i] ?? '').slice(0, g.int((lines[i] ?? '').length + 1));
+        break;
+      case 6: {
+        const j = g.int(lines.length);
+        [lines[i], lines[j]] = [lines[j], lines[i]];
+        break;
+      }
+      default:
+        lines.splice(i, 0, `${g.pick(['Call-Id', 'CSeq', 'To', 'From', 'Via', 'P-rc', 'Content-Length', 'p-rc-api-ids', 'X'])}: ${g.str(16)}`);
+    }
+  }
+  return g.chance(0.1) ? lines.join('\n') : lines.join(eol);
+}
