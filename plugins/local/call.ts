@@ -16,6 +16,8 @@ export const FRAME_MS = 20;
 const SAY_TAIL_MS = 1000;
 /** Bot audio queued in the socket beyond this many ms is dropped (a stalled page must not grow memory). */
 const MAX_BUFFERED_MS = 5000;
+/** Caller audio may run this far ahead of real time (network bunching); more is dropped. */
+const MAX_AUDIO_AHEAD_MS = 10_000;
 /** How long bot → page DTMF waits for the page's ack. */
 const DTMF_ACK_MS = 2000;
 /** After the call ends the socket stays open this long for the last events (bot.said, call.ended). */
@@ -58,6 +60,8 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
   private dropped = 0;
   private linger: NodeJS.Timeout | undefined;
   private sawCallEnded = false;
+  private answeredAt = 0;
+  private droppedIn = 0;
 
   constructor(
     info: CallInfo,
@@ -80,6 +84,11 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
 
   get limits(): ClientLimits {
     return this.host.limits;
+  }
+
+  /** Caller audio chunks dropped for running ahead of real time. */
+  get droppedCallerChunks(): number {
+    return this.droppedIn;
   }
 
   /** Typed texts accepted and not finished playing (the one playing included). */
@@ -116,6 +125,7 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
       });
     }
     this.sm.transition(LegState.Answered, 'answer');
+    this.answeredAt = performance.now();
     this.send({ type: 'answered', callId: this.info.id });
     return this;
   }
@@ -194,7 +204,14 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
   /** Caller audio (PCM16 LE bytes); delivered to the engine in 20 ms frames. */
   onAudio(bytes: Buffer): void {
     if (this.sm.state !== LegState.Answered || this.say) return; // typed text has the line
-    const n = bytes.length >> 1;
+    let n = bytes.length >> 1;
+    // A client sending faster than real time would make the engine run ahead (CPU for every call on
+    // the process): past the slack, its audio is dropped.
+    const allowed = Math.floor(((performance.now() - this.answeredAt + MAX_AUDIO_AHEAD_MS) * this.inputRate) / 1000) - this.inSamples - this.inFill;
+    if (n > allowed) {
+      if (this.droppedIn++ === 0) this.host.logger.warn({ callId: this.info.id }, 'softphone sends audio faster than real time; dropping the excess');
+      n = Math.max(0, allowed);
+    }
     for (let i = 0; i < n; i++) {
       this.inBuf[this.inFill++] = bytes.readInt16LE(2 * i);
       if (this.inFill === this.frameLen) this.emitFrame();

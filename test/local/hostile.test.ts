@@ -158,6 +158,30 @@ describe('softphone socket: binary frames', () => {
   });
 });
 
+describe('softphone socket: audio flood', () => {
+  it('caller audio far faster than real time is cut at real time + 10 s; the other call keeps its audio', async () => {
+    const started = await startToneLine();
+    cleanups.push(started.stop);
+    const l = started.line;
+    const good = await goodCall(l);
+    const r = await inCall(l);
+    const leg = await until(() => started.legs.find((x) => x.info.id === r.json.find((m) => m.type === 'answered')?.callId), 'the leg');
+    let frames = 0;
+    leg.media.setReceiver(() => frames++);
+    const t0 = performance.now();
+    // 60 s of caller audio in one burst (16 kHz: 32 000 bytes per second).
+    for (let i = 0; i < 15; i++) r.ws.send(Buffer.alloc(128_000, 1));
+    r.send({ type: 'hangup' });
+    await r.next((m) => m.type === 'ended', 'ended');
+    const elapsedMs = performance.now() - t0;
+    // At most what real time since answering allows, plus the 10 s slack (500 frames), not 3000 frames.
+    expect(frames).toBeGreaterThan(0);
+    expect(frames).toBeLessThanOrEqual(Math.ceil((elapsedMs + 1000) / 20) + 500 + 50);
+    expect((leg as LocalCall).droppedCallerChunks).toBeGreaterThan(0);
+    await stillStreaming(good);
+  });
+});
+
 describe('softphone socket: say flood (issue #12 item 5)', () => {
   it('2,000 say messages: refused past the queue bound, memory bounded, the other call keeps its audio', async () => {
     const l = await line();
