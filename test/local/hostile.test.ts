@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SoftphoneClient } from '../../plugins/local/index.js';
 import type { LocalCall, LocalTelephony } from '../../plugins/local/index.js';
-import { rawClient, until, type RawClient } from '../websocket/helpers.js';
+import { LocalTelephony as Line } from '../../plugins/local/index.js';
+import { manualClock, rawClient, until, type RawClient } from '../websocket/helpers.js';
 import { startToneLine } from './helpers.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -204,5 +205,27 @@ describe('softphone socket: say flood (issue #12 item 5)', () => {
     expect(r.json.some((m) => m.type === 'ended')).toBe(false);
     // … and the other caller's 20 ms audio kept flowing.
     await stillStreaming(good, 50);
+  });
+});
+
+describe('softphone socket: hello deadline (injected clock)', () => {
+  it('a socket that sends nothing is closed at helloTimeoutMs, not before', async () => {
+    const clock = manualClock();
+    const l = new Line('local', { port: 0, helloTimeoutMs: 1000 }, { clock });
+    await l.listen({ onIncomingCall: () => {} });
+    cleanups.push(() => l.stop());
+    const r = await raw(l);
+    await until(() => clock.pending() >= 1, 'the hello deadline armed');
+    clock.advance(999);
+    // A ping round trip: had the deadline fired, its error and close would come before the pong.
+    await new Promise<void>((res) => {
+      r.ws.once('pong', () => res());
+      r.ws.ping();
+    });
+    expect(r.json).toEqual([]);
+    clock.advance(1);
+    const err = await r.next((m) => m.type === 'error', 'the deadline error');
+    expect(err.message).toMatch(/no hello within 1000 ms/);
+    expect((await r.closed).code).toBe(1008);
   });
 });
