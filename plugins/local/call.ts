@@ -6,8 +6,8 @@ import type { Logger } from '../../core/logging.js';
 import { LegState, LegStateMachine } from '../../core/plugins/leg-state.js';
 import type { MediaPort } from '../../core/plugins/media-port.js';
 import type { CallInfo, CallLeg, HangupReason, IncomingCall, TransferOptions } from '../../core/plugins/telephony.js';
-import { encodeMockSpeech } from '../mock/mock-speech.js';
-import { DTMF_DIGITS, type ServerMessage } from './protocol.js';
+import { MockSpeechStream } from '../mock/mock-speech.js';
+import { DTMF_DIGITS, MAX_MESSAGE_BYTES, type ClientLimits, type ServerMessage } from './protocol.js';
 
 type FrameCb = ((frame: AudioFrame) => void) | undefined;
 
@@ -16,6 +16,8 @@ export const FRAME_MS = 20;
 const SAY_TAIL_MS = 1000;
 /** Bot audio queued in the socket beyond this many ms is dropped (a stalled page must not grow memory). */
 const MAX_BUFFERED_MS = 5000;
+/** Caller audio may run this far ahead of real time (network bunching); more is dropped. */
+const MAX_AUDIO_AHEAD_MS = 10_000;
 /** How long bot → page DTMF waits for the page's ack. */
 const DTMF_ACK_MS = 2000;
 /** After the call ends the socket stays open this long for the last events (bot.said, call.ended). */
@@ -23,6 +25,7 @@ const LINGER_MS = 3000;
 
 export interface LocalCallHost {
   readonly logger: Logger;
+  readonly limits: ClientLimits;
   /** Called once when the call is over (any reason). */
   forget(call: LocalCall): void;
 }
@@ -50,13 +53,15 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
   private inFill = 0;
   private readonly inFrame: AudioFrame;
   private inSamples = 0;
-  private say: { audio: Int16Array; pos: number; t0: number; sent: number; timer: NodeJS.Timeout } | undefined;
-  private readonly sayQueue: Int16Array[] = [];
+  private say: { audio: MockSpeechStream; tail: number; t0: number; sent: number; timer: NodeJS.Timeout } | undefined;
+  private readonly sayQueue: MockSpeechStream[] = [];
   private dtmfSeq = 0;
   private readonly dtmfAcks = new Map<number, () => void>();
   private dropped = 0;
   private linger: NodeJS.Timeout | undefined;
   private sawCallEnded = false;
+  private answeredAt = 0;
+  private droppedIn = 0;
 
   constructor(
     info: CallInfo,
@@ -77,8 +82,37 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
     return this.sm.state;
   }
 
+  get limits(): ClientLimits {
+    return this.host.limits;
+  }
+
+  /** Caller audio chunks dropped for running ahead of real time. */
+  get droppedCallerChunks(): number {
+    return this.droppedIn;
+  }
+
+  /** Typed texts accepted and not finished playing (the one playing included). */
+  get queuedSays(): number {
+    return this.sayQueue.length + (this.say ? 1 : 0);
+  }
+
+  /**
+   * Control messages are never dropped, but a page that stopped reading must
+   * not grow our memory: past the audio budget plus one maximal message the
+   * socket is cut (its close ends the call like a hang-up).
+   */
   send(msg: ServerMessage): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.maxBufferedBytes + MAX_MESSAGE_BYTES) {
+      this.host.logger.warn({ callId: this.info.id, bufferedBytes: this.ws.bufferedAmount }, 'softphone stopped reading; closing its socket');
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  private get maxBufferedBytes(): number {
+    return (this.outputRate * 2 * MAX_BUFFERED_MS) / 1000;
   }
 
   // ── IncomingCall ──────────────────────────────────────────────────────
@@ -91,6 +125,7 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
       });
     }
     this.sm.transition(LegState.Answered, 'answer');
+    this.answeredAt = performance.now();
     this.send({ type: 'answered', callId: this.info.id });
     return this;
   }
@@ -110,7 +145,7 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
   write(frame: AudioFrame): void {
     if (this.sm.state !== LegState.Answered && this.sm.state !== LegState.Transferring) return;
     if (this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > (this.outputRate * 2 * MAX_BUFFERED_MS) / 1000) {
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) {
       if (this.dropped++ === 0) this.host.logger.warn({ callId: this.info.id }, 'softphone is not reading audio; dropping bot frames');
       return;
     }
@@ -169,7 +204,14 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
   /** Caller audio (PCM16 LE bytes); delivered to the engine in 20 ms frames. */
   onAudio(bytes: Buffer): void {
     if (this.sm.state !== LegState.Answered || this.say) return; // typed text has the line
-    const n = bytes.length >> 1;
+    let n = bytes.length >> 1;
+    // A client sending faster than real time would make the engine run ahead (CPU for every call on
+    // the process): past the slack, its audio is dropped.
+    const allowed = Math.floor(((performance.now() - this.answeredAt + MAX_AUDIO_AHEAD_MS) * this.inputRate) / 1000) - this.inSamples - this.inFill;
+    if (n > allowed) {
+      if (this.droppedIn++ === 0) this.host.logger.warn({ callId: this.info.id }, 'softphone sends audio faster than real time; dropping the excess');
+      n = Math.max(0, allowed);
+    }
     for (let i = 0; i < n; i++) {
       this.inBuf[this.inFill++] = bytes.readInt16LE(2 * i);
       if (this.inFill === this.frameLen) this.emitFrame();
@@ -193,15 +235,23 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
     this.dtmfAcks.get(id)?.();
   }
 
-  /** Typed text: mock speech at the line rate, then silence, paced in real time. */
-  onSay(text: string): void {
-    if (this.sm.state !== LegState.Answered || !text.trim()) return;
-    const speech = encodeMockSpeech(text, this.inputRate);
-    const audio = new Int16Array(speech.length + (this.inputRate * SAY_TAIL_MS) / 1000);
-    audio.set(speech);
-    this.send({ type: 'saying', text, ms: Math.round((audio.length * 1000) / this.inputRate) });
+  /**
+   * Typed text: mock speech at the line rate, then silence, paced in real
+   * time. Synthesized frame by frame as it plays, and at most
+   * limits.maxQueuedSays texts wait: the rest are refused (`false`).
+   */
+  onSay(text: string): boolean {
+    if (this.sm.state !== LegState.Answered || !text.trim()) return true;
+    if (this.queuedSays >= this.limits.maxQueuedSays) return false;
+    const audio = new MockSpeechStream(text, this.inputRate);
+    this.send({ type: 'saying', text, ms: Math.round(((audio.length + this.sayTailSamples) * 1000) / this.inputRate) });
     this.sayQueue.push(audio);
     if (!this.say) this.nextSay();
+    return true;
+  }
+
+  private get sayTailSamples(): number {
+    return (this.inputRate * SAY_TAIL_MS) / 1000;
   }
 
   private nextSay(): void {
@@ -213,7 +263,7 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
     this.inFill = 0;
     const t0 = performance.now();
     const timer = setInterval(() => this.sayTick(), FRAME_MS / 2);
-    this.say = { audio, pos: 0, t0, sent: 0, timer };
+    this.say = { audio, tail: this.sayTailSamples, t0, sent: 0, timer };
     this.sayTick();
   }
 
@@ -222,16 +272,15 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
     if (!s) return;
     // Drift-corrected: as many frames as wall time says are due.
     const due = Math.floor((performance.now() - s.t0) / FRAME_MS) + 1;
-    while (s.sent < due && s.pos < s.audio.length) {
-      const end = Math.min(s.pos + this.frameLen, s.audio.length);
+    while (s.sent < due && s.audio.remaining + s.tail > 0) {
       this.inBuf.fill(0);
-      this.inBuf.set(s.audio.subarray(s.pos, end));
-      s.pos = end;
+      const n = s.audio.read(this.inBuf);
+      s.tail = Math.max(0, s.tail - (this.frameLen - n));
       s.sent++;
       this.emitFrame();
       if (this.say !== s) return; // the call ended inside the engine callback
     }
-    if (s.pos >= s.audio.length) {
+    if (s.audio.remaining + s.tail <= 0) {
       clearInterval(s.timer);
       this.nextSay();
     }

@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { SAMPLE_RATES, isSupportedRate } from '../../core/audio/frame.js';
 import type { CallEvent } from '../../core/engine/events.js';
 import { VoicebotError } from '../../core/errors/index.js';
 import { silentLogger, type Logger } from '../../core/logging.js';
@@ -15,9 +14,10 @@ import {
   type PlaceCallOptions,
   type TelephonyCapabilities,
 } from '../../core/plugins/telephony.js';
+import { realClock, type Clock } from '../../core/time/clock.js';
 import { LocalCall, FRAME_MS, type LocalCallHost } from './call.js';
 import { SoftphoneClient } from './client.js';
-import { PROTOCOL_VERSION, WS_PATH, type ClientMessage } from './protocol.js';
+import { DEFAULT_CLIENT_LIMITS, MAX_MESSAGE_BYTES, WS_PATH, parseClientMessage, type ClientLimits, type ClientMessage } from './protocol.js';
 
 export { SoftphoneClient } from './client.js';
 export { LocalCall } from './call.js';
@@ -32,7 +32,15 @@ export interface LocalTelephonyOptions {
   allowRemote?: boolean;
   /** Extra page origins allowed to connect (e.g. a dev server), besides the page this plugin serves. */
   allowedOrigins?: string[];
+  /** Longest typed text (`say`) in characters (default 500). */
+  maxSayLength?: number;
+  /** Typed texts a call may have waiting to play, the playing one included (default 8); more are refused. */
+  maxQueuedSays?: number;
+  /** A socket that sends no `hello` within this many ms is closed (default 10000). */
+  helloTimeoutMs?: number;
 }
+
+const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
 
 /** Files the page is made of; nothing else is served. */
 const STATIC_FILES: Record<string, { file: string; type: string }> = {
@@ -71,6 +79,8 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
   readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true };
   readonly logger: Logger;
   readonly options: LocalTelephonyOptions;
+  readonly limits: ClientLimits;
+  private readonly clock: Clock;
   /** Answered or ringing calls, by id. */
   readonly calls = new Map<string, LocalCall>();
   /** Calls whose socket is still open (they receive late events), by id. */
@@ -85,10 +95,15 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
   private seq = 0;
   private files: Map<string, Buffer> | undefined;
 
-  constructor(provider = 'local', options: LocalTelephonyOptions = {}, ctx: Partial<Pick<PluginContext, 'logger' | 'settings'>> = {}) {
+  constructor(provider = 'local', options: LocalTelephonyOptions = {}, ctx: Partial<Pick<PluginContext, 'logger' | 'settings' | 'clock'>> = {}) {
     super(provider);
     this.options = options;
     this.logger = ctx.logger ?? silentLogger();
+    this.clock = ctx.clock ?? realClock;
+    this.limits = {
+      maxSayLength: options.maxSayLength ?? DEFAULT_CLIENT_LIMITS.maxSayLength,
+      maxQueuedSays: options.maxQueuedSays ?? DEFAULT_CLIENT_LIMITS.maxQueuedSays,
+    };
     this.host = options.host ?? ctx.settings?.server.host ?? '127.0.0.1';
     this.port = options.port ?? ctx.settings?.server.port ?? 8080;
   }
@@ -111,7 +126,7 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
     const dir = staticDir();
     this.files = new Map(Object.values(STATIC_FILES).map((f) => [f.file, readFileSync(dir + f.file)]));
     const server = createServer((req, res) => this.serve(req, res));
-    const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
     server.on('connection', (s: Socket) => {
       this.connections.add(s);
       s.on('close', () => this.connections.delete(s));
@@ -215,51 +230,53 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
   // ── calls ─────────────────────────────────────────────────────────────
   private onSocket(ws: WebSocket): void {
     let call: LocalCall | undefined;
-    const protocolError = (detail: string): void => {
-      const e = new VoicebotError('VB_ERR_LOCAL_PROTOCOL', { detail });
+    const report = (code: 'VB_ERR_LOCAL_PROTOCOL' | 'VB_ERR_LOCAL_LIMIT', params: Record<string, string | number>): void => {
+      const e = new VoicebotError(code, params);
       this.logger.warn({ code: e.code, callId: call?.info.id }, e.message);
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', code: e.code, message: e.message }));
+    };
+    // Anything malformed ends this socket's call (a conforming page never sends it); other calls are untouched.
+    const protocolError = (detail: string): void => {
+      report('VB_ERR_LOCAL_PROTOCOL', { detail });
       if (call) call.end('error');
       else ws.close(1008, 'protocol error');
     };
-    const helloTimer = setTimeout(() => protocolError('no hello within 10 s'), 10_000);
-    helloTimer.unref();
+    const helloMs = this.options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+    const helloTimer = this.clock.setTimeout(() => protocolError(`no hello within ${helloMs} ms`), helloMs);
+    const clearHello = (): void => this.clock.clearTimeout(helloTimer);
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) {
         if (call) call.onAudio(toBuffer(data));
+        else protocolError('audio before hello');
         return;
       }
-      let msg: ClientMessage;
-      try {
-        msg = JSON.parse(data.toString()) as ClientMessage;
-      } catch {
-        return protocolError('a text message is not JSON');
-      }
+      const p = parseClientMessage(toBuffer(data), this.limits);
+      if (!p.ok) return protocolError(p.detail);
+      const msg = p.msg;
       if (!call) {
-        if (msg.type !== 'hello') return protocolError(`expected hello first, got ${String(msg.type)}`);
-        clearTimeout(helloTimer);
-        if (msg.version !== PROTOCOL_VERSION) return protocolError(`protocol version ${String(msg.version)}; this voicebot speaks ${PROTOCOL_VERSION}`);
-        if (!isSupportedRate(msg.sampleRate)) return protocolError(`sample rate ${String(msg.sampleRate)} Hz; use one of ${SAMPLE_RATES.join(', ')}`);
+        if (msg.type !== 'hello') return protocolError(`expected hello first, got ${msg.type}`);
+        clearHello();
         call = this.offer(ws, msg);
         return;
       }
       switch (msg.type) {
         case 'dtmf':
-          if (typeof msg.digits !== 'string' || !/^[0-9*#A-D]+$/.test(msg.digits)) return protocolError(`bad DTMF digits ${JSON.stringify(msg.digits)}`);
           return call.onDtmfFromCaller(msg.digits);
         case 'say':
-          if (typeof msg.text !== 'string' || msg.text.length > 500) return protocolError('say.text must be a string of at most 500 characters');
-          return call.onSay(msg.text);
+          if (!call.onSay(msg.text)) {
+            report('VB_ERR_LOCAL_LIMIT', { what: 'typed text', detail: `${this.limits.maxQueuedSays} texts are already waiting to be played; this one was dropped`, option: 'maxQueuedSays' });
+          }
+          return;
         case 'hangup':
           return call.onCallerGone('caller-hangup');
         case 'ack':
-          return call.onAck(Number(msg.id));
-        default:
-          return protocolError(`unknown message type ${JSON.stringify((msg as { type?: unknown }).type)}`);
+          return call.onAck(msg.id);
+        case 'hello':
+          return protocolError('a second hello on a call');
       }
     });
     ws.on('close', () => {
-      clearTimeout(helloTimer);
+      clearHello();
       if (!call) return;
       call.onCallerGone('caller-hangup');
       if (this.sockets.get(call.info.id) === call) this.sockets.delete(call.info.id);
@@ -274,8 +291,8 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
       return undefined;
     }
     const id = `local-${process.pid}-${++this.seq}`;
-    const from = typeof hello.from === 'string' && hello.from ? hello.from.slice(0, 64) : `softphone-${this.seq}`;
-    const to = typeof hello.to === 'string' && hello.to ? hello.to.slice(0, 64) : 'local';
+    const from = hello.from || `softphone-${this.seq}`;
+    const to = hello.to || 'local';
     const call = new LocalCall({ id, from, to, meta: { line: 'local' } }, hello.sampleRate, ws, this);
     this.calls.set(id, call);
     this.sockets.set(id, call);
@@ -325,6 +342,9 @@ export const localTelephonyPlugin = definePlugin<'telephony', LocalTelephonyOpti
       port: { type: 'integer', minimum: 0, maximum: 65535, description: 'port (default settings.server.port; 0 picks a free one)' },
       allowRemote: { type: 'boolean', description: 'accept calls from other machines (default false)' },
       allowedOrigins: { type: 'array', items: { type: 'string' }, description: 'extra page origins allowed to connect' },
+      maxSayLength: { type: 'integer', minimum: 1, maximum: 2000, description: 'longest typed text in characters (default 500)' },
+      maxQueuedSays: { type: 'integer', minimum: 1, maximum: 1000, description: 'typed texts a call may have waiting; more are refused (default 8)' },
+      helloTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000, description: 'close a socket that sends no hello within this (default 10000)' },
     },
     additionalProperties: false,
   },

@@ -5,6 +5,7 @@
  * messages are JSON, one of the types below. plugins/local/README.md
  * documents it for people writing their own client.
  */
+import { SAMPLE_RATES, isSupportedRate, type SampleRate } from '../../core/audio/frame.js';
 import type { CallEvent } from '../../core/engine/events.js';
 import type { HangupReason } from '../../core/plugins/telephony.js';
 
@@ -43,3 +44,70 @@ export type ServerMessage =
   | { type: 'error'; code: string; message: string };
 
 export const DTMF_DIGITS = /^[0-9*#A-D]+$/;
+
+/** Limits on what one softphone socket may send (plugin options of the same names; README "Limits"). */
+export interface ClientLimits {
+  /** Longest `say.text`, in characters. */
+  maxSayLength: number;
+  /** Typed texts waiting to be played (the one playing included); more are refused. */
+  maxQueuedSays: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = { maxSayLength: 500, maxQueuedSays: 8 };
+/** Largest text message, in bytes (a hello or say is far smaller). */
+export const MAX_TEXT_BYTES = 8 * 1024;
+/** Largest message of any kind (binary audio chunks included); ws closes the socket with 1009 beyond it. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+/** Most digits in one `dtmf` message. */
+export const MAX_DTMF_DIGITS = 32;
+/** `hello.from` / `hello.to` longer than this are cut. */
+const MAX_NUMBER_CHARS = 64;
+
+/** A checked client message, or why it is not one (every failure is a protocol error). */
+export type ParsedClient = { ok: true; msg: ClientMessage } | { ok: false; detail: string };
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const optStr = (x: unknown): x is string | undefined => x === undefined || typeof x === 'string';
+const fail = (detail: string): ParsedClient => ({ ok: false, detail });
+
+/**
+ * The one gate for text the page (or anyone who can reach the socket) sends:
+ * returns a message whose every field has the type `ClientMessage` promises,
+ * or a reason. Nothing else in the line reads raw client JSON.
+ */
+export function parseClientMessage(data: Buffer | string, limits: Pick<ClientLimits, 'maxSayLength'> = DEFAULT_CLIENT_LIMITS): ParsedClient {
+  const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  if (bytes > MAX_TEXT_BYTES) return fail(`a text message has ${bytes} bytes; the limit is ${MAX_TEXT_BYTES}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(data.toString());
+  } catch {
+    return fail('a text message is not JSON');
+  }
+  if (!isObj(v) || typeof v.type !== 'string') return fail('a text message must be a JSON object with a string "type"');
+  switch (v.type) {
+    case 'hello': {
+      if (v.version !== PROTOCOL_VERSION) return fail(`protocol version ${JSON.stringify(v.version)}; this voicebot speaks ${PROTOCOL_VERSION}`);
+      if (typeof v.sampleRate !== 'number' || !isSupportedRate(v.sampleRate)) return fail(`sample rate ${JSON.stringify(v.sampleRate)} Hz; use one of ${SAMPLE_RATES.join(', ')}`);
+      if (!optStr(v.from) || !optStr(v.to)) return fail('hello.from and hello.to must be strings when present');
+      const msg: ClientMessage = { type: 'hello', version: PROTOCOL_VERSION, sampleRate: v.sampleRate as SampleRate };
+      if (v.from) msg.from = v.from.slice(0, MAX_NUMBER_CHARS);
+      if (v.to) msg.to = v.to.slice(0, MAX_NUMBER_CHARS);
+      return { ok: true, msg };
+    }
+    case 'dtmf':
+      if (typeof v.digits !== 'string' || v.digits.length > MAX_DTMF_DIGITS || !DTMF_DIGITS.test(v.digits))
+        return fail(`dtmf.digits must be 1–${MAX_DTMF_DIGITS} of 0-9 * # A-D, got ${JSON.stringify(v.digits)?.slice(0, 40)}`);
+      return { ok: true, msg: { type: 'dtmf', digits: v.digits } };
+    case 'say':
+      if (typeof v.text !== 'string' || v.text.length > limits.maxSayLength) return fail(`say.text must be a string of at most ${limits.maxSayLength} characters`);
+      return { ok: true, msg: { type: 'say', text: v.text } };
+    case 'hangup':
+      return { ok: true, msg: { type: 'hangup' } };
+    case 'ack':
+      if (typeof v.id !== 'number' || !Number.isSafeInteger(v.id)) return fail('ack.id must be the integer id of the dtmf it acknowledges');
+      return { ok: true, msg: { type: 'ack', id: v.id } };
+    default:
+      return fail(`unknown message type ${JSON.stringify(v.type.slice(0, 40))}`);
+  }
+}

@@ -49,6 +49,70 @@ export function encodeMockSpeech(text: string, sampleRate: number): Int16Array {
   return out;
 }
 
+/**
+ * The same audio as encodeMockSpeech, produced on demand: `read()` fills the
+ * next samples. A long text costs nothing up front (the softphone plays typed
+ * text frame by frame and must not synthesize a minute of audio in one go).
+ */
+export class MockSpeechStream {
+  /** Total samples of the utterance. */
+  readonly length: number;
+  private readonly codes: Uint8Array;
+  private readonly perSymbol: number;
+  private readonly waves: Int16Array[];
+  private pos = 0;
+
+  constructor(text: string, sampleRate: number) {
+    const bytes = new TextEncoder().encode(text);
+    this.codes = new Uint8Array(2 + bytes.length * 2);
+    this.codes[0] = START.lo * 4 + START.hi;
+    bytes.forEach((b, i) => {
+      this.codes[1 + 2 * i] = (b >> 6) * 4 + ((b >> 4) & 3);
+      this.codes[2 + 2 * i] = ((b >> 2) & 3) * 4 + (b & 3);
+    });
+    this.codes[this.codes.length - 1] = END.lo * 4 + END.hi;
+    this.perSymbol = Math.round((sampleRate * SYMBOL_MS) / 1000);
+    this.waves = symbolWaves(sampleRate);
+    this.length = this.perSymbol * this.codes.length;
+  }
+
+  /** Samples not read yet. */
+  get remaining(): number {
+    return this.length - this.pos;
+  }
+
+  /** Copies up to out.length next samples into `out`; returns how many. */
+  read(out: Int16Array): number {
+    let n = 0;
+    while (n < out.length && this.pos < this.length) {
+      const sym = Math.floor(this.pos / this.perSymbol);
+      const at = this.pos - sym * this.perSymbol;
+      const take = Math.min(out.length - n, this.perSymbol - at);
+      out.set(this.waves[this.codes[sym]].subarray(at, at + take), n);
+      n += take;
+      this.pos += take;
+    }
+    return n;
+  }
+}
+
+const waveCache = new Map<number, Int16Array[]>();
+
+/** Every symbol (tone then gap) at `rate`, indexed lo·4 + hi; built once per rate. */
+function symbolWaves(rate: number): Int16Array[] {
+  let w = waveCache.get(rate);
+  if (!w) {
+    const per = Math.round((rate * SYMBOL_MS) / 1000);
+    w = Array.from({ length: LOW.length * 4 }, (_, code) => {
+      const out = new Int16Array(per);
+      writeSymbol(out, 0, rate, code >> 2, code & 3);
+      return out;
+    });
+    waveCache.set(rate, w);
+  }
+  return w;
+}
+
 /** ms from the start of the audio to where the character at `charIndex` (UTF-16 index, ASCII-exact) starts. */
 export function mockSpeechOffsetMs(text: string, charIndex: number): number {
   const bytesBefore = new TextEncoder().encode(text.slice(0, charIndex)).length;

@@ -210,6 +210,10 @@ export class RingCentralTelephony extends TelephonyPlugin {
         this.log.info({ state, detail }, 'ringcentral sip');
         this.callHandler?.onStateChange?.(state, detail);
       },
+      onBadMessage: (detail) => {
+        const w = new VoicebotError('VB_WARN_RC_SIP_DROPPED', { proxy: sipClient.proxy, detail });
+        this.log.warn({ code: w.code }, w.message);
+      },
     });
     this.sipClient = sipClient;
     const factory: WebRtcSessionFactory = ({ callId, stunServers }) => {

@@ -5,6 +5,7 @@ import RequestMessage from 'ringcentral-web-phone/sip-message/outbound/request';
 import ResponseMessage from 'ringcentral-web-phone/sip-message/outbound/response';
 import { branch, fakeDomain, fakeEmail, generateAuthorization, uuid } from 'ringcentral-web-phone/utils';
 import type { SipInfo } from 'ringcentral-web-phone/types';
+import { MAX_SIP_BYTES, parseInboundSip } from './sip-parse.js';
 
 const AUTO_REPLY = /^(MESSAGE|BYE|CANCEL|INFO|NOTIFY|UPDATE) sip:/;
 const REGISTER_EXPIRES = 60;
@@ -17,6 +18,8 @@ export interface NodeSipClientOptions {
   requestTimeoutMs?: number;
   reconnect?: { minMs?: number; maxMs?: number; /** failures on one proxy before trying the other */ switchAfter?: number };
   onState?: (state: 'registered' | 'disconnected' | 'reconnecting', detail?: string) => void;
+  /** A message from the proxy failed parseInboundSip and was dropped (answered 400 when it was a request). */
+  onBadMessage?: (detail: string) => void;
 }
 
 /**
@@ -56,12 +59,18 @@ export class NodeSipClient extends EventEmitter {
   }
 
   private connect(): Promise<void> {
-    const ws = new WebSocket('wss://' + this.proxy, 'sip', { rejectUnauthorized: this.opts.rejectUnauthorized, handshakeTimeout: 5000 });
+    const ws = new WebSocket('wss://' + this.proxy, 'sip', { rejectUnauthorized: this.opts.rejectUnauthorized, handshakeTimeout: 5000, maxPayload: MAX_SIP_BYTES });
     this.wsc = ws;
     // Errors after open are followed by 'close', which drives reconnection.
     ws.on('error', () => undefined);
     ws.on('message', (data) => {
-      const msg = InboundMessage.fromString(String(data));
+      const p = parseInboundSip(String(data));
+      if (!p.ok) {
+        this.opts.onBadMessage?.(p.detail);
+        if (p.msg && !p.msg.subject.startsWith('SIP/2.0 ')) void this.reply(new ResponseMessage(p.msg, { responseCode: 400 })).catch(() => undefined);
+        return;
+      }
+      const msg = p.msg;
       this.emit('inboundMessage', msg);
       if (AUTO_REPLY.test(msg.subject)) void this.reply(new ResponseMessage(msg, { responseCode: 200 })).catch(() => undefined);
     });

@@ -8,6 +8,39 @@ export interface TelephonySessionEvent {
   parties?: { id?: string; direction?: string; status?: { code?: string } }[];
 }
 
+/** Parties read from one event; RingCentral sends a handful. */
+const MAX_PARTIES = 64;
+const str = (x: unknown): string | undefined => (typeof x === 'string' && x.length <= 1024 ? x : undefined);
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/**
+ * The one gate for webhook bodies: the telephony-session event in a delivery,
+ * with every field the plugin reads of the type it expects (unknown or
+ * mistyped fields are dropped, extra ones ignored). `undefined` when the
+ * delivery carries no such event (other event types, or not an object).
+ */
+export function parseTelephonySessionEvent(delivery: unknown): TelephonySessionEvent | undefined {
+  if (!isObj(delivery) || !isObj(delivery.body)) return undefined;
+  const b = delivery.body;
+  const ev: TelephonySessionEvent = {};
+  const sid = str(b.telephonySessionId);
+  if (sid) ev.telephonySessionId = sid;
+  if (typeof b.sequence === 'number' && Number.isFinite(b.sequence)) ev.sequence = b.sequence;
+  if (Array.isArray(b.parties)) {
+    ev.parties = b.parties.slice(0, MAX_PARTIES).filter(isObj).map((p) => {
+      const party: NonNullable<TelephonySessionEvent['parties']>[number] = {};
+      const id = str(p.id);
+      const direction = str(p.direction);
+      const code = isObj(p.status) ? str(p.status.code) : undefined;
+      if (id !== undefined) party.id = id;
+      if (direction !== undefined) party.direction = direction;
+      if (code !== undefined) party.status = { code };
+      return party;
+    });
+  }
+  return ev;
+}
+
 export interface WebhookServerOptions {
   /** Interface to bind; the URL RingCentral posts to may differ (publicUrl behind a proxy). */
   host: string;
@@ -15,6 +48,7 @@ export interface WebhookServerOptions {
   path: string;
   verificationToken: string;
   maxBodyBytes: number;
+  /** Gets only events that passed parseTelephonySessionEvent. */
   onEvent(ev: TelephonySessionEvent): void;
 }
 
@@ -34,6 +68,9 @@ export class WebhookServer {
 
   async listen(): Promise<void> {
     const server = createServer((req, res) => this.handle(req, res));
+    // A sender that trickles its headers or body must not hold a socket for Node's default 5 minutes.
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 15_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -87,18 +124,20 @@ export class WebhookServer {
     });
     req.on('end', () => {
       if (res.headersSent) return;
-      let parsed: { body?: TelephonySessionEvent } | undefined;
+      let delivery: unknown;
       try {
-        parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { body?: TelephonySessionEvent };
+        delivery = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
         res.writeHead(400).end();
         return;
       }
+      const ev = parseTelephonySessionEvent(delivery);
       try {
-        if (parsed?.body) this.opts.onEvent(parsed.body);
+        if (ev) this.opts.onEvent(ev);
       } catch {
-        // Acknowledge anyway: RingCentral would only redeliver the same event.
+        // One event's handling must not take the process (and every call on it) down.
       }
+      // Acknowledged either way: RingCentral would only redeliver the same event.
       res.writeHead(200).end();
     });
   }

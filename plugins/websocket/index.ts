@@ -1,6 +1,7 @@
 import type { ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler } from '../../core/app/roles.js';
 import { VoicebotError } from '../../core/errors/index.js';
 import type { Logger } from '../../core/logging.js';
+import { realClock, type Clock } from '../../core/time/clock.js';
 import { AudioStreamPlugin, type AudioStreamCapabilities } from '../../core/plugins/audio-stream.js';
 import { definePlugin } from '../../core/plugins/manifest.js';
 import type { CallLeg } from '../../core/plugins/telephony.js';
@@ -30,6 +31,8 @@ export interface WebSocketStreamOptions {
   connectTimeoutMs?: number;
   /** Both: ping period; a peer that misses one ping is treated as gone. */
   pingIntervalMs?: number;
+  /** Worker: an authenticated connection that sends no `start` within this is closed. */
+  startTimeoutMs?: number;
 }
 
 export const DEFAULTS = {
@@ -41,6 +44,7 @@ export const DEFAULTS = {
   reconnectGraceMs: 5000,
   connectTimeoutMs: 5000,
   pingIntervalMs: 5000,
+  startTimeoutMs: 5000,
 };
 
 /**
@@ -60,7 +64,12 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
   private readonly log: Logger;
   private stopped = false;
 
-  constructor(provider: string, options: WebSocketStreamOptions, log: Logger) {
+  constructor(
+    provider: string,
+    options: WebSocketStreamOptions,
+    log: Logger,
+    private readonly clock: Clock = realClock,
+  ) {
     super(provider);
     this.options = options;
     this.log = log;
@@ -102,6 +111,7 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
       reconnectGraceMs: o.reconnectGraceMs ?? DEFAULTS.reconnectGraceMs,
       connectTimeoutMs: o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       pingIntervalMs: o.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
+      startTimeoutMs: o.startTimeoutMs ?? DEFAULTS.startTimeoutMs,
       url: o.url ?? '',
     };
   }
@@ -111,7 +121,7 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
     this.stopped = false;
     const s = this.settings;
     if (this.role !== 'edge') {
-      const server = new StreamServer(s, this.log.child({ end: 'worker' }));
+      const server = new StreamServer(s, this.log.child({ end: 'worker' }), this.clock);
       server.handler = this.handler;
       await server.listen();
       this.server = server;
@@ -200,10 +210,11 @@ export const websocketStreamPlugin = definePlugin<'audioStream', WebSocketStream
       reconnectGraceMs: { type: 'integer', minimum: 0, maximum: 600000, description: 'how long a dropped stream may take to come back (default 5000)' },
       connectTimeoutMs: { type: 'integer', minimum: 100, maximum: 120000, description: 'edge: connect and start answer timeout (default 5000)' },
       pingIntervalMs: { type: 'integer', minimum: 100, maximum: 600000, description: 'liveness ping period (default 5000)' },
+      startTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000, description: 'worker: close a connection that sends no start within this (default 5000)' },
     },
     required: ['token'],
     additionalProperties: false,
   },
-  create: (options, ctx) => new WebSocketAudioStream('websocket', options, ctx.logger),
+  create: (options, ctx) => new WebSocketAudioStream('websocket', options, ctx.logger, ctx.clock),
 });
 export default websocketStreamPlugin;

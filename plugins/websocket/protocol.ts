@@ -25,6 +25,8 @@ export const CLOSE = {
   protocol: 4400,
   resume: 4404,
   backpressure: 4408,
+  /** No `start` within startTimeoutMs of connecting (4408 is taken by backpressure). */
+  startTimeout: 4410,
   format: 4415,
   unavailable: 4503,
 } as const;
@@ -178,7 +180,19 @@ export function parseWorkerMessage(text: string): Parsed<WorkerToEdge> {
   switch (m.type) {
     case 'started':
       if (!isStr(m.session) || !isFormat(m.format)) return { ok: false, fatal: true, detail: 'started needs a session string and a format the edge offered' };
-      return { ok: true, msg: m as unknown as StartedMsg };
+      // Rebuilt field by field: nothing unchecked from the wire reaches the edge.
+      return {
+        ok: true,
+        msg: {
+          type: 'started',
+          version: PROTOCOL_VERSION,
+          callId: isStr(m.callId) ? m.callId : '',
+          session: m.session,
+          format: { codec: m.format.codec, sampleRate: m.format.sampleRate },
+          frameMs: FRAME_MS,
+          resumed: m.resumed === true,
+        },
+      };
     case 'mark':
       return isStr(m.name) ? { ok: true, msg: { type: 'mark', name: m.name, ms: typeof m.ms === 'number' ? m.ms : undefined } } : bad('mark.name must be a string');
     case 'clear':

@@ -11,6 +11,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AudioFrame } from '../../core/audio/frame.js';
 import { VoicebotError, type ErrorCode } from '../../core/errors/index.js';
 import type { Logger } from '../../core/logging.js';
+import { realClock, type Clock, type TimerHandle } from '../../core/time/clock.js';
 import { LegState, LegStateMachine } from '../../core/plugins/leg-state.js';
 import type { MediaPort } from '../../core/plugins/media-port.js';
 import type { CallInfo, CallLeg, HangupReason, TransferOptions } from '../../core/plugins/telephony.js';
@@ -39,6 +40,8 @@ export interface WorkerSettings {
   maxBufferedMs: number;
   reconnectGraceMs: number;
   pingIntervalMs: number;
+  /** An authenticated connection must send `start` within this many ms. */
+  startTimeoutMs: number;
 }
 
 /** Largest text or binary message accepted (a 20 ms l16 frame at 48 kHz is 1920 bytes). */
@@ -53,6 +56,8 @@ class Conn {
   alive = true;
   leg: WorkerLeg | undefined;
   badFrames = 0;
+  /** Armed until the first `start` is handled. */
+  startDeadline: TimerHandle | undefined;
   constructor(
     readonly ws: WebSocket,
     readonly remote: string,
@@ -339,7 +344,11 @@ export class StreamServer {
   private closing = false;
   private addr: AddressInfo | undefined;
 
-  constructor(settings: WorkerSettings, log: Logger) {
+  constructor(
+    settings: WorkerSettings,
+    log: Logger,
+    private readonly clock: Clock = realClock,
+  ) {
     this.settings = settings;
     this.log = log;
   }
@@ -439,7 +448,16 @@ export class StreamServer {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      // An absolute-form target with a bad host (`GET http://[/calls`) makes URL throw: refuse it before anything else.
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      const e = new VoicebotError('VB_ERR_WS_PROTOCOL', { callId: '-', detail: `the upgrade request target ${JSON.stringify((req.url ?? '').slice(0, 80))} is not a valid path` });
+      this.log.warn({ code: e.code, remote: req.socket.remoteAddress }, e.message);
+      refuseUpgrade(socket, 400, 'Bad Request', `${e.code} ${e.message}\n`);
+      return;
+    }
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     if (url.pathname !== this.settings.path) {
       refuseUpgrade(socket, 404, 'Not Found', `No audio stream at ${url.pathname}; use ${this.settings.path}.\n`);
@@ -462,9 +480,16 @@ export class StreamServer {
   private onConnection(ws: WebSocket, remote: string): void {
     const conn = new Conn(ws, remote);
     this.conns.add(conn);
+    const timeoutMs = this.settings.startTimeoutMs;
+    conn.startDeadline = this.clock.setTimeout(() => {
+      conn.startDeadline = undefined;
+      if (!conn.leg) this.sendError(conn, 'VB_ERR_WS_START_TIMEOUT', { remote, timeoutMs }, CLOSE.startTimeout);
+    }, timeoutMs);
     ws.on('pong', () => (conn.alive = true));
     ws.on('error', (e) => this.log.debug({ err: e.message, remote }, 'audio-stream socket error'));
     ws.on('close', (code) => {
+      this.clock.clearTimeout(conn.startDeadline);
+      conn.startDeadline = undefined;
       this.conns.delete(conn);
       const leg = conn.leg;
       if (leg) leg.detach(conn, `socket closed with code ${code}`);
@@ -491,6 +516,8 @@ export class StreamServer {
   }
 
   private onStart(conn: Conn, m: StartMsg): void {
+    this.clock.clearTimeout(conn.startDeadline);
+    conn.startDeadline = undefined;
     if (this.closing) {
       this.sendError(conn, 'VB_ERR_WS_UNAVAILABLE', { detail: 'the worker is shutting down' }, CLOSE.unavailable);
       return;

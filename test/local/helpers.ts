@@ -31,3 +31,42 @@ export async function startShippedApp(): Promise<{ app: VoicebotApp; line: Local
   expect(line.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
   return { app, line, events };
 }
+
+/**
+ * The local line alone on a free port, with a handler that answers every
+ * call and plays a steady tone frame every 20 ms to the caller (so a test
+ * can count the frames a call keeps getting while another call misbehaves).
+ */
+export async function startToneLine(options: import('../../plugins/local/index.js').LocalTelephonyOptions = {}): Promise<{
+  line: LocalTelephony;
+  legs: import('../../core/plugins/telephony.js').CallLeg[];
+  stop: () => Promise<void>;
+}> {
+  const { LocalTelephony } = await import('../../plugins/local/index.js');
+  const line = new LocalTelephony('local', { port: 0, ...options });
+  const legs: import('../../core/plugins/telephony.js').CallLeg[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  await line.listen({
+    onIncomingCall: (call) => {
+      void call.answer().then((leg) => {
+        legs.push(leg);
+        leg.media.setReceiver(() => {});
+        const frame = { samples: new Int16Array((leg.media.outputRate * 20) / 1000).fill(3000), sampleRate: leg.media.outputRate, timestampMs: 0 };
+        const t = setInterval(() => leg.media.write(frame), 20);
+        timers.add(t);
+        leg.onEnded(() => {
+          clearInterval(t);
+          timers.delete(t);
+        });
+      });
+    },
+  });
+  return {
+    line,
+    legs,
+    stop: async () => {
+      for (const t of timers) clearInterval(t);
+      await line.stop();
+    },
+  };
+}

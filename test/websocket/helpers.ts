@@ -81,3 +81,43 @@ export function l16Frame(v: number): Buffer {
   const s = new Int16Array(320).fill(v);
   return Buffer.from(s.buffer);
 }
+
+/** A Clock whose time only moves when the test says so; due timers fire inside advance(), in order. */
+export function manualClock(): import('../../core/time/clock.js').Clock & { advance(ms: number): void; pending(): number } {
+  type T = { at: number; fn: () => void; seq: number };
+  let now = 0;
+  let seq = 0;
+  const timers = new Set<T>();
+  const clock = {
+    now: () => now,
+    wallNow: () => now,
+    virtual: true,
+    setTimeout: (fn: () => void, ms: number) => {
+      const t: T = { at: now + Math.max(0, ms), fn, seq: seq++ };
+      timers.add(t);
+      return t as unknown as import('../../core/time/clock.js').TimerHandle;
+    },
+    clearTimeout: (h: unknown) => void timers.delete(h as T),
+    sleep: (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        const t = clock.setTimeout(resolve, ms);
+        signal?.addEventListener('abort', () => {
+          clock.clearTimeout(t);
+          resolve();
+        });
+      }),
+    pending: () => timers.size,
+    advance(ms: number) {
+      const end = now + ms;
+      for (;;) {
+        const due = [...timers].filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+        if (!due) break;
+        timers.delete(due);
+        now = due.at;
+        due.fn();
+      }
+      now = end;
+    },
+  };
+  return clock;
+}

@@ -28,6 +28,10 @@ export const LOCAL_ERRORS = defineErrors({
   VB_ERR_LOCAL_PROTOCOL: {
     message: 'Softphone protocol error: {detail}. Reload the softphone page; a custom client must follow plugins/local/README.md.',
   },
+  VB_ERR_LOCAL_LIMIT: {
+    message:
+      'Softphone limit reached for {what}: {detail}. Wait for the earlier ones to finish (a custom client must not flood the line), or raise the local telephony option {option}.',
+  },
   VB_ERR_LOCAL_STATIC: {
     message: 'The softphone page files are missing (looked in {dirs}). Reinstall voicebot; they ship in plugins/local/static.',
   },

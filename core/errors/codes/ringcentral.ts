@@ -13,6 +13,11 @@ export const RINGCENTRAL_ERRORS = defineErrors({
     message: 'RingCentral SIP registration via {proxy} failed ({detail}). Check network access to the outbound proxy; voicebot keeps retrying with backoff.',
     retryable: true,
   },
+  VB_WARN_RC_SIP_DROPPED: {
+    message:
+      'Dropped a malformed SIP message from {proxy} ({detail}); a request was answered 400 Bad Request. Other calls are not affected; if it repeats, report it with this line.',
+    severity: 'warning',
+  },
   VB_ERR_RC_WEBHOOK: {
     message: 'RingCentral webhook setup failed ({detail}). webhook.publicUrl must reach this host on webhook.port and webhook.path.',
   },

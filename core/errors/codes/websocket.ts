@@ -37,6 +37,10 @@ export const WEBSOCKET_ERRORS = defineErrors({
     message:
       'The audio stream of call {callId} is {bufferedBytes} bytes behind (limit {limitBytes}): the peer stopped reading. The stream was closed; check the network or raise audioStream.maxBufferedMs.',
   },
+  VB_ERR_WS_START_TIMEOUT: {
+    message:
+      'The audio-stream connection from {remote} sent no start within {timeoutMs} ms and was closed. An edge must send start right after connecting (plugins/websocket/README.md); raise audioStream.startTimeoutMs on the worker for very slow links.',
+  },
   VB_ERR_WS_STREAM_LOST: {
     message:
       'The audio stream of call {callId} was lost ({detail}) and not resumed within {graceMs} ms, so the call was ended. Check that the worker is running and reachable; raise audioStream.reconnectGraceMs for flaky networks.',

@@ -546,6 +546,18 @@ export class FakeRingCentral {
     return call;
   }
 
+  /** Any text or bytes to the registered WebPhone, as a broken or hostile proxy would send them (fuzz tests). */
+  sendRawSip(data: string | Buffer, opts: { binary?: boolean } = {}): void {
+    const ws = this.registeredSocket();
+    if (typeof data === 'string' && !opts.binary) this.sendSip(ws, data);
+    else ws?.send(data, { binary: opts.binary ?? true });
+  }
+
+  /** The Call-Id, tags and URIs of a placed call, for building in-dialog messages. */
+  dialogOf(call: FakeCall): { uri: string; from: string; to: string; via: string; hostPort: string; domain: string; user: string } {
+    return { uri: call.requestUri, from: call.fromHeader, to: call.toHeader || `<sip:${this.sipInfo.username}@${this.sipInfo.domain}>`, via: call.inviteVia, hostPort: this.sipHostPort, domain: this.sipInfo.domain, user: this.sipInfo.username };
+  }
+
   /** Kill every SIP WebSocket, as a network drop or a proxy restart would. */
   dropSipConnection(): void {
     for (const s of this.sockets) s.terminate();
