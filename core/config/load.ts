@@ -11,7 +11,8 @@ import { interpolateEnv } from './env.js';
 import { deepFreeze, kindsOf, normalize } from './normalize.js';
 import { CONFIG_SCHEMA, stepSchema } from './schema.js';
 import { pathLabel, schemaProblems, type SchemaProblem } from './schema-errors.js';
-import { checkSemantics } from './semantics.js';
+import { checkSemantics, type SemanticProblem } from './semantics.js';
+import { pruneRejected } from './prune.js';
 import { STEP_KINDS, type StepKind, type VoicebotConfig } from './types.js';
 import { findDuplicateKeys, YamlSource, type Path } from './yaml-doc.js';
 
@@ -72,7 +73,9 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
     return { diagnostics: diags };
   }
 
+  const rejected: SchemaProblem[] = [];
   const report = (ps: SchemaProblem[]): void => {
+    rejected.push(...ps);
     for (const p of ps) {
       if (p.kind === 'unknown-key') diags.push(makeDiagnostic(file, at(p.path, true), 'VB_ERR_CONFIG_UNKNOWN_KEY', { key: p.key, where: p.detail, hint: p.hint }));
       else if (p.kind === 'duration') diags.push(makeDiagnostic(file, at(p.path), 'VB_ERR_CONFIG_DURATION', { value: String(p.value) }));
@@ -110,8 +113,15 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
     }
   }
 
-  const secretVars = Object.keys(raw.vars ?? {}).filter((k) => fromEnv.has(`vars.${k}`));
-  const config = normalize(raw, file, dir, secretVars);
+  // From here on, only shapes the schema accepted: a rejected node has its diagnostic already.
+  const { raw: checked, droppedFlows } = pruneRejected(raw, rejected);
+  const secretVars = Object.keys(checked.vars ?? {}).filter((k) => fromEnv.has(`vars.${k}`));
+  let config: VoicebotConfig;
+  try {
+    config = normalize(checked, file, dir, secretVars);
+  } catch (e) {
+    return { diagnostics: sortDiagnostics([...diags, checkFailed(file, e)]) };
+  }
 
   // Providers: known, options valid against the plugin's own schema, audio rates convertible.
   for (const slot of SLOT_NAMES) {
@@ -164,11 +174,31 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
     }
   }
 
-  for (const p of checkSemantics(raw, config)) diags.push(makeDiagnostic(file, at(p.path, p.atKey), p.code, p.params));
+  try {
+    for (const p of checkSemantics(checked, config)) {
+      if (pointsIntoDropped(p, checked, droppedFlows)) continue;
+      diags.push(makeDiagnostic(file, at(p.path, p.atKey), p.code, p.params));
+    }
+  } catch (e) {
+    diags.push(checkFailed(file, e));
+  }
 
   const sorted = sortDiagnostics(dedupe(diags));
   const failed = sorted.some((d) => d.severity === 'error');
   return { config: failed ? undefined : deepFreeze(config), diagnostics: sorted };
+}
+
+/** A reference to a flow the schema rejected is not a second problem: the flow's own diagnostic says what to fix. */
+function pointsIntoDropped(p: SemanticProblem, raw: Record<string, any>, dropped: Set<string>): boolean {
+  if (!dropped.size) return false;
+  if (p.code === 'VB_ERR_CONFIG_TARGET') return dropped.has(String(p.params.target).split('.')[0]);
+  if (p.path[0] === 'routes' && p.path[2] === 'flow') return dropped.has(String(raw.routes?.[p.path[1]]?.flow));
+  return false;
+}
+
+/** A check that threw is a bug in the checker, still reported as a coded line rather than a crash. */
+function checkFailed(file: string, e: unknown): Diagnostic {
+  return makeDiagnostic(file, { line: 1, col: 1 }, 'VB_ERR_CONFIG_CHECK_FAILED', { detail: (e as Error)?.message ?? String(e) });
 }
 
 function dedupe(ds: Diagnostic[]): Diagnostic[] {
