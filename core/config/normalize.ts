@@ -52,10 +52,12 @@ function defaultNext(kind: StepKind, names: string[], i: number): string | undef
   return names[i + 1];
 }
 
+export const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
+
 export const DEFAULT_SETTINGS = (dir: string): Settings => ({
   language: 'en-US',
   bargeIn: { enabled: true, minSpeechMs: 300 },
-  timeouts: { noInput: 6000, endOfSpeech: 600, maxCall: 900_000 },
+  timeouts: { noInput: 6000, endOfSpeech: 600, maxCall: 900_000, shutdown: 10_000 },
   recording: { enabled: false, dir: resolve(dir, 'recordings') },
   sampleRate: 'auto',
   server: { host: '127.0.0.1', port: 8080 },
@@ -157,6 +159,7 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
       noInput: parseDuration(s.timeouts?.noInput) ?? d.timeouts.noInput,
       endOfSpeech: parseDuration(s.timeouts?.endOfSpeech) ?? d.timeouts.endOfSpeech,
       maxCall: parseDuration(s.timeouts?.maxCall) ?? d.timeouts.maxCall,
+      shutdown: parseDuration(s.timeouts?.shutdown) ?? d.timeouts.shutdown,
     },
     recording: { enabled: s.recording?.enabled ?? false, dir: s.recording?.dir ? resolve(dir, s.recording.dir) : d.recording.dir },
     sampleRate: s.sampleRate ?? d.sampleRate,
@@ -170,6 +173,7 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
       params: normalizeParams(t.params),
       ...(t.http ? { http: { method: t.http.method ?? 'POST', url: t.http.url, headers: t.http.headers ?? {}, body: t.http.body, timeoutMs: parseDuration(t.http.timeout ?? 10_000) ?? 10_000 } } : {}),
       ...(t.handler ? { handler: t.handler } : {}),
+      timeoutMs: parseDuration(t.timeout ?? DEFAULT_TOOL_TIMEOUT_MS) ?? DEFAULT_TOOL_TIMEOUT_MS,
     };
   }
   const flows: Record<string, FlowConfig> = {};

@@ -147,6 +147,7 @@ const TOOL = obj(
     params: { type: 'object', description: 'JSON schema of the arguments, or a map name → type' },
     http: obj(HTTP_PROPS, ['url']),
     handler: { type: 'string', pattern: '^\\.{1,2}/.+#\\w+$', description: './file.js#export' },
+    timeout: duration('the whole run (handler or http) before the model gets VB_ERR_TOOL_TIMEOUT; default 10s'),
   },
   ['description'],
 );
@@ -166,7 +167,12 @@ export const CONFIG_SCHEMA: Schema = obj(
     settings: obj({
       language: str('BCP-47 language tag, default en-US'),
       bargeIn: obj({ enabled: bool('default true'), minSpeechMs: { type: 'number', minimum: 0 } }),
-      timeouts: obj({ noInput: duration('default 6s'), endOfSpeech: duration('default 600ms'), maxCall: duration('default 15m') }),
+      timeouts: obj({
+        noInput: duration('default 6s'),
+        endOfSpeech: duration('default 600ms'),
+        maxCall: duration('default 15m'),
+        shutdown: duration('on stop, wait this long for active calls before ending them; default 10s'),
+      }),
       recording: obj({ enabled: bool('default false'), dir: str('default ./recordings') }),
       sampleRate: { enum: ['auto', 8000, 16000, 24000, 48000], description: 'engine rate; default auto (the call\'s own rate when VAD and STT take it)' },
       server: obj({ host: str('default 127.0.0.1'), port: { type: 'integer', minimum: 0, maximum: 65535 } }),

@@ -35,7 +35,8 @@ export type PluginsConfig = { [S in SlotName]?: ProviderConfig[] };
 export interface Settings {
   language: string;
   bargeIn: { enabled: boolean; minSpeechMs: number };
-  timeouts: { noInput: number; endOfSpeech: number; maxCall: number };
+  /** shutdown: ms app.stop() waits for active calls before ending them (default 10 s). */
+  timeouts: { noInput: number; endOfSpeech: number; maxCall: number; shutdown?: number };
   recording: { enabled: boolean; dir: string };
   /**
    * Rate (Hz) the engine runs VAD/recording at; legs and plugins are converted
@@ -69,6 +70,8 @@ export interface ToolConfig {
   http?: HttpSpec;
   /** `./tools/file.js#export`, resolved against the config dir. */
   handler?: string;
+  /** ms the whole run (handler or http) may take before the model gets VB_ERR_TOOL_TIMEOUT; default 10 s. */
+  timeoutMs?: number;
 }
 
 export interface HttpSpec {

@@ -5,6 +5,9 @@ import type { ToolConfig, VoicebotConfig } from '../config/types.js';
 import type { CallSession } from '../engine/session-api.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import type { ToolSpec } from '../plugins/llm.js';
+import { realClock, type Clock } from '../time/clock.js';
+import { DEFAULT_TOOL_TIMEOUT_MS } from '../config/normalize.js';
+import { withDeadline } from './deadline.js';
 import { httpRequest } from './http.js';
 import type { TemplateScope, Templates } from './templates.js';
 
@@ -74,6 +77,7 @@ export class ToolRunner {
     private readonly fetchFn: typeof fetch,
     private readonly session: CallSession,
     private readonly scope: TemplateScope,
+    private readonly clock: Clock = realClock,
   ) {}
 
   async run(name: string, rawArgs: string | Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
@@ -93,7 +97,14 @@ export class ToolRunner {
         const detail = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`.trim()).join('; ');
         throw new VoicebotError('VB_ERR_TOOL_ARGS', { tool: name, detail });
       }
-      const result = await this.invoke(tool, args as Record<string, unknown>, signal);
+      // A handler that ignores its signal must not hold the call: the run settles at hangup or at the deadline.
+      const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+      const result = await withDeadline((s) => this.invoke(tool, args as Record<string, unknown>, s), {
+        ms: timeoutMs,
+        signal,
+        clock: this.clock,
+        onTimeout: () => new VoicebotError('VB_ERR_TOOL_TIMEOUT', { tool: name, timeoutMs }),
+      });
       this.scope.tools[name] = result;
       this.session.emit({ type: 'tool.called', name, args, result });
       return result;

@@ -14,6 +14,10 @@ export const FLOW_ERRORS = defineErrors({
   VB_ERR_TOOL_HANDLER: {
     message: 'Tool {tool}: cannot load handler "{handler}": {detail}. Use ./path/file.js#exportName relative to the config file.',
   },
+  VB_ERR_TOOL_TIMEOUT: {
+    message: 'Tool {tool} did not finish within {timeoutMs} ms and was abandoned. Make it answer sooner (a handler gets ctx.signal, which aborts at the deadline) or raise tools.{tool}.timeout.',
+    retryable: true,
+  },
   VB_ERR_TOOL_FAILED: { message: 'Tool {tool} failed: {detail}' },
   VB_ERR_SCENARIO: { message: 'Scenario {file}: {detail}' },
   VB_ERR_FLOW_NO_ROUTE: {
