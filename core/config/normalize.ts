@@ -71,7 +71,15 @@ function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, nex
     case 'say':
       return { ...base, kind, text: String(body), ...(raw.bargeIn !== undefined ? { bargeIn: raw.bargeIn } : {}) };
     case 'play':
-      return { ...base, kind, file: body?.file, url: body?.url, ...(raw.bargeIn !== undefined ? { bargeIn: raw.bargeIn } : {}) };
+      return {
+        ...base,
+        kind,
+        file: body?.file,
+        url: body?.url,
+        ...(body?.timeout !== undefined ? { timeoutMs: parseDuration(body.timeout) } : {}),
+        ...(body?.maxBytes !== undefined ? { maxBytes: body.maxBytes } : {}),
+        ...(raw.bargeIn !== undefined ? { bargeIn: raw.bargeIn } : {}),
+      };
     case 'listen': {
       const b: Raw = body ?? {};
       const pick = (k: string): any => (b[k] !== undefined ? b[k] : raw[k]);
@@ -120,6 +128,7 @@ function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, nex
         headers: body.headers ?? {},
         body: body.body,
         timeoutMs: parseDuration(body.timeout ?? 10_000) ?? 10_000,
+        ...(body.maxBytes !== undefined ? { maxBytes: body.maxBytes } : {}),
         save: raw.save,
         onError: q(raw.onError),
       };
@@ -171,7 +180,7 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
       name,
       description: t.description,
       params: normalizeParams(t.params),
-      ...(t.http ? { http: { method: t.http.method ?? 'POST', url: t.http.url, headers: t.http.headers ?? {}, body: t.http.body, timeoutMs: parseDuration(t.http.timeout ?? 10_000) ?? 10_000 } } : {}),
+      ...(t.http ? { http: { method: t.http.method ?? 'POST', url: t.http.url, headers: t.http.headers ?? {}, body: t.http.body, timeoutMs: parseDuration(t.http.timeout ?? 10_000) ?? 10_000, ...(t.http.maxBytes !== undefined ? { maxBytes: t.http.maxBytes } : {}) } } : {}),
       ...(t.handler ? { handler: t.handler } : {}),
       timeoutMs: parseDuration(t.timeout ?? DEFAULT_TOOL_TIMEOUT_MS) ?? DEFAULT_TOOL_TIMEOUT_MS,
     };

@@ -35,10 +35,11 @@ export const HANDLERS_SCHEMA = obj(
 
 const HTTP_PROPS: Record<string, Schema> = {
   method: { enum: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], description: 'default GET' },
-  url: str('templated URL'),
+  url: str('templated URL; values are percent-encoded except a leading {{base}} and {{name|raw}}'),
   headers: { type: 'object', additionalProperties: { type: 'string' } },
   body: { description: 'templated; objects are sent as JSON' },
-  timeout: duration('default 10s'),
+  timeout: duration('whole request including the response body; default 10s'),
+  maxBytes: { type: 'integer', minimum: 1, description: 'largest response body read; default 1048576 (1 MiB)' },
 };
 
 const ROUTE = obj(
@@ -64,7 +65,15 @@ const LISTEN_SHARED: Record<string, Schema> = {
 /** For each step kind: the schema of its kind key's value, and the extra step-level keys it allows. */
 export const STEP_KIND_SCHEMAS: Record<StepKind, { body: Schema; stepKeys: Record<string, Schema>; required?: string[] }> = {
   say: { body: str('text to speak; {{templates}} allowed'), stepKeys: { bargeIn: bool('let the caller interrupt') } },
-  play: { body: obj({ file: str('WAV file relative to the config'), url: str('WAV URL') }), stepKeys: { bargeIn: bool('let the caller interrupt') } },
+  play: {
+    body: obj({
+      file: str('WAV file relative to the config; a templated path stays inside the directory it names'),
+      url: str('WAV URL'),
+      timeout: duration('url: whole download; default 10s'),
+      maxBytes: { type: 'integer', minimum: 1, description: 'url: largest download; default 20971520 (20 MiB)' },
+    }),
+    stepKeys: { bargeIn: bool('let the caller interrupt') },
+  },
   listen: {
     body: obj({
       prompt: str('said before listening'),

@@ -81,6 +81,8 @@ export interface HttpSpec {
   /** Templated; objects are sent as JSON. */
   body?: unknown;
   timeoutMs: number;
+  /** Largest response body read; default 1 MiB. */
+  maxBytes?: number;
 }
 
 export interface FlowConfig {
@@ -117,6 +119,10 @@ export interface PlayStep extends StepBase {
   kind: 'play';
   file?: string;
   url?: string;
+  /** url only: ms for the whole download (default 10 s). */
+  timeoutMs?: number;
+  /** url only: largest download (default 20 MiB). */
+  maxBytes?: number;
   bargeIn?: boolean;
 }
 

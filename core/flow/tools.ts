@@ -9,6 +9,7 @@ import { realClock, type Clock } from '../time/clock.js';
 import { DEFAULT_TOOL_TIMEOUT_MS } from '../config/normalize.js';
 import { withDeadline } from './deadline.js';
 import { httpRequest } from './http.js';
+import { renderUrl } from './url-template.js';
 import type { TemplateScope, Templates } from './templates.js';
 
 
@@ -130,7 +131,7 @@ export class ToolRunner {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(h.headers)) headers[k] = this.templates.render(v, scope);
       // Without an explicit body, the arguments are the body (or the query of a GET).
-      let url = this.templates.render(h.url, scope);
+      let url = renderUrl(this.templates, h.url, scope);
       let body: unknown = h.body === undefined ? undefined : this.templates.renderValue(h.body, scope);
       if (h.body === undefined) {
         if (h.method === 'GET' || h.method === 'DELETE') {
@@ -139,7 +140,7 @@ export class ToolRunner {
           url = u.toString();
         } else body = args;
       }
-      return await httpRequest({ method: h.method, url, headers, body, timeoutMs: h.timeoutMs }, this.fetchFn, signal);
+      return await httpRequest({ method: h.method, url, headers, body, timeoutMs: h.timeoutMs, maxBytes: h.maxBytes }, this.fetchFn, signal);
     }
     throw new VoicebotError('VB_ERR_TOOL_FAILED', { tool: tool.name, detail: 'the tool has neither http: nor handler:' });
   }
