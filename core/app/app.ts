@@ -55,6 +55,21 @@ function settlesWithin(p: Promise<unknown>, ms: number, clock: Clock): Promise<b
   });
 }
 
+/**
+ * A plugin's own coded error (a port in use, bad credentials) already says
+ * what to do; anything else is wrapped so the user learns which slot and
+ * provider failed to start.
+ */
+async function startOne(p: PluginBase, provider: string, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (e) {
+    if (e instanceof VoicebotError && e.code !== 'VB_ERR_PROVIDER') throw e;
+    const detail = (e as Error)?.message ?? String(e);
+    throw new VoicebotError('VB_ERR_PLUGIN_START', { provider, slot: p.slot, detail: detail.replace(/\.\s*$/, '') }, { cause: e });
+  }
+}
+
 /** Slots each role does not create. */
 const ROLE_SKIPS: Record<RunRole, readonly SlotName[]> = {
   all: [],
@@ -149,8 +164,15 @@ export class VoicebotApp implements TelephonyHandler {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    for (const p of this.servicePlugins()) await p.start();
-    if (this.plugins.telephony && this.role !== 'worker') await this.plugins.telephony.listen(this);
+    for (const p of this.servicePlugins()) await startOne(p, this.configuredName(p), () => p.start());
+    const tel = this.plugins.telephony;
+    if (tel && this.role !== 'worker') await startOne(tel, this.configuredName(tel), () => tel.listen(this));
+  }
+
+  /** The provider as the config names it (`./plugins/x.js`, `openai`), which is what the user can find and fix. */
+  private configuredName(p: PluginBase): string {
+    const entries = this.config.plugins[p.slot];
+    return entries?.length === 1 ? entries[0].provider : p.provider;
   }
 
   /** Stop taking calls, end the active ones, stop plugins. Idempotent. */
