@@ -61,6 +61,7 @@ export const DEFAULT_SETTINGS = (dir: string): Settings => ({
   recording: { enabled: false, dir: resolve(dir, 'recordings') },
   sampleRate: 'auto',
   server: { host: '127.0.0.1', port: 8080 },
+  fallback: { attemptMs: 4000, budgetMs: 8000, onAuthError: false },
 });
 
 function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, next: string | undefined, flows: Raw): Step {
@@ -173,6 +174,11 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
     recording: { enabled: s.recording?.enabled ?? false, dir: s.recording?.dir ? resolve(dir, s.recording.dir) : d.recording.dir },
     sampleRate: s.sampleRate ?? d.sampleRate,
     server: { ...d.server, ...s.server },
+    fallback: {
+      attemptMs: parseDuration(s.fallback?.attempt) ?? d.fallback!.attemptMs,
+      budgetMs: parseDuration(s.fallback?.budget) ?? d.fallback!.budgetMs,
+      onAuthError: s.fallback?.onAuthError ?? d.fallback!.onAuthError,
+    },
   };
   const tools: Record<string, ToolConfig> = {};
   for (const [name, t] of Object.entries((raw.tools ?? {}) as Raw)) {

@@ -185,6 +185,11 @@ export const CONFIG_SCHEMA: Schema = obj(
       recording: obj({ enabled: bool('default false'), dir: str('default ./recordings') }),
       sampleRate: { enum: ['auto', 8000, 16000, 24000, 48000], description: 'engine rate; default auto (the call\'s own rate when VAD and STT take it)' },
       server: obj({ host: str('default 127.0.0.1'), port: { type: 'integer', minimum: 0, maximum: 65535 } }),
+      fallback: obj({
+        attempt: duration('chains: wait for one provider\'s first result before the next; default 4s'),
+        budget: duration('chains: longest silence across the whole chain before on.error; default 8s'),
+        onAuthError: bool('chains: also move on after 401/403 (default false)'),
+      }),
     }),
     vars: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'names for {{templates}}' },
     tools: { type: 'object', additionalProperties: TOOL },

@@ -46,6 +46,12 @@ export interface Settings {
   sampleRate: number | 'auto';
   /** Local softphone / HTTP server of `voicebot run` (provider: local). */
   server: { host: string; port: number };
+  /**
+   * Fallback chains (a list under stt/llm/tts): attemptMs the caller waits for
+   * one provider's first result, budgetMs in silence across the chain before
+   * on.error; onAuthError moves on after 401/403 too. See core/engine/fallback/chain.ts.
+   */
+  fallback?: { attemptMs: number; budgetMs: number; onAuthError: boolean };
 }
 
 export interface RouteConfig {
