@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { visit } from 'yaml';
 import { dirname, resolve } from 'node:path';
 import { VoicebotError } from '../errors/index.js';
 import { SAMPLE_RATES, isSupportedRate } from '../audio/frame.js';
@@ -6,7 +7,7 @@ import type { AnyPluginManifest } from '../plugins/manifest.js';
 import { SLOT_NAMES, type SlotName } from '../plugins/slots.js';
 import { closest } from '../plugins/registry.js';
 import { createAjv, type ValidateFunction } from './ajv.js';
-import { makeDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { clipMessage, makeDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { interpolateEnv } from './env.js';
 import { deepFreeze, kindsOf, normalize } from './normalize.js';
 import { CONFIG_SCHEMA, stepSchema } from './schema.js';
@@ -67,7 +68,14 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
   const { problems, fromEnv } = interpolateEnv(src, env);
   for (const p of problems) diags.push(makeDiagnostic(file, src.pos(p.offset), 'VB_ERR_CONFIG_ENV_UNSET', { name: p.name, detail: p.message ? ` (${p.message})` : '' }));
 
-  const raw = (src.doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, any>;
+  let raw: Record<string, any>;
+  try {
+    raw = (src.doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, any>;
+  } catch (e) {
+    // An alias bomb (yaml refuses excessive alias expansion) or a too-deep document.
+    const detail = e instanceof RangeError ? 'the document is nested too deeply' : ((e as Error)?.message ?? String(e)).replace(/\.$/, '');
+    return { diagnostics: [...diags, makeDiagnostic(file, src.pos(firstAliasOffset(src)), 'VB_ERR_CONFIG_YAML', { detail })] };
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     diags.push(makeDiagnostic(file, { line: 1, col: 1 }, 'VB_ERR_CONFIG_SCHEMA', { detail: 'The config must be a mapping with version, plugins, flows…' }));
     return { diagnostics: diags };
@@ -138,7 +146,7 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
       } catch (err) {
         if (err instanceof VoicebotError) {
           const code = err.code === 'VB_ERR_CONFIG_UNKNOWN_PROVIDER' ? err.code : err.code;
-          diags.push({ ...makeDiagnostic(file, at([...P, 'provider']), code, err.params), message: err.message });
+          diags.push({ ...makeDiagnostic(file, at([...P, 'provider']), code, err.params), message: clipMessage(err.message) });
         } else diags.push(makeDiagnostic(file, at([...P, 'provider']), 'VB_ERR_PLUGIN_LOAD', { provider: e.provider, from: dir, detail: String(err) }));
         continue;
       }
@@ -162,7 +170,7 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
         continue;
       }
       for (const err of manifest.checkOptions?.(options as never, env) ?? []) {
-        diags.push({ ...makeDiagnostic(file, at([...P, 'provider']), err.code, err.params), message: err.message });
+        diags.push({ ...makeDiagnostic(file, at([...P, 'provider']), err.code, err.params), message: clipMessage(err.message) });
       }
       const rates = typeof manifest.sampleRates === 'function' ? manifest.sampleRates(options as never) : manifest.sampleRates;
       if (rates && rates.length && !rates.some(isSupportedRate)) {
@@ -199,6 +207,17 @@ function pointsIntoDropped(p: SemanticProblem, raw: Record<string, any>, dropped
 /** A check that threw is a bug in the checker, still reported as a coded line rather than a crash. */
 function checkFailed(file: string, e: unknown): Diagnostic {
   return makeDiagnostic(file, { line: 1, col: 1 }, 'VB_ERR_CONFIG_CHECK_FAILED', { detail: (e as Error)?.message ?? String(e) });
+}
+
+function firstAliasOffset(src: YamlSource): number {
+  let at = 0;
+  visit(src.doc, {
+    Alias(_k, node) {
+      at = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return at;
 }
 
 function dedupe(ds: Diagnostic[]): Diagnostic[] {
