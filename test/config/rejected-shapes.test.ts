@@ -45,6 +45,20 @@ describe('config: nodes the schema rejected never reach the semantic checks', ()
     });
   }
 
+  it('an alias bomb is a coded YAML error at the first alias, not a throw', async () => {
+    const bomb = ['a0: &a0 [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]`)].join('\n');
+    const { lines: l } = await lines(`${HEADER}vars:\n  x: 1\nbomb:\n  ${bomb.split('\n').join('\n  ')}\nflows:\n  main:\n    steps: { a: { say: x } }\n`);
+    expect(l).toHaveLength(1);
+    expect(l[0]).toMatch(/^voicebot\.yaml:11:12 error VB_ERR_CONFIG_YAML YAML syntax error: Excessive alias count/);
+  });
+
+  it('a 100 kB value is quoted clipped in the message', async () => {
+    const { lines: l } = await lines(`${HEADER}flows:\n  main:\n    steps: { a: { goto: ${'x'.repeat(100_000)} } }\n`);
+    expect(l).toHaveLength(1);
+    expect(l[0].length).toBeLessThan(500);
+    expect(l[0]).toContain('…(100000 chars)');
+  });
+
   it('a reference into a rejected flow is not reported twice', async () => {
     const { lines: l } = await lines(`${HEADER}flows:\n  main:\n    steps:\n      a: { goto: other.x }\n  other: { steps: 3 }\n`);
     expect(l).toEqual(['voicebot.yaml:11:19 error VB_ERR_CONFIG_SCHEMA "flows.other.steps" must be object']);
