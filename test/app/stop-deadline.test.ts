@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
 import { VoicebotApp } from '../../core/app/app.js';
 import { loadConfigText } from '../../core/config/load.js';
 import type { CallEvent } from '../../core/engine/events.js';
@@ -74,5 +78,55 @@ describe('app.stop(): a deadline, then the remaining calls are ended', () => {
     expect(app.activeCalls).toBe(0);
     expect(events.at(-1)).toMatchObject({ type: 'call.ended', reason: 'shutdown' });
     expect(await caller.ended).toBe('shutdown');
+  });
+});
+
+describe('maxCall frees a call stuck in a tool that never answers', () => {
+  it('the flow unwinds and the app forgets the call, even with a 1 h tool timeout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vb-stuck-'));
+    writeFileSync(join(dir, 'hang.js'), 'export function hang() { globalThis.__vbStuckCalled = true; return new Promise(() => {}); }\n');
+    const yaml = `version: 1
+plugins:
+  telephony: { provider: mock }
+  stt: { provider: mock }
+  tts: { provider: mock }
+  llm: { provider: mock, script: [ { toolCall: { name: stuck } } ] }
+settings:
+  timeouts: { endOfSpeech: 300ms, noInput: 1h, maxCall: 4s }
+tools:
+  stuck: { description: never answers, handler: ./hang.js#hang, timeout: 1h }
+flows:
+  main:
+    steps:
+      talk: { llm: { system: help, tools: [stuck] } }
+`;
+    const { config, diagnostics } = await loadConfigText(yaml, join(dir, 'voicebot.yaml'), { env: {}, registry: createDefaultRegistry() });
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
+    const events: CallEvent[] = [];
+    app.onEvent((e) => events.push(e));
+    await app.start();
+    try {
+      const caller = tel.placeCall({ to: '+15550123' });
+      while (!events.some((e) => e.type === 'bot.listening')) await new Promise((r) => setTimeout(r, 10));
+      // Speak as paced 20 ms frames, then silence, so the model is asked and calls the tool.
+      const rate = caller.sampleRate;
+      const speech = encodeMockSpeech('hello', rate);
+      const audio = new Int16Array(speech.length + rate);
+      audio.set(speech);
+      const n = rate / 50;
+      for (let i = 0; i + n <= audio.length && !events.some((e) => e.type === 'call.ended'); i += n) {
+        caller.write({ samples: audio.subarray(i, i + n), sampleRate: rate, timestampMs: (i / rate) * 1000 });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(await caller.ended).toBe('max-duration');
+      expect((globalThis as { __vbStuckCalled?: boolean }).__vbStuckCalled).toBe(true);
+      // Before tool runs raced the call's signal the flow stayed awaiting the handler: activeCalls stayed 1.
+      while (app.activeCalls > 0) await new Promise((r) => setTimeout(r, 10));
+      expect(events.filter((e) => e.type === 'call.ended')).toHaveLength(1);
+    } finally {
+      await app.stop();
+    }
   });
 });

@@ -80,13 +80,9 @@ describe('tools: a handler that never resolves never holds the call', () => {
   });
 });
 
-describe('voicebot simulate with a never-resolving tool handler', () => {
-  it('the call ends (call.ended) and the process exits 0', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vb-hang-cli-'));
-    writeFileSync(join(dir, 'hang.js'), 'export function hang() { return new Promise(() => {}); }\n');
-    writeFileSync(
-      join(dir, 'voicebot.yaml'),
-      `version: 1
+/** A config whose only tool never answers, with these settings.timeouts and tool timeout. */
+function hangConfig(timeouts: string, toolTimeout: string): string {
+  return `version: 1
 plugins:
   telephony: { provider: mock }
   stt: { provider: mock }
@@ -97,20 +93,26 @@ plugins:
       - { when: "hours", toolCall: { name: stuck } }
       - { afterTool: true, reply: "Sorry." }
 settings:
-  timeouts: { noInput: 300ms }
+  timeouts: { ${timeouts} }
 tools:
   stuck:
     description: never answers
     handler: ./hang.js#hang
-    timeout: 300ms
+    timeout: ${toolTimeout}
 flows:
   main:
     steps:
       talk:
         llm: { system: help, tools: [stuck], maxTurns: 1, exits: [ { maxTurns: true, goto: bye } ] }
       bye: { hangup: Bye. }
-`,
-    );
+`;
+}
+
+describe('voicebot simulate with a never-resolving tool handler', () => {
+  it('the call ends (call.ended) and the process exits 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vb-hang-cli-'));
+    writeFileSync(join(dir, 'hang.js'), 'export function hang() { return new Promise(() => {}); }\n');
+    writeFileSync(join(dir, 'voicebot.yaml'), hangConfig('noInput: 300ms', '300ms'));
     const r = cli(['simulate', '--say', 'what are your hours', '--json'], { cwd: dir, timeoutMs: 60_000 });
     const events = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; error?: string; reason?: string });
     expect(events.find((e) => e.type === 'tool.called')?.error).toMatch(/^VB_ERR_TOOL_TIMEOUT /);
