@@ -81,8 +81,9 @@ describe('app.stop(): a deadline, then the remaining calls are ended', () => {
   });
 });
 
-describe('maxCall frees a call stuck in a tool that never answers', () => {
-  it('the flow unwinds and the app forgets the call, even with a 1 h tool timeout', async () => {
+describe('hangup and maxCall free a call stuck in a tool that never answers', () => {
+  it.each(['max-duration', 'caller-hangup'] as const)('%s: the flow unwinds and the app forgets the call, even with a 1 h tool timeout', async (how) => {
+    (globalThis as { __vbStuckCalled?: boolean }).__vbStuckCalled = false;
     const dir = mkdtempSync(join(tmpdir(), 'vb-stuck-'));
     writeFileSync(join(dir, 'hang.js'), 'export function hang() { globalThis.__vbStuckCalled = true; return new Promise(() => {}); }\n');
     const yaml = `version: 1
@@ -120,8 +121,13 @@ flows:
         caller.write({ samples: audio.subarray(i, i + n), sampleRate: rate, timestampMs: (i / rate) * 1000 });
         await new Promise((r) => setTimeout(r, 20));
       }
-      expect(await caller.ended).toBe('max-duration');
-      expect((globalThis as { __vbStuckCalled?: boolean }).__vbStuckCalled).toBe(true);
+      const called = (): boolean => (globalThis as { __vbStuckCalled?: boolean }).__vbStuckCalled === true;
+      if (how === 'caller-hangup') {
+        while (!called()) await new Promise((r) => setTimeout(r, 10));
+        caller.hangup();
+      }
+      expect(await caller.ended).toBe(how);
+      expect(called()).toBe(true);
       // Before tool runs raced the call's signal the flow stayed awaiting the handler: activeCalls stayed 1.
       while (app.activeCalls > 0) await new Promise((r) => setTimeout(r, 10));
       expect(events.filter((e) => e.type === 'call.ended')).toHaveLength(1);
