@@ -199,7 +199,10 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
 /** A reference to a flow the schema rejected is not a second problem: the flow's own diagnostic says what to fix. */
 function pointsIntoDropped(p: SemanticProblem, raw: Record<string, any>, dropped: Set<string>): boolean {
   if (!dropped.size) return false;
-  if (p.code === 'VB_ERR_CONFIG_TARGET') return dropped.has(String(p.params.target).split('.')[0]);
+  if (p.code === 'VB_ERR_CONFIG_TARGET') {
+    const target = String(p.params.target);
+    return target.includes('.') && dropped.has(target.split('.')[0]);
+  }
   if (p.path[0] === 'routes' && p.path[2] === 'flow') return dropped.has(String(raw.routes?.[p.path[1]]?.flow));
   return false;
 }
