@@ -70,7 +70,7 @@ function randomValue(r: Rng): unknown {
     case 6:
       return nest(1 + int(r, 120), pick(r, [null, 'x', 1, {}]), r);
     case 7:
-      return 'x'.repeat(1 + int(r, 60_000));
+      return 'x'.repeat(1 + int(r, 20_000));
     case 8:
       return [pick(r, STRINGS), null, { goto: pick(r, STRINGS) }];
     case 9:
@@ -153,7 +153,7 @@ export function mutateText(text: string, r: Rng): string {
       return `${text}\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n${Array.from({ length: 8 }, (_, i) => `x${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]`).join('\n')}\n`;
     case 5:
       // Deep flow-collection nesting.
-      return `${text}\ndeep: ${'['.repeat(1 + int(r, 3000))}${']'.repeat(int(r, 3000))}\n`;
+      return `${text}\ndeep: ${'['.repeat(1 + int(r, 1000))}${']'.repeat(int(r, 1000))}\n`;
     case 6:
       return text.slice(0, at) + text.slice(at + 1 + int(r, 40));
     default:

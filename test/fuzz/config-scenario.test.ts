@@ -20,7 +20,7 @@ const corpus = readdirSync(join(ROOT, 'flows'))
   });
 
 describe('fuzz: scenario files through the real parser', () => {
-  const n = iterations(200);
+  const n = iterations(150);
   const s = seed(0x5ce4);
   it(`${n} mutated scenario files (seed ${s}) parse or give VB_ERR_SCENARIO`, { timeout: 120_000 }, () => {
     expect(corpus.length).toBeGreaterThan(0);

@@ -22,7 +22,7 @@ const corpus = SOURCES.map((f) => {
 });
 
 describe('fuzz: config YAML through the real loader', () => {
-  const n = iterations(100);
+  const n = iterations(80);
   const s = seed(0xc0f1);
   it(`${n} mutated configs (seed ${s}) end in coded file:line:col diagnostics or a valid config`, { timeout: 120_000 }, async () => {
     const r = rng(s);
