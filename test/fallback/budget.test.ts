@@ -5,6 +5,7 @@ import { createFallback, FallbackLlm } from '../../core/engine/fallback/index.js
 import { silentLogger } from '../../core/logging.js';
 import { ProviderError } from '../../core/plugins/errors.js';
 import { LlmPlugin, type ChatRequest, type LlmCapabilities, type LlmEvent } from '../../core/plugins/llm.js';
+import { SttPlugin, type SttCapabilities, type SttStream, type Transcript } from '../../core/plugins/stt.js';
 import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import { MockLlm } from '../../plugins/mock/llm.js';
 import { MockStt } from '../../plugins/mock/stt.js';
@@ -31,6 +32,19 @@ class AuthFailingLlm extends LlmPlugin {
   readonly capabilities: LlmCapabilities = { streaming: true, toolCalls: true };
   protected async *_chat(): AsyncIterable<LlmEvent> {
     throw new ProviderError({ slot: 'llm', provider: this.provider, detail: 'invalid api key', retryable: false, status: 401, code: 'VB_ERR_PROVIDER' });
+  }
+}
+
+/** A streaming recognizer that takes audio and never says anything. */
+class SilentStt extends SttPlugin {
+  readonly capabilities: SttCapabilities = { streaming: true, interimResults: false, sampleRates: [16000] };
+  opened = 0;
+  protected async _recognize(): Promise<Transcript> {
+    return new Promise(() => {});
+  }
+  protected override _stream(): SttStream {
+    this.opened++;
+    return { push: () => {}, endUtterance: () => {}, close: () => {} };
   }
 }
 
@@ -80,6 +94,28 @@ describe('fallback chain budget (virtual time)', () => {
     expect(r.error).toMatchObject({ code: 'VB_ERR_FALLBACK_EXHAUSTED' });
     // b got only what was left of the budget (2 s), and c was never asked.
     expect(c.signals).toHaveLength(0);
+  });
+
+  it('stt stream: after the utterance ends, each provider gets attemptMs and the chain budgetMs before onError', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const members = [new SilentStt('a'), new SilentStt('b'), new SilentStt('c')];
+    const chain = createFallback('stt', members, { attemptMs: 1_000, budgetMs: 1_500 });
+    const errors: unknown[] = [];
+    const stream = chain.stream({ sampleRate: 16000, language: 'en-US', onTranscript: () => {}, onError: (e) => errors.push(e) });
+    stream.push({ samples: new Int16Array(320), sampleRate: 16000, timestampMs: 0 });
+    stream.endUtterance();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(members.map((m) => m.opened)).toEqual([1, 0, 0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(members.map((m) => m.opened)).toEqual([1, 1, 0]);
+    // b gets only the 500 ms left of the budget; then the chain gives up instead of trying c.
+    await vi.advanceTimersByTimeAsync(499);
+    expect(errors).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(members.map((m) => m.opened)).toEqual([1, 1, 0]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'VB_ERR_FALLBACK_EXHAUSTED' });
+    stream.close();
   });
 
   it('401/403 moves on only when opted in (settings.fallback.onAuthError)', async () => {

@@ -211,6 +211,11 @@ class FallbackSttStream implements SttStream {
     this.errors.push(e);
     failed.stream.close();
     this.current = undefined;
+    // The caller has waited the whole budget for this utterance: no next provider, on.error now.
+    if (this.ending && this.waiting?.exhausted()) {
+      this.giveUp();
+      return;
+    }
     if (!this.openNext() || !this.current) return;
     // Replay the utterance so far to the new provider.
     if (this.utterLen > 0) {
