@@ -15,6 +15,7 @@ import type { CallLeg, IncomingCall, TelephonyHandler } from '../plugins/telepho
 import { createPlugins, type ResolvedPlugins, type SlotOverrides } from './plugins.js';
 import { asRemoteStream, type RemoteAudioStream, type RunRole, type StreamEvent } from './roles.js';
 import { routeCall } from './routing.js';
+import { realClock, type Clock } from '../time/clock.js';
 
 /** Optional on a telephony plugin: receives every event of the calls it carries. */
 export interface CallEventObserver {
@@ -35,6 +36,38 @@ export interface AppOptions {
    * as streams. Both need a remote audioStream (provider websocket).
    */
   role?: RunRole;
+  /** Time for the shutdown deadline (default the real clock). */
+  clock?: Clock;
+}
+
+const DEFAULT_SHUTDOWN_MS = 10_000;
+/** After calls were told to end at the shutdown deadline, how long their teardown may take. */
+const SHUTDOWN_GRACE_MS = 2_000;
+
+/** True when `p` settles within `ms`. */
+function settlesWithin(p: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = clock.setTimeout(() => resolve(false), ms);
+    void p.then(() => {
+      clock.clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+/**
+ * A plugin's own coded error (a port in use, bad credentials) already says
+ * what to do; anything else is wrapped so the user learns which slot and
+ * provider failed to start.
+ */
+async function startOne(p: PluginBase, provider: string, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (e) {
+    if (e instanceof VoicebotError && e.code !== 'VB_ERR_PROVIDER') throw e;
+    const detail = (e as Error)?.message ?? String(e);
+    throw new VoicebotError('VB_ERR_PLUGIN_START', { provider, slot: p.slot, detail: detail.replace(/\.\s*$/, '') }, { cause: e });
+  }
 }
 
 /** Slots each role does not create. */
@@ -56,11 +89,14 @@ export class VoicebotApp implements TelephonyHandler {
   readonly clock: PacerClock;
   readonly container: DependencyContainer;
   readonly role: RunRole;
+  private timeClock: Clock = realClock;
   /** The audio stream's network side, when it has one (provider websocket). */
   readonly remote: RemoteAudioStream | undefined;
   private readonly listeners = new Set<CallEventListener>();
   private readonly streamListeners = new Set<(ev: StreamEvent) => void>();
   private readonly calls = new Map<string, Promise<void>>();
+  /** How to end each active call when stop() runs out of patience. */
+  private readonly enders = new Map<string, () => Promise<void>>();
   private started = false;
   private stopping = false;
 
@@ -89,6 +125,7 @@ export class VoicebotApp implements TelephonyHandler {
     const role = opts.role ?? 'all';
     const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, [...(opts.skip ?? []), ...ROLE_SKIPS[role]]);
     const app = new VoicebotApp(opts.config, plugins, logger, role);
+    if (opts.clock) app.timeClock = opts.clock;
     app.bindRole();
     return app;
   }
@@ -127,8 +164,15 @@ export class VoicebotApp implements TelephonyHandler {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    for (const p of this.servicePlugins()) await p.start();
-    if (this.plugins.telephony && this.role !== 'worker') await this.plugins.telephony.listen(this);
+    for (const p of this.servicePlugins()) await startOne(p, this.configuredName(p), () => p.start());
+    const tel = this.plugins.telephony;
+    if (tel && this.role !== 'worker') await startOne(tel, this.configuredName(tel), () => tel.listen(this));
+  }
+
+  /** The provider as the config names it (`./plugins/x.js`, `openai`), which is what the user can find and fix. */
+  private configuredName(p: PluginBase): string {
+    const entries = this.config.plugins[p.slot];
+    return entries?.length === 1 ? entries[0].provider : p.provider;
   }
 
   /** Stop taking calls, end the active ones, stop plugins. Idempotent. */
@@ -138,9 +182,27 @@ export class VoicebotApp implements TelephonyHandler {
     if (this.plugins.telephony) await this.plugins.telephony.stop().catch((e) => this.logError('telephony stop', e));
     // A worker's calls come from its stream server: stopping it ends them (edges are told `stop: shutdown`).
     if (this.remote && this.role !== 'edge') await this.plugins.audioStream.stop().catch((e) => this.logError('audioStream stop', e));
-    await Promise.allSettled([...this.calls.values()]);
+    await this.drainCalls();
     for (const p of this.servicePlugins().reverse()) await p.stop().catch((e) => this.logError(`${p.slot} stop`, e));
     this.container.dispose();
+  }
+
+  /**
+   * Wait for the active calls up to settings.timeouts.shutdown, then end the
+   * ones left (reason shutdown) and give them a short grace to unwind. A call
+   * stuck in code that ignores its signal is abandoned rather than holding
+   * the process: stop() always returns.
+   */
+  private async drainCalls(): Promise<void> {
+    if (this.calls.size === 0) return;
+    const deadline = this.config.settings.timeouts.shutdown ?? DEFAULT_SHUTDOWN_MS;
+    const all = (): Promise<unknown> => Promise.allSettled([...this.calls.values()]);
+    if (await settlesWithin(all(), deadline, this.timeClock)) return;
+    this.logger.warn({ calls: this.calls.size, shutdownMs: deadline }, `${this.calls.size} call(s) still active after ${deadline} ms of shutdown; ending them`);
+    for (const [id, end] of this.enders) void end().catch((e) => this.logError(`call ${id} shutdown`, e));
+    if (await settlesWithin(all(), SHUTDOWN_GRACE_MS, this.timeClock)) return;
+    const err = new VoicebotError('VB_ERR_SHUTDOWN_ABANDONED', { count: this.calls.size, ids: [...this.calls.keys()].join(', '), graceMs: SHUTDOWN_GRACE_MS });
+    this.logger.error({ code: err.code }, err.message);
   }
 
   private servicePlugins(): PluginBase[] {
@@ -190,8 +252,10 @@ export class VoicebotApp implements TelephonyHandler {
     const remote = this.remote!;
     const leg = await call.answer();
     const callId = leg.info.id;
+    this.enders.set(callId, () => leg.hangup('shutdown'));
     const r = await remote.forward(leg, { flow, onEvent: (ev) => this.dispatchStream(ev) });
     if (r.error) this.logger.error({ callId, code: r.error.code }, `call ${callId} ended by its audio stream: ${r.error.message}`);
+    this.enders.delete(callId);
     this.dispatchStream({ type: 'stream.ended', callId, reason: r.reason, ...(r.error ? { code: r.error.code, message: r.error.message } : {}) });
   }
 
@@ -225,6 +289,11 @@ export class VoicebotApp implements TelephonyHandler {
     scope.register(TOKENS.CallLeg, { useValue: leg });
     scope.register(TOKENS.CallSession, { useValue: session });
     const off = session.on((ev) => this.dispatch(ev));
+    this.enders.set(leg.info.id, async () => {
+      const closing = session.close('shutdown');
+      await leg.hangup('shutdown').catch(() => {});
+      await closing;
+    });
     try {
       session.start();
       await runFlow(session, { config: this.config, flow, logger: log });
@@ -236,6 +305,7 @@ export class VoicebotApp implements TelephonyHandler {
     } finally {
       await session.close('bot-hangup').catch((e) => this.logError('session close', e));
       off();
+      this.enders.delete(leg.info.id);
       await scope.dispose();
     }
   }

@@ -54,7 +54,8 @@ export async function createPlugins(
     if (instances.length === 1 || slot === 'telephony' || slot === 'audioStream' || slot === 'vad') {
       out[slot] = instances[0];
     } else {
-      out[slot] = createFallback(slot, instances as never);
+      const f = config.settings.fallback;
+      out[slot] = createFallback(slot, instances as never, f ? { attemptMs: f.attemptMs, budgetMs: f.budgetMs, fallbackOnAuth: f.onAuthError } : {});
     }
   }
   return out as unknown as ResolvedPlugins;

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { visit } from 'yaml';
 import { dirname, resolve } from 'node:path';
 import { VoicebotError } from '../errors/index.js';
 import { SAMPLE_RATES, isSupportedRate } from '../audio/frame.js';
@@ -6,12 +7,13 @@ import type { AnyPluginManifest } from '../plugins/manifest.js';
 import { SLOT_NAMES, type SlotName } from '../plugins/slots.js';
 import { closest } from '../plugins/registry.js';
 import { createAjv, type ValidateFunction } from './ajv.js';
-import { makeDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { clipMessage, makeDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { interpolateEnv } from './env.js';
 import { deepFreeze, kindsOf, normalize } from './normalize.js';
 import { CONFIG_SCHEMA, stepSchema } from './schema.js';
 import { pathLabel, schemaProblems, type SchemaProblem } from './schema-errors.js';
-import { checkSemantics } from './semantics.js';
+import { checkSemantics, type SemanticProblem } from './semantics.js';
+import { pruneRejected } from './prune.js';
 import { STEP_KINDS, type StepKind, type VoicebotConfig } from './types.js';
 import { findDuplicateKeys, YamlSource, type Path } from './yaml-doc.js';
 
@@ -66,13 +68,22 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
   const { problems, fromEnv } = interpolateEnv(src, env);
   for (const p of problems) diags.push(makeDiagnostic(file, src.pos(p.offset), 'VB_ERR_CONFIG_ENV_UNSET', { name: p.name, detail: p.message ? ` (${p.message})` : '' }));
 
-  const raw = (src.doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, any>;
+  let raw: Record<string, any>;
+  try {
+    raw = (src.doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, any>;
+  } catch (e) {
+    // An alias bomb (yaml refuses excessive alias expansion) or a too-deep document.
+    const detail = e instanceof RangeError ? 'the document is nested too deeply' : ((e as Error)?.message ?? String(e)).replace(/\.$/, '');
+    return { diagnostics: [...diags, makeDiagnostic(file, src.pos(firstAliasOffset(src)), 'VB_ERR_CONFIG_YAML', { detail })] };
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     diags.push(makeDiagnostic(file, { line: 1, col: 1 }, 'VB_ERR_CONFIG_SCHEMA', { detail: 'The config must be a mapping with version, plugins, flows…' }));
     return { diagnostics: diags };
   }
 
+  const rejected: SchemaProblem[] = [];
   const report = (ps: SchemaProblem[]): void => {
+    rejected.push(...ps);
     for (const p of ps) {
       if (p.kind === 'unknown-key') diags.push(makeDiagnostic(file, at(p.path, true), 'VB_ERR_CONFIG_UNKNOWN_KEY', { key: p.key, where: p.detail, hint: p.hint }));
       else if (p.kind === 'duration') diags.push(makeDiagnostic(file, at(p.path), 'VB_ERR_CONFIG_DURATION', { value: String(p.value) }));
@@ -110,8 +121,15 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
     }
   }
 
-  const secretVars = Object.keys(raw.vars ?? {}).filter((k) => fromEnv.has(`vars.${k}`));
-  const config = normalize(raw, file, dir, secretVars);
+  // From here on, only shapes the schema accepted: a rejected node has its diagnostic already.
+  const { raw: checked, droppedFlows } = pruneRejected(raw, rejected);
+  const secretVars = Object.keys(checked.vars ?? {}).filter((k) => fromEnv.has(`vars.${k}`));
+  let config: VoicebotConfig;
+  try {
+    config = normalize(checked, file, dir, secretVars);
+  } catch (e) {
+    return { diagnostics: sortDiagnostics([...diags, checkFailed(file, e)]) };
+  }
 
   // Providers: known, options valid against the plugin's own schema, audio rates convertible.
   for (const slot of SLOT_NAMES) {
@@ -128,7 +146,7 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
       } catch (err) {
         if (err instanceof VoicebotError) {
           const code = err.code === 'VB_ERR_CONFIG_UNKNOWN_PROVIDER' ? err.code : err.code;
-          diags.push({ ...makeDiagnostic(file, at([...P, 'provider']), code, err.params), message: err.message });
+          diags.push({ ...makeDiagnostic(file, at([...P, 'provider']), code, err.params), message: clipMessage(err.message) });
         } else diags.push(makeDiagnostic(file, at([...P, 'provider']), 'VB_ERR_PLUGIN_LOAD', { provider: e.provider, from: dir, detail: String(err) }));
         continue;
       }
@@ -152,7 +170,7 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
         continue;
       }
       for (const err of manifest.checkOptions?.(options as never, env) ?? []) {
-        diags.push({ ...makeDiagnostic(file, at([...P, 'provider']), err.code, err.params), message: err.message });
+        diags.push({ ...makeDiagnostic(file, at([...P, 'provider']), err.code, err.params), message: clipMessage(err.message) });
       }
       const rates = typeof manifest.sampleRates === 'function' ? manifest.sampleRates(options as never) : manifest.sampleRates;
       if (rates && rates.length && !rates.some(isSupportedRate)) {
@@ -164,11 +182,45 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
     }
   }
 
-  for (const p of checkSemantics(raw, config)) diags.push(makeDiagnostic(file, at(p.path, p.atKey), p.code, p.params));
+  try {
+    for (const p of checkSemantics(checked, config)) {
+      if (pointsIntoDropped(p, checked, droppedFlows)) continue;
+      diags.push(makeDiagnostic(file, at(p.path, p.atKey), p.code, p.params));
+    }
+  } catch (e) {
+    diags.push(checkFailed(file, e));
+  }
 
   const sorted = sortDiagnostics(dedupe(diags));
   const failed = sorted.some((d) => d.severity === 'error');
   return { config: failed ? undefined : deepFreeze(config), diagnostics: sorted };
+}
+
+/** A reference to a flow the schema rejected is not a second problem: the flow's own diagnostic says what to fix. */
+function pointsIntoDropped(p: SemanticProblem, raw: Record<string, any>, dropped: Set<string>): boolean {
+  if (!dropped.size) return false;
+  if (p.code === 'VB_ERR_CONFIG_TARGET') {
+    const target = String(p.params.target);
+    return target.includes('.') && dropped.has(target.split('.')[0]);
+  }
+  if (p.path[0] === 'routes' && p.path[2] === 'flow') return dropped.has(String(raw.routes?.[p.path[1]]?.flow));
+  return false;
+}
+
+/** A check that threw is a bug in the checker, still reported as a coded line rather than a crash. */
+function checkFailed(file: string, e: unknown): Diagnostic {
+  return makeDiagnostic(file, { line: 1, col: 1 }, 'VB_ERR_CONFIG_CHECK_FAILED', { detail: (e as Error)?.message ?? String(e) });
+}
+
+function firstAliasOffset(src: YamlSource): number {
+  let at = 0;
+  visit(src.doc, {
+    Alias(_k, node) {
+      at = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return at;
 }
 
 function dedupe(ds: Diagnostic[]): Diagnostic[] {

@@ -52,13 +52,16 @@ function defaultNext(kind: StepKind, names: string[], i: number): string | undef
   return names[i + 1];
 }
 
+export const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
+
 export const DEFAULT_SETTINGS = (dir: string): Settings => ({
   language: 'en-US',
   bargeIn: { enabled: true, minSpeechMs: 300 },
-  timeouts: { noInput: 6000, endOfSpeech: 600, maxCall: 900_000 },
+  timeouts: { noInput: 6000, endOfSpeech: 600, maxCall: 900_000, shutdown: 10_000 },
   recording: { enabled: false, dir: resolve(dir, 'recordings') },
   sampleRate: 'auto',
   server: { host: '127.0.0.1', port: 8080 },
+  fallback: { attemptMs: 4000, budgetMs: 8000, onAuthError: false },
 });
 
 function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, next: string | undefined, flows: Raw): Step {
@@ -69,7 +72,15 @@ function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, nex
     case 'say':
       return { ...base, kind, text: String(body), ...(raw.bargeIn !== undefined ? { bargeIn: raw.bargeIn } : {}) };
     case 'play':
-      return { ...base, kind, file: body?.file, url: body?.url, ...(raw.bargeIn !== undefined ? { bargeIn: raw.bargeIn } : {}) };
+      return {
+        ...base,
+        kind,
+        file: body?.file,
+        url: body?.url,
+        ...(body?.timeout !== undefined ? { timeoutMs: parseDuration(body.timeout) } : {}),
+        ...(body?.maxBytes !== undefined ? { maxBytes: body.maxBytes } : {}),
+        ...(raw.bargeIn !== undefined ? { bargeIn: raw.bargeIn } : {}),
+      };
     case 'listen': {
       const b: Raw = body ?? {};
       const pick = (k: string): any => (b[k] !== undefined ? b[k] : raw[k]);
@@ -118,6 +129,7 @@ function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, nex
         headers: body.headers ?? {},
         body: body.body,
         timeoutMs: parseDuration(body.timeout ?? 10_000) ?? 10_000,
+        ...(body.maxBytes !== undefined ? { maxBytes: body.maxBytes } : {}),
         save: raw.save,
         onError: q(raw.onError),
       };
@@ -157,10 +169,16 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
       noInput: parseDuration(s.timeouts?.noInput) ?? d.timeouts.noInput,
       endOfSpeech: parseDuration(s.timeouts?.endOfSpeech) ?? d.timeouts.endOfSpeech,
       maxCall: parseDuration(s.timeouts?.maxCall) ?? d.timeouts.maxCall,
+      shutdown: parseDuration(s.timeouts?.shutdown) ?? d.timeouts.shutdown,
     },
     recording: { enabled: s.recording?.enabled ?? false, dir: s.recording?.dir ? resolve(dir, s.recording.dir) : d.recording.dir },
     sampleRate: s.sampleRate ?? d.sampleRate,
     server: { ...d.server, ...s.server },
+    fallback: {
+      attemptMs: parseDuration(s.fallback?.attempt) ?? d.fallback!.attemptMs,
+      budgetMs: parseDuration(s.fallback?.budget) ?? d.fallback!.budgetMs,
+      onAuthError: s.fallback?.onAuthError ?? d.fallback!.onAuthError,
+    },
   };
   const tools: Record<string, ToolConfig> = {};
   for (const [name, t] of Object.entries((raw.tools ?? {}) as Raw)) {
@@ -168,8 +186,9 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
       name,
       description: t.description,
       params: normalizeParams(t.params),
-      ...(t.http ? { http: { method: t.http.method ?? 'POST', url: t.http.url, headers: t.http.headers ?? {}, body: t.http.body, timeoutMs: parseDuration(t.http.timeout ?? 10_000) ?? 10_000 } } : {}),
+      ...(t.http ? { http: { method: t.http.method ?? 'POST', url: t.http.url, headers: t.http.headers ?? {}, body: t.http.body, timeoutMs: parseDuration(t.http.timeout ?? 10_000) ?? 10_000, ...(t.http.maxBytes !== undefined ? { maxBytes: t.http.maxBytes } : {}) } } : {}),
       ...(t.handler ? { handler: t.handler } : {}),
+      timeoutMs: parseDuration(t.timeout ?? DEFAULT_TOOL_TIMEOUT_MS) ?? DEFAULT_TOOL_TIMEOUT_MS,
     };
   }
   const flows: Record<string, FlowConfig> = {};

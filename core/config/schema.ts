@@ -35,10 +35,11 @@ export const HANDLERS_SCHEMA = obj(
 
 const HTTP_PROPS: Record<string, Schema> = {
   method: { enum: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], description: 'default GET' },
-  url: str('templated URL'),
+  url: str('templated URL; values are percent-encoded except a leading {{base}} and {{name|raw}}'),
   headers: { type: 'object', additionalProperties: { type: 'string' } },
   body: { description: 'templated; objects are sent as JSON' },
-  timeout: duration('default 10s'),
+  timeout: duration('whole request including the response body; default 10s'),
+  maxBytes: { type: 'integer', minimum: 1, description: 'largest response body read; default 1048576 (1 MiB)' },
 };
 
 const ROUTE = obj(
@@ -64,7 +65,15 @@ const LISTEN_SHARED: Record<string, Schema> = {
 /** For each step kind: the schema of its kind key's value, and the extra step-level keys it allows. */
 export const STEP_KIND_SCHEMAS: Record<StepKind, { body: Schema; stepKeys: Record<string, Schema>; required?: string[] }> = {
   say: { body: str('text to speak; {{templates}} allowed'), stepKeys: { bargeIn: bool('let the caller interrupt') } },
-  play: { body: obj({ file: str('WAV file relative to the config'), url: str('WAV URL') }), stepKeys: { bargeIn: bool('let the caller interrupt') } },
+  play: {
+    body: obj({
+      file: str('WAV file relative to the config; a templated path stays inside the directory it names'),
+      url: str('WAV URL'),
+      timeout: duration('url: whole download; default 10s'),
+      maxBytes: { type: 'integer', minimum: 1, description: 'url: largest download; default 20971520 (20 MiB)' },
+    }),
+    stepKeys: { bargeIn: bool('let the caller interrupt') },
+  },
   listen: {
     body: obj({
       prompt: str('said before listening'),
@@ -147,6 +156,7 @@ const TOOL = obj(
     params: { type: 'object', description: 'JSON schema of the arguments, or a map name → type' },
     http: obj(HTTP_PROPS, ['url']),
     handler: { type: 'string', pattern: '^\\.{1,2}/.+#\\w+$', description: './file.js#export' },
+    timeout: duration('the whole run (handler or http) before the model gets VB_ERR_TOOL_TIMEOUT; default 10s'),
   },
   ['description'],
 );
@@ -166,10 +176,20 @@ export const CONFIG_SCHEMA: Schema = obj(
     settings: obj({
       language: str('BCP-47 language tag, default en-US'),
       bargeIn: obj({ enabled: bool('default true'), minSpeechMs: { type: 'number', minimum: 0 } }),
-      timeouts: obj({ noInput: duration('default 6s'), endOfSpeech: duration('default 600ms'), maxCall: duration('default 15m') }),
+      timeouts: obj({
+        noInput: duration('default 6s'),
+        endOfSpeech: duration('default 600ms'),
+        maxCall: duration('default 15m'),
+        shutdown: duration('on stop, wait this long for active calls before ending them; default 10s'),
+      }),
       recording: obj({ enabled: bool('default false'), dir: str('default ./recordings') }),
       sampleRate: { enum: ['auto', 8000, 16000, 24000, 48000], description: 'engine rate; default auto (the call\'s own rate when VAD and STT take it)' },
       server: obj({ host: str('default 127.0.0.1'), port: { type: 'integer', minimum: 0, maximum: 65535 } }),
+      fallback: obj({
+        attempt: duration('chains: wait for one provider\'s first result before the next; default 4s'),
+        budget: duration('chains: longest silence across the whole chain before on.error; default 8s'),
+        onAuthError: bool('chains: also move on after 401/403 (default false)'),
+      }),
     }),
     vars: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'names for {{templates}}' },
     tools: { type: 'object', additionalProperties: TOOL },

@@ -114,7 +114,7 @@ function handlerTargets(h: { dtmf?: Record<string, string>; error?: string; hang
   return [...Object.values(h.dtmf ?? {}), h.error, h.hangup, h.noInput].filter((x): x is string => !!x);
 }
 
-const TEMPLATE = /\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*\}\}/g;
+const TEMPLATE = /\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*(?:\|\s*raw\s*)?\}\}/g;
 
 function strings(v: unknown, path: Path, out: { path: Path; text: string }[]): void {
   if (typeof v === 'string') out.push({ path, text: v });

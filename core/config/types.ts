@@ -35,7 +35,8 @@ export type PluginsConfig = { [S in SlotName]?: ProviderConfig[] };
 export interface Settings {
   language: string;
   bargeIn: { enabled: boolean; minSpeechMs: number };
-  timeouts: { noInput: number; endOfSpeech: number; maxCall: number };
+  /** shutdown: ms app.stop() waits for active calls before ending them (default 10 s). */
+  timeouts: { noInput: number; endOfSpeech: number; maxCall: number; shutdown?: number };
   recording: { enabled: boolean; dir: string };
   /**
    * Rate (Hz) the engine runs VAD/recording at; legs and plugins are converted
@@ -45,6 +46,12 @@ export interface Settings {
   sampleRate: number | 'auto';
   /** Local softphone / HTTP server of `voicebot run` (provider: local). */
   server: { host: string; port: number };
+  /**
+   * Fallback chains (a list under stt/llm/tts): attemptMs the caller waits for
+   * one provider's first result, budgetMs in silence across the chain before
+   * on.error; onAuthError moves on after 401/403 too. See core/engine/fallback/chain.ts.
+   */
+  fallback?: { attemptMs: number; budgetMs: number; onAuthError: boolean };
 }
 
 export interface RouteConfig {
@@ -69,6 +76,8 @@ export interface ToolConfig {
   http?: HttpSpec;
   /** `./tools/file.js#export`, resolved against the config dir. */
   handler?: string;
+  /** ms the whole run (handler or http) may take before the model gets VB_ERR_TOOL_TIMEOUT; default 10 s. */
+  timeoutMs?: number;
 }
 
 export interface HttpSpec {
@@ -78,6 +87,8 @@ export interface HttpSpec {
   /** Templated; objects are sent as JSON. */
   body?: unknown;
   timeoutMs: number;
+  /** Largest response body read; default 1 MiB. */
+  maxBytes?: number;
 }
 
 export interface FlowConfig {
@@ -114,6 +125,10 @@ export interface PlayStep extends StepBase {
   kind: 'play';
   file?: string;
   url?: string;
+  /** url only: ms for the whole download (default 10 s). */
+  timeoutMs?: number;
+  /** url only: largest download (default 20 MiB). */
+  maxBytes?: number;
   bargeIn?: boolean;
 }
 

@@ -7,6 +7,53 @@ export interface RenderedHttp {
   headers: Record<string, string>;
   body?: unknown;
   timeoutMs: number;
+  /** Largest response body read (default DEFAULT_HTTP_MAX_BYTES). */
+  maxBytes?: number;
+}
+
+/** Response bodies of http steps and tools: JSON for templates, not downloads. */
+export const DEFAULT_HTTP_MAX_BYTES = 1024 * 1024;
+
+/** Raised by readCapped() past the cap; callers turn it into their own coded error. */
+export class BodyTooLarge extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`response is larger than ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * Reads a response body up to `maxBytes`, refusing early from Content-Length
+ * and otherwise stopping (and cancelling the stream) at the first chunk past
+ * the cap, so a hostile or broken server cannot make the process buffer
+ * without bound. Aborting the request's signal ends the read too.
+ */
+export async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => {});
+    throw new BodyTooLarge(maxBytes);
+  }
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new BodyTooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 /**
@@ -28,16 +75,20 @@ export async function httpRequest(req: RenderedHttp, fetchFn: typeof fetch, sign
   const timeout = AbortSignal.timeout(req.timeoutMs > 0 ? req.timeoutMs : 10_000);
   const fail = (detail: string, cause?: unknown): VoicebotError =>
     new VoicebotError('VB_ERR_FLOW_HTTP', { method: req.method, url: req.url, detail }, { cause });
+  const maxBytes = req.maxBytes ?? DEFAULT_HTTP_MAX_BYTES;
   let res: Response;
+  let text: string;
+  // The timeout covers the body too: a server that sends headers and then stalls is no answer.
   try {
     res = await fetchFn(req.url, { method: req.method, headers, body, signal: AbortSignal.any([signal, timeout]) });
+    text = new TextDecoder().decode(await readCapped(res, maxBytes));
   } catch (e) {
     // A hotkey or hangup abort is not an HTTP failure: let the runner see the abort.
     if (signal.aborted) throw e;
-    if (timeout.aborted) throw fail(`no answer within ${req.timeoutMs} ms`, e);
+    if (timeout.aborted) throw fail(`no complete answer within ${req.timeoutMs} ms`, e);
+    if (e instanceof BodyTooLarge) throw fail(`${e.message} (raise maxBytes if it is expected)`, e);
     throw fail((e as Error)?.message ?? String(e), e);
   }
-  const text = await res.text();
   if (!res.ok) throw fail(`status ${res.status}${text ? ` ${text.slice(0, 200)}` : ''}`);
   const type = res.headers.get('content-type') ?? '';
   if (type.includes('json') || /^\s*[[{]/.test(text)) {

@@ -11,7 +11,8 @@ import type { VoicebotConfig } from '../config/types.js';
  * not hear "undefined", and a typo is visible in the transcript.
  */
 
-type Part = string | { path: string[] };
+/** `raw`: the `{{name|raw}}` filter — inserted into a URL as is, not encoded (see url-template.ts). */
+export type Part = string | { path: string[]; raw?: boolean };
 export interface CompiledTemplate {
   parts: Part[];
   /** The template is exactly one placeholder: render() keeps the value's type. */
@@ -30,14 +31,14 @@ export interface TemplateScope {
   args?: Record<string, unknown>;
 }
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*\}\}/g;
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*(\|\s*raw\s*)?\}\}/g;
 
 export function compileTemplate(src: string): CompiledTemplate {
   const parts: Part[] = [];
   let last = 0;
   for (const m of src.matchAll(PLACEHOLDER)) {
     if (m.index > last) parts.push(src.slice(last, m.index));
-    parts.push({ path: m[1].split('.') });
+    parts.push(m[2] ? { path: m[1].split('.'), raw: true } : { path: m[1].split('.') });
     last = m.index + m[0].length;
   }
   if (last < src.length) parts.push(src.slice(last));

@@ -5,7 +5,11 @@ import type { ToolConfig, VoicebotConfig } from '../config/types.js';
 import type { CallSession } from '../engine/session-api.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import type { ToolSpec } from '../plugins/llm.js';
+import { realClock, type Clock } from '../time/clock.js';
+import { DEFAULT_TOOL_TIMEOUT_MS } from '../config/normalize.js';
+import { withDeadline } from './deadline.js';
 import { httpRequest } from './http.js';
+import { renderUrl } from './url-template.js';
 import type { TemplateScope, Templates } from './templates.js';
 
 
@@ -74,6 +78,7 @@ export class ToolRunner {
     private readonly fetchFn: typeof fetch,
     private readonly session: CallSession,
     private readonly scope: TemplateScope,
+    private readonly clock: Clock = realClock,
   ) {}
 
   async run(name: string, rawArgs: string | Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
@@ -93,7 +98,14 @@ export class ToolRunner {
         const detail = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`.trim()).join('; ');
         throw new VoicebotError('VB_ERR_TOOL_ARGS', { tool: name, detail });
       }
-      const result = await this.invoke(tool, args as Record<string, unknown>, signal);
+      // A handler that ignores its signal must not hold the call: the run settles at hangup or at the deadline.
+      const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+      const result = await withDeadline((s) => this.invoke(tool, args as Record<string, unknown>, s), {
+        ms: timeoutMs,
+        signal,
+        clock: this.clock,
+        onTimeout: () => new VoicebotError('VB_ERR_TOOL_TIMEOUT', { tool: name, timeoutMs }),
+      });
       this.scope.tools[name] = result;
       this.session.emit({ type: 'tool.called', name, args, result });
       return result;
@@ -119,7 +131,7 @@ export class ToolRunner {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(h.headers)) headers[k] = this.templates.render(v, scope);
       // Without an explicit body, the arguments are the body (or the query of a GET).
-      let url = this.templates.render(h.url, scope);
+      let url = renderUrl(this.templates, h.url, scope);
       let body: unknown = h.body === undefined ? undefined : this.templates.renderValue(h.body, scope);
       if (h.body === undefined) {
         if (h.method === 'GET' || h.method === 'DELETE') {
@@ -128,7 +140,7 @@ export class ToolRunner {
           url = u.toString();
         } else body = args;
       }
-      return await httpRequest({ method: h.method, url, headers, body, timeoutMs: h.timeoutMs }, this.fetchFn, signal);
+      return await httpRequest({ method: h.method, url, headers, body, timeoutMs: h.timeoutMs, maxBytes: h.maxBytes }, this.fetchFn, signal);
     }
     throw new VoicebotError('VB_ERR_TOOL_FAILED', { tool: tool.name, detail: 'the tool has neither http: nor handler:' });
   }

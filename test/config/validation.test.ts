@@ -10,7 +10,7 @@ describe('config validation: one exact line per problem', () => {
     const c = result.config!;
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.flows.main.steps.hi)).toBe(true);
-    expect(c.settings.timeouts).toEqual({ noInput: 6000, endOfSpeech: 600, maxCall: 900000 });
+    expect(c.settings.timeouts).toEqual({ noInput: 6000, endOfSpeech: 600, maxCall: 900000, shutdown: 10000 });
     expect(c.flows.main.start).toBe('main.hi');
     expect(c.plugins.tts).toEqual([{ provider: 'mock', options: {} }]);
   });

@@ -2,6 +2,7 @@ import { VoicebotError } from '../../errors/index.js';
 import type { PluginBase } from '../../plugins/base.js';
 import { isRetryable } from '../../plugins/errors.js';
 import type { SlotName } from '../../plugins/slots.js';
+import { realClock, type Clock } from '../../time/clock.js';
 
 /** One provider of a chain, with its own limits. */
 export interface FallbackMember<P> {
@@ -15,12 +16,26 @@ export interface FallbackMember<P> {
 export interface FallbackOptions {
   timeoutMs?: number;
   recoveryMs?: number;
-  /** Monotonic ms; injectable so recovery can be tested without waiting. */
+  /**
+   * ms the caller waits for one provider's first result before the chain
+   * moves on (its request is aborted, which also ends the provider's own
+   * retries). Default DEFAULT_ATTEMPT_MS.
+   */
+  attemptMs?: number;
+  /** ms one request may wait for a first result across the whole chain before VB_ERR_FALLBACK_EXHAUSTED. Default DEFAULT_BUDGET_MS. */
+  budgetMs?: number;
+  /** Move on after 401/403 (a revoked key on one provider) instead of failing the request. Default false. */
+  fallbackOnAuth?: boolean;
+  /** Timers and monotonic time; virtual in tests. Default realClock. */
+  clock?: Clock;
+  /** Monotonic ms; injectable so recovery can be tested without waiting. Default clock.now. */
   now?: () => number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_RECOVERY_MS = 30_000;
+export const DEFAULT_ATTEMPT_MS = 4_000;
+export const DEFAULT_BUDGET_MS = 8_000;
 
 export interface ChainEntry<P> {
   plugin: P;
@@ -40,12 +55,20 @@ function isMember<P>(x: MemberInput<P>): x is FallbackMember<P> {
 export class Chain<P extends PluginBase> {
   readonly entries: ChainEntry<P>[];
   readonly slot: SlotName;
+  readonly clock: Clock;
+  readonly attemptMs: number;
+  readonly budgetMs: number;
+  readonly fallbackOnAuth: boolean;
   private readonly now: () => number;
 
   constructor(slot: SlotName, members: readonly MemberInput<P>[], opts: FallbackOptions = {}) {
     if (members.length === 0) throw new VoicebotError('VB_ERR_FALLBACK_EXHAUSTED', { slot, detail: 'no providers configured' });
     this.slot = slot;
-    this.now = opts.now ?? (() => performance.now());
+    this.clock = opts.clock ?? realClock;
+    this.now = opts.now ?? (() => this.clock.now());
+    this.attemptMs = opts.attemptMs ?? DEFAULT_ATTEMPT_MS;
+    this.budgetMs = opts.budgetMs ?? DEFAULT_BUDGET_MS;
+    this.fallbackOnAuth = opts.fallbackOnAuth ?? false;
     this.entries = members.map((m) => {
       const spec = isMember(m) ? m : { plugin: m };
       return {
@@ -85,8 +108,30 @@ export class Chain<P extends PluginBase> {
     e.unhealthyUntil = 0;
   }
 
-  timeoutError(e: ChainEntry<P>): VoicebotError {
-    return new VoicebotError('VB_ERR_PROVIDER_TIMEOUT', { provider: e.plugin.provider, slot: this.slot, timeoutMs: e.timeoutMs });
+  timeoutError(e: ChainEntry<P>, timeoutMs = e.timeoutMs): VoicebotError {
+    return new VoicebotError('VB_ERR_PROVIDER_TIMEOUT', { provider: e.plugin.provider, slot: this.slot, timeoutMs });
+  }
+
+  /** A deadline for one request: the first result of each attempt, and the request as a whole. */
+  budget(): RequestBudget<P> {
+    return new RequestBudget(this, this.now);
+  }
+
+  /** Move on to the next provider? Retryable failures, and 401/403 when opted in; never when the caller cancelled. */
+  shouldFallOver(e: unknown, signal: AbortSignal | undefined): boolean {
+    if (signal?.aborted) return false;
+    if (isRetryable(e)) return true;
+    return this.fallbackOnAuth && isAuthError(e);
+  }
+
+  /** Races `p` against a timer on this chain's clock; the timer is always cleared. */
+  withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => unknown): Promise<T> {
+    const clock = this.clock;
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const t = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(() => reject(onTimeout()), ms);
+    });
+    return Promise.race([p, t]).finally(() => clock.clearTimeout(timer));
   }
 
   exhausted(errors: readonly unknown[]): VoicebotError {
@@ -95,17 +140,43 @@ export class Chain<P extends PluginBase> {
   }
 }
 
-/** Move on to the next provider? Only for retryable failures, never when the caller cancelled. */
-export function shouldFallOver(e: unknown, signal: AbortSignal | undefined): boolean {
-  if (signal?.aborted) return false;
-  return isRetryable(e);
+/**
+ * How the two timeouts combine: a provider's own timeoutMs (× its retries)
+ * bounds each of its requests; the chain cuts that short. The first result of
+ * an attempt must come within min(entry timeoutMs, attemptMs, what is left of
+ * budgetMs); later chunks within the entry's timeoutMs. So the caller waits at
+ * most attemptMs for any one provider and budgetMs in all before on.error.
+ */
+export class RequestBudget<P extends PluginBase> {
+  private start: number;
+
+  constructor(
+    private readonly chain: Chain<P>,
+    private readonly now: () => number,
+  ) {
+    this.start = now();
+  }
+
+  /** A result reached the caller: the budget bounds silence, so it starts again. */
+  delivered(): void {
+    this.start = this.now();
+  }
+
+  left(): number {
+    return Math.max(0, this.chain.budgetMs - (this.now() - this.start));
+  }
+
+  exhausted(): boolean {
+    return this.left() <= 0;
+  }
+
+  /** ms the next first result of `e` may take. */
+  firstResultMs(e: ChainEntry<P>): number {
+    return Math.max(1, Math.min(e.timeoutMs, this.chain.attemptMs, this.left()));
+  }
 }
 
-/** Races `p` against a timer; the timer is always cleared. */
-export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => unknown): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+export function isAuthError(e: unknown): boolean {
+  const status = (e as { status?: unknown } | undefined)?.status;
+  return e instanceof VoicebotError && (status === 401 || status === 403 || /_AUTH$/.test(e.code));
 }

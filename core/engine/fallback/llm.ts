@@ -1,7 +1,7 @@
 import type { MetricSink } from '../../plugins/base.js';
 import { LlmPlugin, type ChatRequest, type LlmCapabilities, type LlmEvent } from '../../plugins/llm.js';
 import { LinkedAbort } from '../abort.js';
-import { Chain, shouldFallOver, withTimeout, type FallbackOptions, type MemberInput } from './chain.js';
+import { Chain, type FallbackOptions, type MemberInput } from './chain.js';
 
 /**
  * An LLM chain. A provider that fails before its first event is replaced
@@ -29,13 +29,16 @@ export class FallbackLlm extends LlmPlugin {
 
   protected async *_chat(req: ChatRequest): AsyncIterable<LlmEvent> {
     const errors: unknown[] = [];
+    const budget = this.chain.budget();
     for (const entry of this.chain.order()) {
+      if (budget.exhausted()) break;
       const link = new LinkedAbort(req.signal);
       const it = entry.plugin.chat({ ...req, signal: link.signal })[Symbol.asyncIterator]();
       let delivered = 0;
       try {
         for (;;) {
-          const r = await withTimeout(it.next(), entry.timeoutMs, () => this.chain.timeoutError(entry));
+          const ms = delivered === 0 ? budget.firstResultMs(entry) : entry.timeoutMs;
+          const r = await this.chain.withTimeout(it.next(), ms, () => this.chain.timeoutError(entry, ms));
           if (r.done) break;
           delivered++;
           yield r.value;
@@ -45,7 +48,7 @@ export class FallbackLlm extends LlmPlugin {
       } catch (e) {
         link.abort();
         void it.return?.(undefined)?.catch(() => {});
-        if (!shouldFallOver(e, req.signal)) throw e;
+        if (!this.chain.shouldFallOver(e, req.signal)) throw e;
         this.chain.markFailed(entry, e);
         if (delivered > 0) throw e;
         errors.push(e);

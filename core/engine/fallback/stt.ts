@@ -9,7 +9,7 @@ import {
   type SttStreamOptions,
   type Transcript,
 } from '../../plugins/stt.js';
-import { Chain, shouldFallOver, withTimeout, type ChainEntry, type FallbackOptions, type MemberInput } from './chain.js';
+import { Chain, type ChainEntry, type FallbackOptions, type MemberInput, type RequestBudget } from './chain.js';
 
 /** Longest utterance kept for replay to the next provider (s). */
 const MAX_REPLAY_S = 30;
@@ -44,17 +44,20 @@ export class FallbackStt extends SttPlugin {
 
   protected async _recognize(req: RecognizeRequest): Promise<Transcript> {
     const errors: unknown[] = [];
+    const budget = this.chain.budget();
     for (const entry of this.chain.order()) {
+      if (budget.exhausted()) break;
       const p = entry.plugin;
       const rates = p.capabilities.sampleRates;
       const rate = rates.includes(req.sampleRate) ? req.sampleRate : rates[0];
       const audio = rate === req.sampleRate ? req.audio : resample(req.audio, req.sampleRate, rate);
       try {
-        const t = await withTimeout(p.recognize({ ...req, audio, sampleRate: rate }), entry.timeoutMs, () => this.chain.timeoutError(entry));
+        const ms = budget.firstResultMs(entry);
+        const t = await this.chain.withTimeout(p.recognize({ ...req, audio, sampleRate: rate }), ms, () => this.chain.timeoutError(entry, ms));
         this.chain.markOk(entry);
         return t;
       } catch (e) {
-        if (!shouldFallOver(e, req.signal)) throw e;
+        if (!this.chain.shouldFallOver(e, req.signal)) throw e;
         this.chain.markFailed(entry, e);
         errors.push(e);
       }
@@ -75,7 +78,9 @@ class FallbackSttStream implements SttStream {
   private utterLen = 0;
   private interimPending = false;
   private ending = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: ReturnType<Chain<SttPlugin>['clock']['setTimeout']> | undefined;
+  /** Set while the caller waits for this utterance's final: bounds the silence across failovers. */
+  private waiting: RequestBudget<SttPlugin> | undefined;
   private closed = false;
   private readonly frame: AudioFrame;
 
@@ -101,10 +106,16 @@ class FallbackSttStream implements SttStream {
     const waiting = this.current.entry.plugin.capabilities.interimResults ? this.interimPending : this.utterLen > 0;
     if (waiting && !this.timer && this.ending) {
       const entry = this.current.entry;
-      this.timer = setTimeout(() => {
+      this.waiting ??= this.chain.budget();
+      if (this.waiting.exhausted()) {
+        this.giveUp();
+        return;
+      }
+      const ms = this.waiting.firstResultMs(entry);
+      this.timer = this.chain.clock.setTimeout(() => {
         this.timer = undefined;
-        this.failover(this.chain.timeoutError(entry));
-      }, entry.timeoutMs);
+        this.failover(this.chain.timeoutError(entry, ms));
+      }, ms);
     }
   }
 
@@ -128,8 +139,16 @@ class FallbackSttStream implements SttStream {
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.chain.clock.clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** The utterance's budget ran out: report the chain exhausted instead of trying the next provider. */
+  private giveUp(): void {
+    this.current?.stream.close();
+    this.current = undefined;
+    this.waiting = undefined;
+    this.opts.onError(this.chain.exhausted(this.errors));
   }
 
   private openNext(): boolean {
@@ -145,7 +164,7 @@ class FallbackSttStream implements SttStream {
         this.current = { entry, stream };
         return true;
       } catch (e) {
-        if (!shouldFallOver(e, undefined)) {
+        if (!this.chain.shouldFallOver(e, undefined)) {
           this.opts.onError(e);
           return false;
         }
@@ -166,6 +185,7 @@ class FallbackSttStream implements SttStream {
       this.utterLen = 0;
       this.interimPending = false;
       this.ending = false;
+      this.waiting = undefined;
       // A provider that worked may be used again after a later failover.
       this.tried.clear();
       this.tried.add(entry);
@@ -176,7 +196,7 @@ class FallbackSttStream implements SttStream {
 
   private onError(entry: ChainEntry<SttPlugin>, e: unknown): void {
     if (this.closed || this.current?.entry !== entry) return;
-    if (!shouldFallOver(e, undefined)) {
+    if (!this.chain.shouldFallOver(e, undefined)) {
       this.opts.onError(e);
       return;
     }
@@ -191,6 +211,11 @@ class FallbackSttStream implements SttStream {
     this.errors.push(e);
     failed.stream.close();
     this.current = undefined;
+    // The caller has waited the whole budget for this utterance: no next provider, on.error now.
+    if (this.ending && this.waiting?.exhausted()) {
+      this.giveUp();
+      return;
+    }
     if (!this.openNext() || !this.current) return;
     // Replay the utterance so far to the new provider.
     if (this.utterLen > 0) {

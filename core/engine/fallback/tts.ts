@@ -1,7 +1,7 @@
 import type { MetricSink } from '../../plugins/base.js';
 import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk, type WordTiming } from '../../plugins/tts.js';
 import { LinkedAbort } from '../abort.js';
-import { Chain, shouldFallOver, withTimeout, type FallbackOptions, type MemberInput } from './chain.js';
+import { Chain, type FallbackOptions, type MemberInput } from './chain.js';
 
 /** Typical speaking rate, used to guess how much text a provider without word timings got through. */
 const MS_PER_CHAR = 65;
@@ -38,8 +38,10 @@ export class FallbackTts extends TtsPlugin {
     const errors: unknown[] = [];
     // Word timings of a later provider restart at 0 for the rest of the text; shift them onto the whole reply's timeline.
     let offsetMs = 0;
+    const budget = this.chain.budget();
     for (const entry of this.chain.order()) {
       if (!remaining.trim()) return;
+      if (budget.exhausted()) break;
       const p = entry.plugin;
       const rate = p.capabilities.sampleRates.includes(req.sampleRate) ? req.sampleRate : p.capabilities.sampleRates[0];
       const link = new LinkedAbort(req.signal);
@@ -48,8 +50,10 @@ export class FallbackTts extends TtsPlugin {
       const words: WordTiming[] = [];
       try {
         for (;;) {
-          const r = await withTimeout(it.next(), entry.timeoutMs, () => this.chain.timeoutError(entry));
+          const waitMs = deliveredMs === 0 ? budget.firstResultMs(entry) : entry.timeoutMs;
+          const r = await this.chain.withTimeout(it.next(), waitMs, () => this.chain.timeoutError(entry, waitMs));
           if (r.done) break;
+          budget.delivered();
           const chunk = r.value;
           const ms = (chunk.samples.length * 1000) / chunk.sampleRate;
           if (chunk.words) words.push(...chunk.words);
@@ -63,7 +67,7 @@ export class FallbackTts extends TtsPlugin {
       } catch (e) {
         link.abort();
         void it.return?.(undefined)?.catch(() => {});
-        if (!shouldFallOver(e, req.signal)) throw e;
+        if (!this.chain.shouldFallOver(e, req.signal)) throw e;
         this.chain.markFailed(entry, e);
         errors.push(e);
         remaining = remainingText(remaining, words, deliveredMs);

@@ -4,7 +4,9 @@ import { defineErrors } from '../define.js';
 export const PLUGIN_ERRORS = defineErrors({
   VB_ERR_PLUGIN_LOAD: { message: 'Could not load plugin "{provider}" from {from}: {detail}. Check the path or run npm install.' },
   VB_ERR_PLUGIN_MANIFEST: { message: 'Module "{provider}" does not export a plugin manifest for slot {slot}. Export `default definePlugin({...})`.' },
-  VB_ERR_PLUGIN_START: { message: '{provider} ({slot}) failed to start: {detail}' },
+  VB_ERR_PLUGIN_START: {
+    message: '{provider} ({slot}) failed to start: {detail}. Check plugins.{slot} in the config (options, credentials, ports, files it needs) or pick another provider; `voicebot validate` checks the options.',
+  },
   VB_ERR_PLUGIN_UNSUPPORTED: { message: '{provider} ({slot}) does not support {feature}. Choose a provider whose capabilities include it.' },
   VB_ERR_PROVIDER: { message: '{provider} ({slot}) failed: {detail}', retryable: false },
   VB_ERR_PROVIDER_TIMEOUT: { message: '{provider} ({slot}) did not answer within {timeoutMs} ms. Raise timeoutMs or add a fallback provider.', retryable: true },
