@@ -9,6 +9,7 @@ import {
   type CallerSide,
   type CallInfo,
   type CallLeg,
+  type DialOptions,
   type HangupReason,
   type IncomingCall,
   type PlaceCallOptions,
@@ -26,6 +27,8 @@ export interface MockTelephonyOptions {
   transferLatencyMs?: number;
   /** Numbers whose transfer fails (to exercise onFail). */
   failTransfersTo?: string[];
+  /** dial(): numbers that do not answer as a person would (default: every number answers at once). */
+  dialOutcomes?: Record<string, 'busy' | 'no-answer' | 'decline'>;
 }
 
 type FrameCb = ((frame: AudioFrame) => void) | undefined;
@@ -219,8 +222,12 @@ function callerSideOf(call: MockCall): CallerSide {
  * speaks (PCM frames), presses keys and hangs up.
  */
 export class MockTelephony extends TelephonyPlugin {
-  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true };
+  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true, outbound: true };
   readonly options: MockTelephonyOptions;
+  /** dial(): the simulated callee of each placed call, by call id (tests and `voicebot call` speak through it). */
+  readonly farEnds = new Map<string, CallerSide>();
+  /** dial(): every number dialled, with its caller id, in order. */
+  readonly dialled: { to: string; callerId?: string }[] = [];
   readonly calls = new Map<string, MockCall>();
   /** Total answer() calls that succeeded (tests assert exactly-once). */
   answers = 0;
@@ -240,6 +247,25 @@ export class MockTelephony extends TelephonyPlugin {
     this.calls.set(id, call);
     handler.onIncomingCall(call);
     return callerSideOf(call);
+  }
+
+  /** The same MockCall as placeCall(), placed the other way: the callee answers at once, or per dialOutcomes. */
+  protected override async _dial(opts: DialOptions): Promise<CallLeg> {
+    if (opts.signal?.aborted) throw new VoicebotError('VB_ERR_CANCELLED', { what: `call to ${opts.to}` });
+    this.dialled.push({ to: opts.to, callerId: opts.callerId });
+    const id = `mock-out-${process.pid}-${++this.seq}`;
+    const info: CallInfo = { id, from: opts.callerId ?? '+15550123', to: opts.to, meta: { ...opts.meta }, direction: 'outbound' };
+    opts.onRinging?.(info);
+    const outcome = this.options.dialOutcomes?.[opts.to];
+    if (outcome === 'busy') throw new VoicebotError('VB_ERR_OUTBOUND_BUSY', { to: opts.to, detail: '486 Busy Here (mock)' });
+    if (outcome === 'decline') throw new VoicebotError('VB_ERR_OUTBOUND_DECLINED', { to: opts.to, detail: '603 Decline (mock)' });
+    if (outcome === 'no-answer') throw new VoicebotError('VB_ERR_OUTBOUND_NO_ANSWER', { to: opts.to, timeoutMs: opts.ringTimeoutMs ?? 30_000 });
+    const call = new MockCall(info, this.options.sampleRate ?? 8000, this.options.codec ?? 'pcmu', this);
+    this.calls.set(id, call);
+    const side = callerSideOf(call);
+    this.farEnds.set(id, side);
+    void call.ended.then(() => this.farEnds.delete(id));
+    return call.answer();
   }
 
   protected override async _stop(): Promise<void> {
