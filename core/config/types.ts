@@ -45,12 +45,32 @@ export interface Settings {
   sampleRate: number | 'auto';
   /** Local softphone / HTTP server of `voicebot run` (provider: local). */
   server: { host: string; port: number };
+  /** The calls HTTP API of `voicebot run`; absent unless settings.api.token is set. */
+  api?: ApiSettings;
+}
+
+export interface ApiSettings {
+  /** Bearer token every request must carry. */
+  token: string;
+  host: string;
+  port: number;
+  outbound: { maxConcurrent: number; perMinute: number; ringTimeoutMs: number };
+}
+
+/** Answering-machine detection of an outbound call (flow `amd:` or the call's own). */
+export interface AmdConfig {
+  /** ms after the answer by which AMD must decide; then `unknown`. */
+  timeoutMs: number;
+  /** ms to wait for the beep after a machine was detected; then the message starts anyway. */
+  beepTimeoutMs: number;
 }
 
 export interface RouteConfig {
   /** Called number; exact match, or `*` for any. */
   to: string;
   flow: string;
+  /** Calls of this direction only (default inbound). */
+  direction?: 'inbound' | 'outbound';
 }
 
 /** Values are qualified targets "flow.step". */
@@ -59,6 +79,10 @@ export interface Handlers {
   error?: string;
   hangup?: string;
   noInput?: string;
+  /** Answering-machine detection outcomes of an outbound call (flows with `amd:`). */
+  machine?: string;
+  human?: string;
+  unknown?: string;
 }
 
 export interface ToolConfig {
@@ -87,6 +111,8 @@ export interface FlowConfig {
   on: Handlers;
   /** In file order. */
   steps: Record<string, Step>;
+  /** Answering-machine detection for outbound calls that run this flow. */
+  amd?: AmdConfig;
 }
 
 export interface SourcePos {
@@ -205,6 +231,25 @@ export interface TransferStep extends StepBase {
   onFail?: string;
 }
 
+/** Place an outbound call from a flow (e.g. a callback); this call's flow goes on. */
+export interface DialStep extends StepBase {
+  kind: 'dial';
+  to: string;
+  /** Flow the new call runs (default: routed by direction outbound). */
+  flowName?: string;
+  vars: Record<string, unknown>;
+  callerId?: string;
+  /** Save the new call's id under this name. */
+  save?: string;
+  onFail?: string;
+}
+
+/** Send DTMF to the far end (navigate another IVR); `w` waits 0.5 s. */
+export interface SendDigitsStep extends StepBase {
+  kind: 'sendDigits';
+  digits: string;
+}
+
 export interface HangupStep extends StepBase {
   kind: 'hangup';
   text?: string;
@@ -220,7 +265,9 @@ export type Step =
   | GotoStep
   | HttpStep
   | TransferStep
-  | HangupStep;
+  | HangupStep
+  | DialStep
+  | SendDigitsStep;
 
 export type StepKind = Step['kind'];
 
@@ -235,4 +282,6 @@ export const STEP_KINDS: readonly StepKind[] = [
   'http',
   'transfer',
   'hangup',
+  'dial',
+  'sendDigits',
 ];

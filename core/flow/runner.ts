@@ -8,6 +8,7 @@ import { findHandler, hotkeysFor, qualified, type RunContext, type StepResult } 
 import { AUDIO_KINDS, STEP_EXECUTORS } from './steps/index.js';
 import { Templates, type TemplateScope } from './templates.js';
 import { ToolRunner } from './tools.js';
+import { outboundHooks, type AmdOutcome } from './outbound-hooks.js';
 
 export interface FlowRunContext {
   config: VoicebotConfig;
@@ -64,9 +65,10 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
   const flow = config.flows[ctx.flow];
   if (!flow) throw new VoicebotError('VB_ERR_FLOW_TARGET', { target: ctx.flow, from: 'route' });
   const templates = new Templates(config);
+  const setup = outboundHooks(config)?.setupFor(session.info.id);
   const scope: TemplateScope = {
-    call: { id: session.info.id, from: session.info.from, to: session.info.to },
-    vars: {},
+    call: { id: session.info.id, from: session.info.from, to: session.info.to, direction: session.info.direction ?? 'inbound' },
+    vars: { ...setup?.vars },
     configVars: config.vars,
     tools: {},
   };
@@ -84,7 +86,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
     endedByFlow: false,
   };
 
-  let current: string | undefined = flow.start;
+  let current: string | undefined = setup?.amd ? await amdStart(session, config, ctx.flow, setup.amd, logger) : flow.start;
   let last: Step | undefined;
   let steps = 0;
   let errorJumps = 0;
@@ -167,6 +169,21 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
   }
 
   if (session.ended && !rc.endedByFlow && last) await runHangupHandler(rc, last);
+}
+
+/**
+ * An outbound call with answering-machine detection starts where the outcome
+ * says: on.human / on.machine / on.unknown of the flow (then global), else at
+ * `start`. The machine outcome arrives after the beep, so a message left from
+ * the machine handler is recorded whole.
+ */
+async function amdStart(session: CallSession, config: VoicebotConfig, flowName: string, amd: Promise<AmdOutcome>, logger: Logger): Promise<string | undefined> {
+  const flow = config.flows[flowName]!;
+  const outcome = await Promise.race([amd, new Promise<undefined>((r) => session.endSignal.addEventListener('abort', () => r(undefined), { once: true }))]);
+  if (outcome === undefined || session.ended) return undefined;
+  const target = flow.on[outcome] ?? config.on[outcome];
+  logger.info({ amd: outcome, target: target ?? flow.start }, `answering-machine detection: ${outcome}`);
+  return target ?? flow.start;
 }
 
 /**
