@@ -1,3 +1,4 @@
+import { startCallsApi } from '../../api/index.js';
 import { VoicebotApp } from '../../app/app.js';
 import { RUN_ROLES, type RunRole } from '../../app/roles.js';
 import { VoicebotError } from '../../errors/index.js';
@@ -67,6 +68,12 @@ export const runCommand: Command = {
       await app.stop().catch(() => {});
       throw e;
     }
+    // The calls API (settings.api with a token): on its own port, next to the telephony.
+    const api = role === 'worker' ? undefined : await startCallsApi(app, { logger }).catch(async (e) => {
+      await app.stop().catch(() => {});
+      throw e;
+    });
+    if (api) io.stderr(`calls API on ${api.url}/v1/calls\n`);
     const url = role === 'worker' ? undefined : urlOf(app.plugins.telephony);
     const ms = Math.round(performance.now() - t0);
     const listening = role !== 'edge' ? app.remote?.listenUrl : undefined;
@@ -79,6 +86,7 @@ export const runCommand: Command = {
     if (!io.signal.aborted) await new Promise<void>((r) => io.signal.addEventListener('abort', () => r(), { once: true }));
     clearInterval(keepAlive);
     io.stderr('stopping…\n');
+    await api?.close();
     await app.stop();
     return 0;
   },
