@@ -285,24 +285,37 @@ export class OutboundCalls implements OutboundHooks {
   private transcriptCue: ((callId: string, text: string) => void) | undefined;
   private readonly amdByLeg = new Map<string, AnsweringMachineDetector>();
 
-  /** AMD on the answered leg's caller audio, in the clock's time since the answer. */
+  /**
+   * AMD on the answered leg's caller audio. Frames are timed by their count
+   * (the far end paces RTP; arrival on a loaded host comes in bursts), and
+   * when none arrive the clock moves time on from the last one.
+   */
   private startAmd(rec: Rec, rate: number, cfg: AmdConfig): { frame: (f: { samples: Int16Array }) => void; stop: () => void } {
     const detector = new AnsweringMachineDetector({ sampleRate: rate, timeoutMs: cfg.timeoutMs, beepTimeoutMs: cfg.beepTimeoutMs });
-    const t0 = this.clock.now();
     const legId = rec.view.callId!;
+    let mediaMs = 0;
+    let lastFrameAt = this.clock.now();
+    const elapsed = () => mediaMs + Math.max(0, this.clock.now() - lastFrameAt - 100);
     this.amdByLeg.set(legId, detector);
-    this.transcriptCue ??= (id, text) => this.amdByLeg.get(id)?.addTranscript(text, this.clock.now() - t0);
+    this.transcriptCue ??= (id, text) => {
+      const d = this.amdByLeg.get(id);
+      d?.addTranscript(text, this.amdElapsed.get(id)?.() ?? 0);
+    };
+    this.amdElapsed.set(legId, elapsed);
     let timer: TimerHandle | undefined;
-    // Time passes without audio too (a line that sends nothing): tick on the clock.
     const tick = () => {
-      detector.tick(this.clock.now() - t0);
+      detector.tick(elapsed());
       if (!detector.done) timer = this.clock.setTimeout(tick, 100);
     };
     timer = this.clock.setTimeout(tick, 100);
+    const forget = () => {
+      this.clock.clearTimeout(timer);
+      this.amdByLeg.delete(legId);
+      this.amdElapsed.delete(legId);
+    };
     rec.setup.amd = new Promise<AmdOutcome>((resolve) => {
       detector.onDone((r: AmdResult) => {
-        this.clock.clearTimeout(timer);
-        this.amdByLeg.delete(legId);
+        forget();
         rec.view.amd = { outcome: r.outcome, decidedAfterMs: Math.round(r.decidedAtMs), readyAfterMs: Math.round(r.readyAtMs), reason: r.reason, ...(r.beep ? { beep: r.beep } : {}) };
         this.emit({ type: 'outbound.amd', id: rec.view.id, callId: legId, outcome: r.outcome, decidedAfterMs: rec.view.amd.decidedAfterMs, readyAfterMs: rec.view.amd.readyAfterMs, reason: r.reason });
         resolve(r.outcome);
@@ -311,15 +324,16 @@ export class OutboundCalls implements OutboundHooks {
     return {
       frame: (f) => {
         if (detector.done) return;
-        const frameMs = (f.samples.length * 1000) / rate;
-        detector.pushFrame(f.samples, Math.max(0, this.clock.now() - t0 - frameMs));
+        const at = Math.max(mediaMs, elapsed() - 100);
+        detector.pushFrame(f.samples, at);
+        mediaMs = at + (f.samples.length * 1000) / rate;
+        lastFrameAt = this.clock.now();
       },
-      stop: () => {
-        this.clock.clearTimeout(timer);
-        this.amdByLeg.delete(legId);
-      },
+      stop: forget,
     };
   }
+
+  private readonly amdElapsed = new Map<string, () => number>();
 
   /** Keep memory bounded: drop the oldest finished calls beyond KEEP_FINISHED. */
   private prune(): void {
