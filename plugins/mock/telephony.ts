@@ -284,6 +284,7 @@ export const mockTelephonyPlugin = definePlugin<'telephony', MockTelephonyOption
       sampleRate: { enum: [8000, 16000, 24000, 48000], description: 'rate of the simulated line (default 8000)' },
       transferLatencyMs: { type: 'number', minimum: 0 },
       failTransfersTo: { type: 'array', items: { type: 'string' } },
+      dialOutcomes: { type: 'object', additionalProperties: { enum: ['busy', 'no-answer', 'decline'] }, description: 'dial(): numbers that do not answer' },
     },
     additionalProperties: false,
   },

@@ -8,37 +8,7 @@ import { silentLogger } from '../../core/logging.js';
 import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import { realClock, type Clock } from '../../core/time/clock.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
-
-export const TOKEN = 'test-token-0123456789abcdef';
-
-export function outboundConfig(extra = ''): string {
-  return `version: 1
-plugins:
-  telephony: { provider: mock }
-  stt: { provider: mock }
-  llm: { provider: mock }
-  tts: { provider: mock }
-settings:
-  api: { token: "${TOKEN}", port: 0, outbound: { maxConcurrent: 2, perMinute: 3 } }
-vars:
-  name: friend
-routes:
-  - { to: "*", flow: main }
-  - { to: "*", flow: reminder, direction: outbound }
-flows:
-  main:
-    steps:
-      hi: { hangup: "This is the inbound line." }
-  reminder:
-    steps:
-      hello: { say: "Hi {{vars.name}}, this is an {{call.direction}} call from {{call.from}}." }
-      bye: { hangup: "Goodbye." }
-  waiting:
-    steps:
-      ask: { listen: { input: [dtmf], timeout: 20s }, else: bye }
-      bye: { hangup: "Bye." }
-${extra}`;
-}
+import { outboundConfig, TOKEN } from './api.test-config.js';
 
 /** A clock whose `now` a test moves (the minute window), timers real. */
 function handClock(): Clock & { advance(ms: number): void } {
