@@ -144,13 +144,11 @@ export const STEP_KIND_SCHEMAS: Record<StepKind, { body: Schema; stepKeys: Recor
   sendDigits: { body: { type: 'string', pattern: '^[0-9*#A-Dw]+$', description: 'DTMF to send; w waits 0.5 s' }, stepKeys: {} },
 };
 
-export const AMD_SCHEMA: Schema = {
-  anyOf: [
-    bool('answering-machine detection with the default timeouts'),
-    obj({ timeout: duration('decide within (default 5s)'), beepTimeout: duration('wait for the beep after a machine (default 20s)') }),
-  ],
-  description: 'answering-machine detection for outbound calls; handlers on.human / on.machine / on.unknown',
-};
+export const AMD_SCHEMA: Schema = obj(
+  { timeout: duration('decide within (default 5s)'), beepTimeout: duration('wait for the beep after a machine (default 20s)') },
+  [],
+  'answering-machine detection for outbound calls ({} for the defaults); handlers on.human / on.machine / on.unknown',
+);
 
 export function stepSchema(kind: StepKind): Schema {
   const k = STEP_KIND_SCHEMAS[kind];

@@ -63,6 +63,8 @@ export class FakeCalleeMedia {
   greetingEndMs: number | undefined;
   /** Bot audio at the callee with arrival time (ms since media up). */
   readonly heard: { atMs: number; frame: AudioFrame }[] = [];
+  /** RFC 4733 digits the bot sent, with arrival time (ms since media up). */
+  readonly digits: { digit: string; atMs: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
 
@@ -103,6 +105,7 @@ export class FakeCalleeMedia {
     let seed = 12345;
     this.startedAt = performance.now();
     this.audio.setReceiver((f) => this.heard.push({ atMs: performance.now() - this.startedAt, frame: { ...f, samples: f.samples.slice() } }));
+    this.audio.setDtmfReceiver((digit) => this.digits.push({ digit, atMs: performance.now() - this.startedAt }));
     let due = this.startedAt;
     const tick = () => {
       for (let i = 0; i < n; i++) {
