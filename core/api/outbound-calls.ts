@@ -6,10 +6,11 @@ import { normalizeAmd } from '../config/normalize.js';
 import type { AmdConfig } from '../config/types.js';
 import type { CallEvent } from '../engine/events.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
-import { setOutboundHooks, type AmdOutcome, type CallSetup, type DialRequest, type OutboundHooks } from '../flow/outbound-hooks.js';
-import type { HangupReason } from '../plugins/telephony.js';
+import { setOutboundHooks, type AmdOutcome, type CallSetup, type DialRequest, type OutboundHooks, type WarmTransferRequest } from '../flow/outbound-hooks.js';
+import type { CallInfo, HangupReason } from '../plugins/telephony.js';
 import { realClock, type Clock, type TimerHandle } from '../time/clock.js';
 import { controlLeg } from './leg-tap.js';
+import { warmTransfer } from './warm-transfer.js';
 
 export interface OutboundLimits {
   /** Outbound calls dialling or connected at once. */
@@ -125,6 +126,19 @@ export class OutboundCalls implements OutboundHooks {
 
   setupFor(callId: string): CallSetup | undefined {
     return this.byLeg.get(callId)?.setup;
+  }
+
+  /** OutboundHooks (transfer mode: warm). */
+  warmTransfer(caller: CallInfo, req: WarmTransferRequest): Promise<void> {
+    const telephony = this.app.plugins.telephony;
+    if (!telephony) return Promise.reject(new VoicebotError('VB_ERR_TRANSFER_FAILED', { callId: caller.id, to: req.to, detail: 'no telephony plugin' }));
+    return warmTransfer(caller, { ...req, ringTimeoutMs: req.ringTimeoutMs ?? this.limits.ringTimeoutMs }, {
+      telephony,
+      tts: this.app.plugins.tts,
+      language: this.app.config.settings.language,
+      clock: this.clock,
+      logger: this.app.logger,
+    });
   }
 
   /** Start a call; throws a coded error at once when it cannot be placed. */

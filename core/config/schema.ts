@@ -118,7 +118,17 @@ export const STEP_KIND_SCHEMAS: Record<StepKind, { body: Schema; stepKeys: Recor
     body: {
       anyOf: [
         str('number to transfer to'),
-        obj({ to: str('number or SIP URI'), mode: { const: 'blind' }, announce: str('said before transferring'), timeout: duration('wait for the far end') }, ['to']),
+        obj(
+          {
+            to: str('number or SIP URI'),
+            mode: { enum: ['blind', 'warm'], description: 'blind (default) or warm: call the agent, say the summary, then connect' },
+            announce: str('said before transferring'),
+            timeout: duration('wait for the far end'),
+            summary: str('warm: what the agent hears first; {{templates}} allowed'),
+            hold: str('warm: WAV the caller hears meanwhile (default: a soft chime)'),
+          },
+          ['to'],
+        ),
       ],
     },
     stepKeys: { onFail: target('when the transfer fails') },

@@ -225,7 +225,12 @@ export interface HttpStep extends StepBase, HttpSpec {
 export interface TransferStep extends StepBase {
   kind: 'transfer';
   to: string;
-  mode: 'blind';
+  /** blind: hand the call over; warm: call the agent, tell them the summary, then connect (hold audio meanwhile). */
+  mode: 'blind' | 'warm';
+  /** Warm: what the agent hears before the caller is connected (templated). */
+  summary?: string;
+  /** Warm: WAV the caller hears while the agent is called (default: a soft bundled chime). */
+  hold?: string;
   announce?: string;
   timeoutMs?: number;
   onFail?: string;

@@ -1,4 +1,5 @@
 import type { AmdConfig, VoicebotConfig } from '../config/types.js';
+import type { CallInfo } from '../plugins/telephony.js';
 
 /** What a flow asks for to place a call (the `dial` step), as the calls API takes it. */
 export interface DialRequest {
@@ -32,6 +33,21 @@ export interface OutboundHooks {
   /** Place a call; throws a coded error when it cannot (limits, number, provider). Returns the new call's id. */
   dial(req: DialRequest): { id: string };
   setupFor(callId: string): CallSetup | undefined;
+  /**
+   * Warm transfer of `caller`: call `to`, let them hear `summary`, then bridge
+   * the two and leave. Rejects with VB_ERR_TRANSFER_FAILED (no answer, busy,
+   * declined, the agent hung up) leaving the caller with the bot.
+   */
+  warmTransfer(caller: CallInfo, req: WarmTransferRequest): Promise<void>;
+}
+
+export interface WarmTransferRequest {
+  to: string;
+  summary?: string;
+  ringTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called once the agent heard the summary, just before the bridge (the caller's last moment with the bot). */
+  onBridging?: () => void;
 }
 
 const HOOKS = new WeakMap<VoicebotConfig, OutboundHooks>();

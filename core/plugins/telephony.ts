@@ -13,6 +13,8 @@ export interface TelephonyCapabilities {
   placeCalls: boolean;
   /** Can call a number (dial()): the bot places the call. */
   outbound?: boolean;
+  /** Can connect two of its calls and drop out (bridge(): warm transfer). */
+  bridge?: boolean;
 }
 
 /** Who placed the call: the far end (inbound) or the bot (outbound, dial()). */
@@ -157,5 +159,18 @@ export abstract class TelephonyPlugin extends PluginBase {
 
   protected _dial(_opts: DialOptions): Promise<CallLeg> {
     return Promise.reject(new VoicebotError('VB_ERR_OUTBOUND_UNSUPPORTED', { provider: this.provider }));
+  }
+
+  /**
+   * Connect the far ends of two live calls of this plugin and leave both
+   * (capabilities.bridge; warm transfer). Both legs then end with reason
+   * `transferred`, each reported through its onEnded.
+   */
+  bridge(a: CallInfo, b: CallInfo): Promise<void> {
+    return this._bridge(a, b);
+  }
+
+  protected _bridge(_a: CallInfo, _b: CallInfo): Promise<void> {
+    return Promise.reject(new VoicebotError('VB_ERR_PLUGIN_UNSUPPORTED', { provider: this.provider, slot: 'telephony', feature: 'bridging two calls (warm transfer)' }));
   }
 }

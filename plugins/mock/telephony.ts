@@ -222,10 +222,12 @@ function callerSideOf(call: MockCall): CallerSide {
  * speaks (PCM frames), presses keys and hangs up.
  */
 export class MockTelephony extends TelephonyPlugin {
-  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true, outbound: true };
+  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true, outbound: true, bridge: true };
   readonly options: MockTelephonyOptions;
   /** dial(): the simulated callee of each placed call, by call id (tests and `voicebot call` speak through it). */
   readonly farEnds = new Map<string, CallerSide>();
+  /** bridge(): the call ids connected, in order. */
+  readonly bridged: [string, string][] = [];
   /** dial(): every number dialled, with its caller id, in order. */
   readonly dialled: { to: string; callerId?: string }[] = [];
   readonly calls = new Map<string, MockCall>();
@@ -266,6 +268,17 @@ export class MockTelephony extends TelephonyPlugin {
     this.farEnds.set(id, side);
     void call.ended.then(() => this.farEnds.delete(id));
     return call.answer();
+  }
+
+  /** Both calls end `transferred`, as if the line connected them and dropped the bot. */
+  protected override async _bridge(a: CallInfo, b: CallInfo): Promise<void> {
+    const ca = this.calls.get(a.id);
+    const cb = this.calls.get(b.id);
+    if (!ca || !cb) throw new VoicebotError('VB_ERR_CALL_NOT_FOUND', { callId: ca ? b.id : a.id });
+    if (this.options.transferLatencyMs) await sleep(this.options.transferLatencyMs);
+    this.bridged.push([a.id, b.id]);
+    ca.end('transferred');
+    cb.end('transferred');
   }
 
   protected override async _stop(): Promise<void> {

@@ -165,7 +165,7 @@ class WeriftSession implements WebRtcSession {
 let callSeq = 0;
 
 export class RingCentralTelephony extends TelephonyPlugin {
-  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: false, outbound: true };
+  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: false, outbound: true, bridge: true };
   private readonly opts: RingCentralOptions;
   private readonly log: Logger;
   private sdk: SDK | undefined;
@@ -522,8 +522,33 @@ export class RingCentralTelephony extends TelephonyPlugin {
           throw new Error(await describeRcError(e));
         }
       },
+      bridge: async (other) => {
+        const sid = meta.telephonySessionId;
+        const pid = meta.partyId;
+        if (!sid || !pid) throw new Error('the SIP dialog carried no p-rc-api-ids; call control is unavailable');
+        try {
+          await this.sdk!.platform().post(`/restapi/v1.0/account/~/telephony/sessions/${sid}/parties/${pid}/bridge`, other);
+        } catch (e) {
+          throw new Error(await describeRcError(e));
+        }
+      },
       dispose: () => this.disposeSession(session),
     };
+  }
+
+  /**
+   * Warm transfer: REST call control bridges the caller's party with the
+   * agent call's party; RingCentral then drops the bot from both with BYEs.
+   */
+  protected override async _bridge(a: CallInfo, b: CallInfo): Promise<void> {
+    const legA = [...this.legs].find((l) => l.info.id === a.id);
+    const legB = [...this.legs].find((l) => l.info.id === b.id);
+    if (!legA || !legB) throw new VoicebotError('VB_ERR_CALL_NOT_FOUND', { callId: legA ? b.id : a.id });
+    const { telephonySessionId, partyId } = legB.info.meta;
+    if (!telephonySessionId || !partyId) throw new VoicebotError('VB_ERR_TRANSFER_FAILED', { callId: a.id, to: b.to, detail: 'the agent call has no REST ids' });
+    await legA.bridge({ telephonySessionId, partyId });
+    // The agent's leg goes with it: its BYE ends it `transferred`, not as a hangup.
+    legB.markTransferred();
   }
 
   private async decline(session: InboundCallSession, leg: RcCallLeg, reason: 'busy' | 'decline' | 'unavailable'): Promise<void> {

@@ -1,5 +1,12 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { TransferStep } from '../../config/types.js';
-import { render, type StepExecutor } from '../context.js';
+import { defaultHoldAudio } from '../../audio/hold.js';
+import { decodeWav } from '../../audio/wav.js';
+import type { AudioBuffer } from '../../audio/frame.js';
+import { VoicebotError } from '../../errors/index.js';
+import { render, type RunContext, type StepExecutor, type StepResult } from '../context.js';
+import { outboundHooks } from '../outbound-hooks.js';
 
 export const runTransfer: StepExecutor<TransferStep> = async (step, rc, signal) => {
   if (step.announce) {
@@ -7,8 +14,9 @@ export const runTransfer: StepExecutor<TransferStep> = async (step, rc, signal) 
     if (text.trim()) await rc.session.say(text, { bargeIn: false, signal });
   }
   const to = render(rc, step.to);
+  if (step.mode === 'warm') return runWarm(step, rc, signal, to);
   try {
-    await rc.session.transfer(to, { mode: step.mode, timeoutMs: step.timeoutMs });
+    await rc.session.transfer(to, { mode: 'blind', timeoutMs: step.timeoutMs });
   } catch (e) {
     if (signal.aborted || rc.session.ended || !step.onFail) throw e;
     rc.logger.warn({ to, err: (e as Error).message }, 'transfer failed; taking onFail');
@@ -17,3 +25,55 @@ export const runTransfer: StepExecutor<TransferStep> = async (step, rc, signal) 
   rc.endedByFlow = true;
   return null;
 };
+
+async function holdAudio(step: TransferStep, rc: RunContext): Promise<AudioBuffer> {
+  if (!step.hold) return defaultHoldAudio();
+  const d = decodeWav(await readFile(resolve(rc.config.source.dir, step.hold)));
+  return { samples: d.samples, sampleRate: d.sampleRate };
+}
+
+/** Warm: the caller hears hold audio while the agent is called and told the summary; then the two are connected. */
+async function runWarm(step: TransferStep, rc: RunContext, signal: AbortSignal, to: string): Promise<StepResult> {
+  const hooks = outboundHooks(rc.config);
+  const hold = new AbortController();
+  const stopHold = () => hold.abort();
+  signal.addEventListener('abort', stopHold, { once: true });
+  let holding: Promise<void> = Promise.resolve();
+  try {
+    if (!hooks) throw new VoicebotError('VB_ERR_TRANSFER_FAILED', { callId: rc.session.info.id, to, detail: 'warm transfer needs the outbound service (voicebot run with settings.api, or voicebot call)' });
+    const audio = await holdAudio(step, rc);
+    holding = (async () => {
+      while (!hold.signal.aborted && !rc.session.ended) {
+        try {
+          await rc.session.play(audio, { bargeIn: false, signal: hold.signal });
+        } catch {
+          return;
+        }
+      }
+    })();
+    const summary = step.summary ? render(rc, step.summary) : undefined;
+    await hooks.warmTransfer(rc.session.info, {
+      to,
+      summary,
+      ringTimeoutMs: step.timeoutMs,
+      signal,
+      onBridging: () => {
+        hold.abort();
+        rc.session.emit({ type: 'call.transferred', to });
+      },
+    });
+  } catch (e) {
+    // The bot speaks next (onFail): the hold audio stops first.
+    hold.abort();
+    await holding;
+    if (signal.aborted || rc.session.ended || !step.onFail) throw e;
+    rc.logger.warn({ to, err: (e as Error).message }, 'warm transfer failed; taking onFail');
+    return step.onFail;
+  } finally {
+    signal.removeEventListener('abort', stopHold);
+  }
+  hold.abort();
+  await holding;
+  rc.endedByFlow = true;
+  return null;
+}

@@ -148,6 +148,8 @@ export class FakeRingCentral {
   readonly requests: RecordedRequest[] = [];
   readonly sipLog: { dir: 'in' | 'out'; start: string }[] = [];
   readonly calls: FakeCall[] = [];
+  /** Bridge requests the fake carried out (warm transfers). */
+  readonly bridges: { from: { sessionId: string; partyId: string }; to: { sessionId: string; partyId: string } }[] = [];
   /** Every INVITE the WebPhone sent (outbound calls), in order. */
   readonly invites: OutboundInvite[] = [];
   /** Outbound calls the fake callee answered. */
@@ -363,6 +365,22 @@ export class FakeRingCentral {
           if (!call.endReason) {
             this.sendBye(call);
             call.end('transferred');
+          }
+        }, 10);
+        return;
+      }
+      if (action === 'bridge' && req.method === 'POST') {
+        const b = JSON.parse(body || '{}') as { telephonySessionId?: string; partyId?: string };
+        const other = this.calls.find((c) => c.sessionId === b.telephonySessionId && !c.endReason);
+        if (!other || other.partyId !== b.partyId) return json(404, { errorCode: 'TAS-102', message: 'Telephony session to bridge not found' });
+        this.bridges.push({ from: { sessionId: call.sessionId, partyId: call.partyId }, to: { sessionId: other.sessionId, partyId: other.partyId } });
+        json(200, { id: pid, status: { code: 'Answered' } });
+        // The two far ends now talk to each other; the platform drops the bot from both.
+        setTimeout(() => {
+          for (const c of [call, other]) {
+            if (c.endReason) continue;
+            this.sendBye(c);
+            c.end('transferred');
           }
         }, 10);
         return;
