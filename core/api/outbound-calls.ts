@@ -7,10 +7,11 @@ import type { AmdConfig } from '../config/types.js';
 import type { CallEvent } from '../engine/events.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import { setOutboundHooks, type AmdOutcome, type CallSetup, type DialRequest, type OutboundHooks, type WarmTransferRequest } from '../flow/outbound-hooks.js';
+import type { ChatMessage } from '../plugins/llm.js';
 import type { CallInfo, HangupReason } from '../plugins/telephony.js';
 import { realClock, type Clock, type TimerHandle } from '../time/clock.js';
 import { controlLeg } from './leg-tap.js';
-import { warmTransfer } from './warm-transfer.js';
+import { summarizeForAgent, warmTransfer } from './warm-transfer.js';
 
 export interface OutboundLimits {
   /** Outbound calls dialling or connected at once. */
@@ -126,6 +127,13 @@ export class OutboundCalls implements OutboundHooks {
 
   setupFor(callId: string): CallSetup | undefined {
     return this.byLeg.get(callId)?.setup;
+  }
+
+  /** OutboundHooks (transfer summarize). */
+  summarize(conversation: readonly ChatMessage[], instruction: string | undefined, signal?: AbortSignal): Promise<string> {
+    const llm = this.app.plugins.llm;
+    if (!llm) return Promise.reject(new VoicebotError('VB_ERR_PLUGIN_UNSUPPORTED', { provider: 'none', slot: 'llm', feature: 'summarize (configure plugins.llm)' }));
+    return summarizeForAgent(llm, conversation, instruction, signal);
   }
 
   /** OutboundHooks (transfer mode: warm). */

@@ -2,6 +2,7 @@ import { resample } from '../audio/resampler.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import type { WarmTransferRequest } from '../flow/outbound-hooks.js';
 import type { Logger } from '../logging.js';
+import type { ChatMessage, LlmPlugin } from '../plugins/llm.js';
 import type { TtsPlugin } from '../plugins/tts.js';
 import type { CallInfo, CallLeg, TelephonyPlugin } from '../plugins/telephony.js';
 import type { Clock } from '../time/clock.js';
@@ -53,6 +54,25 @@ export async function speakOnLeg(leg: CallLeg, text: string, d: Pick<WarmTransfe
     await flush(false);
   }
   await flush(true);
+}
+
+/** The instruction the summary is written with; `extra` (the step's summarize string) is appended. */
+export const SUMMARY_INSTRUCTION =
+  'You hand a phone call to a human agent. In one or two short sentences, tell the agent who is calling and what they want, from the conversation below. No greeting, no lists.';
+
+/** The conversation as one transcript, so any model (and the mock) sees the caller's own words. */
+export async function summarizeForAgent(llm: LlmPlugin, conversation: readonly ChatMessage[], extra: string | undefined, signal?: AbortSignal): Promise<string> {
+  const lines = conversation
+    .filter((m) => m.role === 'user' || (m.role === 'assistant' && m.content))
+    .map((m) => `${m.role === 'user' ? 'caller' : 'bot'}: ${m.content}`);
+  if (!lines.length) throw new VoicebotError('VB_ERR_FLOW_STEP', { step: 'transfer', kind: 'transfer', detail: 'no conversation to summarize yet' });
+  const system = extra ? `${SUMMARY_INSTRUCTION} ${extra}` : SUMMARY_INSTRUCTION;
+  let text = '';
+  for await (const ev of llm.chat({ messages: [{ role: 'system', content: system }, { role: 'user', content: lines.join('\n') }], maxTokens: 120, signal })) {
+    if (ev.type === 'text') text += ev.text;
+  }
+  if (!text.trim()) throw new VoicebotError('VB_ERR_FLOW_STEP', { step: 'transfer', kind: 'transfer', detail: 'the llm wrote an empty summary' });
+  return text.trim();
 }
 
 /**

@@ -124,7 +124,7 @@ function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, nex
       };
     case 'transfer': {
       const t: Raw = typeof body === 'string' ? { to: body } : body;
-      return { ...base, kind, to: String(t.to), mode: t.mode === 'warm' ? 'warm' : 'blind', ...(t.summary !== undefined ? { summary: String(t.summary) } : {}), ...(t.hold !== undefined ? { hold: String(t.hold) } : {}), announce: t.announce, timeoutMs: t.timeout !== undefined ? parseDuration(t.timeout) : undefined, onFail: q(raw.onFail) };
+      return { ...base, kind, to: String(t.to), mode: t.mode === 'warm' ? 'warm' : 'blind', ...(t.summary !== undefined ? { summary: String(t.summary) } : {}), ...(t.hold !== undefined ? { hold: String(t.hold) } : {}), ...(t.summarize !== undefined && t.summarize !== false ? { summarize: t.summarize } : {}), announce: t.announce, timeoutMs: t.timeout !== undefined ? parseDuration(t.timeout) : undefined, onFail: q(raw.onFail) };
     }
     case 'hangup':
       return { ...base, kind, text: typeof body === 'string' ? body : undefined };

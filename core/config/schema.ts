@@ -125,6 +125,7 @@ export const STEP_KIND_SCHEMAS: Record<StepKind, { body: Schema; stepKeys: Recor
             announce: str('said before transferring'),
             timeout: duration('wait for the far end'),
             summary: str('warm: what the agent hears first; {{templates}} allowed'),
+            summarize: { type: ['boolean', 'string'], description: 'warm: the llm writes the summary from the conversation (a string adds to its instruction)' },
             hold: str('warm: WAV the caller hears meanwhile (default: a soft chime)'),
           },
           ['to'],

@@ -229,6 +229,8 @@ export interface TransferStep extends StepBase {
   mode: 'blind' | 'warm';
   /** Warm: what the agent hears before the caller is connected (templated). */
   summary?: string;
+  /** Warm: the LLM writes the summary from the conversation; a string adds to its instruction. The template is the fallback. */
+  summarize?: boolean | string;
   /** Warm: WAV the caller hears while the agent is called (default: a soft bundled chime). */
   hold?: string;
   announce?: string;

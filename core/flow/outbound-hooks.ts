@@ -1,4 +1,5 @@
 import type { AmdConfig, VoicebotConfig } from '../config/types.js';
+import type { ChatMessage } from '../plugins/llm.js';
 import type { CallInfo } from '../plugins/telephony.js';
 
 /** What a flow asks for to place a call (the `dial` step), as the calls API takes it. */
@@ -39,6 +40,8 @@ export interface OutboundHooks {
    * declined, the agent hung up) leaving the caller with the bot.
    */
   warmTransfer(caller: CallInfo, req: WarmTransferRequest): Promise<void>;
+  /** One short paragraph for the agent, written by the llm slot from the conversation; rejects when there is no llm. */
+  summarize(conversation: readonly ChatMessage[], instruction: string | undefined, signal?: AbortSignal): Promise<string>;
 }
 
 export interface WarmTransferRequest {

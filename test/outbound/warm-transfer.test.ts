@@ -134,3 +134,52 @@ describe('warm transfer', () => {
     expect(said(events)).toEqual(['Let me get someone.', 'Sorry, nobody is free.']);
   });
 });
+
+describe('warm transfer summary written by the llm', () => {
+  it('the agent hears what the llm wrote from the conversation (the caller\'s own words reach it)', async () => {
+    const { summarizeForAgent, SUMMARY_INSTRUCTION } = await import('../../core/api/warm-transfer.js');
+    const { MockLlm } = await import('../../plugins/mock/llm.js');
+    const llm = new MockLlm('mock', { script: [{ when: 'invoice', reply: 'Ann asks why invoice 42 was charged twice.' }] });
+    await llm.start();
+    const seen: string[] = [];
+    const spy = llm.chat.bind(llm);
+    llm.chat = (req) => {
+      seen.push(...req.messages.map((m) => `${m.role}: ${m.content}`));
+      return spy(req);
+    };
+    const text = await summarizeForAgent(llm, [
+      { role: 'assistant', content: 'How can I help?' },
+      { role: 'user', content: 'My invoice 42 was charged twice.' },
+    ], 'Mention the invoice number.');
+    expect(text).toBe('Ann asks why invoice 42 was charged twice.');
+    expect(seen[0]).toBe(`system: ${SUMMARY_INSTRUCTION} Mention the invoice number.`);
+    expect(seen[1]).toBe('user: bot: How can I help?\ncaller: My invoice 42 was charged twice.');
+    await expect(summarizeForAgent(llm, [], undefined)).rejects.toMatchObject({ code: 'VB_ERR_FLOW_STEP' });
+    await llm.stop();
+  });
+
+  it('with no conversation yet, summarize falls back to the summary template', async () => {
+    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const { config } = await loadConfigText(CONFIG.replace('summary: "Caller', 'summarize: true, summary: "Caller'), '/tmp/warm.yaml', { env: {}, registry: createDefaultRegistry() });
+    expect(config!.flows.main!.steps.handoff).toMatchObject({ mode: 'warm', summarize: true });
+    app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
+    await app.start();
+    api = await startCallsApi(app);
+    const caller = tel.placeCall({ from: '+15550778' });
+    const agentHeard: string[] = [];
+    const watch = setInterval(() => {
+      for (const far of tel.farEnds.values()) {
+        if ((far as { hooked?: boolean }).hooked) continue;
+        (far as { hooked?: boolean }).hooked = true;
+        const d = new MockSpeechDecoder(far.sampleRate);
+        far.setReceiver((f) => {
+          d.push(f.samples);
+          agentHeard.push(...d.take());
+        });
+      }
+    }, 2);
+    expect(await caller.ended).toBe('transferred');
+    clearInterval(watch);
+    expect(agentHeard.join(' ')).toContain('Caller +15550778 needs help with billing.');
+  });
+});

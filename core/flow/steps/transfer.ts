@@ -51,7 +51,15 @@ async function runWarm(step: TransferStep, rc: RunContext, signal: AbortSignal, 
         }
       }
     })();
-    const summary = step.summary ? render(rc, step.summary) : undefined;
+    let summary = step.summary ? render(rc, step.summary) : undefined;
+    if (step.summarize) {
+      try {
+        summary = await hooks.summarize(rc.history, typeof step.summarize === 'string' ? render(rc, step.summarize) : undefined, signal);
+      } catch (e) {
+        // The template (if any) still tells the agent something.
+        rc.logger.warn({ err: (e as Error).message }, 'llm summary failed; using the summary template');
+      }
+    }
     await hooks.warmTransfer(rc.session.info, {
       to,
       summary,
