@@ -174,6 +174,7 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
     recording: { enabled: s.recording?.enabled ?? false, dir: s.recording?.dir ? resolve(dir, s.recording.dir) : d.recording.dir },
     sampleRate: s.sampleRate ?? d.sampleRate,
     server: { ...d.server, ...s.server },
+    ...(s.hold ? { hold: { ...(s.hold.file ? { file: resolve(dir, s.hold.file) } : {}), afterMs: parseDuration(s.hold.after) ?? 800 } } : {}),
     ...(s.api?.token
       ? {
           api: {

@@ -208,6 +208,11 @@ export const CONFIG_SCHEMA: Schema = obj(
       recording: obj({ enabled: bool('default false'), dir: str('default ./recordings') }),
       sampleRate: { enum: ['auto', 8000, 16000, 24000, 48000], description: 'engine rate; default auto (the call\'s own rate when VAD and STT take it)' },
       server: obj({ host: str('default 127.0.0.1'), port: { type: 'integer', minimum: 0, maximum: 65535 } }),
+      hold: obj(
+        { file: str('WAV played while a slow http step runs (default: a soft bundled chime)'), after: duration('start it after the step ran this long (default 800ms)') },
+        [],
+        'hold audio while the bot waits on an http step',
+      ),
       api: obj(
         {
           token: { type: 'string', minLength: 16, description: 'bearer token; the API is off without it (use ${VOICEBOT_API_TOKEN})' },

@@ -47,6 +47,8 @@ export interface Settings {
   server: { host: string; port: number };
   /** The calls HTTP API of `voicebot run`; absent unless settings.api.token is set. */
   api?: ApiSettings;
+  /** Hold ("thinking") audio while an http step runs longer than `afterMs`; absent: silence. */
+  hold?: { file?: string; afterMs: number };
 }
 
 export interface ApiSettings {

@@ -9,6 +9,7 @@ import { AUDIO_KINDS, STEP_EXECUTORS } from './steps/index.js';
 import { Templates, type TemplateScope } from './templates.js';
 import { ToolRunner } from './tools.js';
 import { outboundHooks, type AmdOutcome } from './outbound-hooks.js';
+import { holdWhile } from './thinking.js';
 
 export interface FlowRunContext {
   config: VoicebotConfig;
@@ -135,8 +136,10 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
       );
 
       let result: StepResult;
+      // A slow http step: the caller hears hold audio instead of dead air (settings.hold).
+      const hold = step.kind === 'http' && config.settings.hold ? holdWhile(session, config.settings.hold) : undefined;
       try {
-        result = await STEP_EXECUTORS[step.kind](step as never, rc, ac.signal);
+        result = await STEP_EXECUTORS[step.kind](step as never, rc, ac.signal).finally(() => hold?.stop());
         errorJumps = 0;
       } catch (e) {
         if (jump !== undefined) result = jump;

@@ -1,12 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { TransferStep } from '../../config/types.js';
-import { defaultHoldAudio } from '../../audio/hold.js';
-import { decodeWav } from '../../audio/wav.js';
-import type { AudioBuffer } from '../../audio/frame.js';
 import { VoicebotError } from '../../errors/index.js';
 import { render, type RunContext, type StepExecutor, type StepResult } from '../context.js';
 import { outboundHooks } from '../outbound-hooks.js';
+import { loadHoldAudio } from '../thinking.js';
 
 export const runTransfer: StepExecutor<TransferStep> = async (step, rc, signal) => {
   if (step.announce) {
@@ -26,12 +23,6 @@ export const runTransfer: StepExecutor<TransferStep> = async (step, rc, signal) 
   return null;
 };
 
-async function holdAudio(step: TransferStep, rc: RunContext): Promise<AudioBuffer> {
-  if (!step.hold) return defaultHoldAudio();
-  const d = decodeWav(await readFile(resolve(rc.config.source.dir, step.hold)));
-  return { samples: d.samples, sampleRate: d.sampleRate };
-}
-
 /** Warm: the caller hears hold audio while the agent is called and told the summary; then the two are connected. */
 async function runWarm(step: TransferStep, rc: RunContext, signal: AbortSignal, to: string): Promise<StepResult> {
   const hooks = outboundHooks(rc.config);
@@ -41,7 +32,7 @@ async function runWarm(step: TransferStep, rc: RunContext, signal: AbortSignal, 
   let holding: Promise<void> = Promise.resolve();
   try {
     if (!hooks) throw new VoicebotError('VB_ERR_TRANSFER_FAILED', { callId: rc.session.info.id, to, detail: 'warm transfer needs the outbound service (voicebot run with settings.api, or voicebot call)' });
-    const audio = await holdAudio(step, rc);
+    const audio = await loadHoldAudio(step.hold ? resolve(rc.config.source.dir, step.hold) : rc.config.settings.hold?.file);
     holding = (async () => {
       while (!hold.signal.aborted && !rc.session.ended) {
         try {
