@@ -10,6 +10,7 @@ import { Templates, type TemplateScope } from './templates.js';
 import { ToolRunner } from './tools.js';
 import { outboundHooks, type AmdOutcome } from './outbound-hooks.js';
 import { holdWhile } from './thinking.js';
+import { realClock } from '../time/clock.js';
 
 export interface FlowRunContext {
   config: VoicebotConfig;
@@ -184,9 +185,30 @@ async function amdStart(session: CallSession, config: VoicebotConfig, flowName: 
   const flow = config.flows[flowName]!;
   const outcome = await Promise.race([amd, new Promise<undefined>((r) => session.endSignal.addEventListener('abort', () => r(undefined), { once: true }))]);
   if (outcome === undefined || session.ended) return undefined;
+  await dropGreeting(session);
   const target = flow.on[outcome] ?? config.on[outcome];
   logger.info({ amd: outcome, target: target ?? flow.start }, `answering-machine detection: ${outcome}`);
   return target ?? flow.start;
+}
+
+/**
+ * What the callee said while AMD listened (their "Hello?", a machine's
+ * greeting) is queued in the session as type-ahead; it is not an answer to
+ * the flow's first question. Take it out with zero-timeout listens (bounded).
+ */
+async function dropGreeting(session: CallSession): Promise<void> {
+  const ac = new AbortController();
+  const cap = realClock.setTimeout(() => ac.abort(), 2000);
+  try {
+    for (let i = 0; i < 5 && !session.ended && !ac.signal.aborted; i++) {
+      const r = await session.listen({ input: ['speech', 'dtmf'], timeoutMs: 0, signal: ac.signal });
+      if (r.type === 'timeout') return;
+    }
+  } catch {
+    // Nothing to drop (no STT), or the call ended: the flow starts as it is.
+  } finally {
+    realClock.clearTimeout(cap);
+  }
 }
 
 /**
