@@ -185,7 +185,8 @@ async function amdStart(session: CallSession, config: VoicebotConfig, flowName: 
   const flow = config.flows[flowName]!;
   const outcome = await Promise.race([amd, new Promise<undefined>((r) => session.endSignal.addEventListener('abort', () => r(undefined), { once: true }))]);
   if (outcome === undefined || session.ended) return undefined;
-  await dropGreeting(session);
+  // A machine's message must start right after the beep; nobody listens to it afterwards.
+  if (outcome !== 'machine') await dropGreeting(session);
   const target = flow.on[outcome] ?? config.on[outcome];
   logger.info({ amd: outcome, target: target ?? flow.start }, `answering-machine detection: ${outcome}`);
   return target ?? flow.start;

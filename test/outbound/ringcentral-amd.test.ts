@@ -84,7 +84,7 @@ describe('outbound calls with answering-machine detection over the RingCentral f
     const firstLoud = callee.callee!.heard.find((h) => rmsOf(h.frame.samples) > 300);
     expect(firstLoud, 'the bot spoke to the machine').toBeDefined();
     expect(firstLoud!.atMs).toBeGreaterThanOrEqual(beepEnd);
-    // Not long after it either: the recording starts with the message.
-    expect(firstLoud!.atMs - beepEnd).toBeLessThan(1500);
+    // Because of the beep, not the 10 s beepTimeout (a loose bound: this is real time on a shared host).
+    expect(firstLoud!.atMs - beepEnd).toBeLessThan(5000);
   });
 });
