@@ -96,6 +96,18 @@ describe('calls API on the app (mock telephony, real HTTP)', () => {
     expect(patch.headers.get('allow')).toBe('POST, GET');
   });
 
+  it('amd per call: a silent callee is "unknown" at the timeout; bad amd values are refused', async () => {
+    const { url } = await start();
+    expect((await call(url, 'POST', '/v1/calls', { to: '+1555', amd: { timeoutMs: -1 } })).json.error.message).toMatch(/amd.timeoutMs must be ms/);
+    expect((await call(url, 'POST', '/v1/calls', { to: '+1555', amd: 'yes' })).status).toBe(400);
+    const r = await call(url, 'POST', '/v1/calls', { to: '+15550100', amd: { timeoutMs: 800 } });
+    const v = await until(url, r.json.id, (x) => x.state === 'ended');
+    expect(v.amd).toMatchObject({ outcome: 'unknown', reason: 'no greeting heard' });
+    expect(v.amd!.decidedAfterMs).toBeGreaterThanOrEqual(800);
+    // unknown has no handler in this flow: it starts at its start step.
+    expect(v.transcript[0]?.text).toMatch(/^Hi friend/);
+  });
+
   it('a busy line ends the call as failed with its code', async () => {
     const { url } = await start();
     const r = await call(url, 'POST', '/v1/calls', { to: '+15550000486' });
