@@ -10,7 +10,7 @@ import { setOutboundHooks, type AmdOutcome, type CallSetup, type DialRequest, ty
 import type { ChatMessage } from '../plugins/llm.js';
 import type { CallInfo, HangupReason } from '../plugins/telephony.js';
 import { realClock, type Clock, type TimerHandle } from '../time/clock.js';
-import { controlLeg } from './leg-tap.js';
+import { controlLeg } from './controlled-leg.js';
 import { summarizeForAgent, warmTransfer } from './warm-transfer.js';
 
 export interface OutboundLimits {
