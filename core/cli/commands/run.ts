@@ -69,7 +69,9 @@ export const runCommand: Command = {
       throw e;
     }
     // The calls API (settings.api with a token): on its own port, next to the telephony.
-    const api = role === 'worker' ? undefined : await startCallsApi(app, { logger }).catch(async (e) => {
+    // Outbound calls run their flow in this process, so only the whole bot (role all) serves it.
+    if (role !== 'all' && config.settings.api) io.stderr(`calls API not started: it runs with --role all only (this process is ${role})\n`);
+    const api = role !== 'all' ? undefined : await startCallsApi(app, { logger }).catch(async (e) => {
       await app.stop().catch(() => {});
       throw e;
     });
