@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseDuration } from './duration.js';
 import type {
+  AmdConfig,
   BranchCase,
   FlowConfig,
   Handlers,
@@ -42,7 +43,7 @@ export function normalizeHandlers(flow: string, h: Raw | undefined, flows: Raw):
   if (!h) return {};
   const out: Handlers = {};
   if (h.dtmf) out.dtmf = Object.fromEntries(Object.entries(h.dtmf as Record<string, string>).map(([d, t]) => [d, qualify(flow, t, flows)]));
-  for (const k of ['error', 'hangup', 'noInput'] as const) if (typeof h[k] === 'string') out[k] = qualify(flow, h[k], flows);
+  for (const k of ['error', 'hangup', 'noInput', 'machine', 'human', 'unknown'] as const) if (typeof h[k] === 'string') out[k] = qualify(flow, h[k], flows);
   return out;
 }
 
@@ -135,11 +136,23 @@ function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, nex
       };
     case 'transfer': {
       const t: Raw = typeof body === 'string' ? { to: body } : body;
-      return { ...base, kind, to: String(t.to), mode: 'blind', announce: t.announce, timeoutMs: t.timeout !== undefined ? parseDuration(t.timeout) : undefined, onFail: q(raw.onFail) };
+      return { ...base, kind, to: String(t.to), mode: t.mode === 'warm' ? 'warm' : 'blind', ...(t.summary !== undefined ? { summary: String(t.summary) } : {}), ...(t.hold !== undefined ? { hold: String(t.hold) } : {}), ...(t.summarize !== undefined && t.summarize !== false ? { summarize: t.summarize } : {}), announce: t.announce, timeoutMs: t.timeout !== undefined ? parseDuration(t.timeout) : undefined, onFail: q(raw.onFail) };
     }
     case 'hangup':
       return { ...base, kind, text: typeof body === 'string' ? body : undefined };
+    case 'dial': {
+      const t: Raw = typeof body === 'string' ? { to: body } : body;
+      return { ...base, kind, to: String(t.to), flowName: t.flow, vars: { ...(t.vars ?? {}) }, callerId: t.callerId, save: raw.save, onFail: q(raw.onFail) };
+    }
+    case 'sendDigits':
+      return { ...base, kind, digits: String(body) };
   }
+}
+
+/** `amd: true` or `amd: { timeout, beepTimeout }` → ms with defaults. */
+export function normalizeAmd(a: unknown): AmdConfig {
+  const o: Raw = a && typeof a === 'object' ? (a as Raw) : {};
+  return { timeoutMs: parseDuration(o.timeout) ?? 5000, beepTimeoutMs: parseDuration(o.beepTimeout) ?? 20_000 };
 }
 
 function normalizeParams(p: unknown): Record<string, unknown> {
@@ -179,6 +192,21 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
       budgetMs: parseDuration(s.fallback?.budget) ?? d.fallback!.budgetMs,
       onAuthError: s.fallback?.onAuthError ?? d.fallback!.onAuthError,
     },
+    ...(s.hold ? { hold: { ...(s.hold.file ? { file: resolve(dir, s.hold.file) } : {}), afterMs: parseDuration(s.hold.after) ?? 800 } } : {}),
+    ...(s.api?.token
+      ? {
+          api: {
+            token: s.api.token,
+            host: s.api.host ?? '127.0.0.1',
+            port: s.api.port ?? 8090,
+            outbound: {
+              maxConcurrent: s.api.outbound?.maxConcurrent ?? 5,
+              perMinute: s.api.outbound?.perMinute ?? 30,
+              ringTimeoutMs: parseDuration(s.api.outbound?.ringTimeout) ?? 30_000,
+            },
+          },
+        }
+      : {}),
   };
   const tools: Record<string, ToolConfig> = {};
   for (const [name, t] of Object.entries((raw.tools ?? {}) as Raw)) {
@@ -201,7 +229,7 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
       if (kinds.length !== 1) return;
       steps[n] = normalizeStep(fname, n, r, kinds[0], defaultNext(kinds[0], names, i), flowsRaw);
     });
-    flows[fname] = { name: fname, start: qualify(fname, f.start ?? names[0], flowsRaw), on: normalizeHandlers(fname, f.on, flowsRaw), steps };
+    flows[fname] = { name: fname, start: qualify(fname, f.start ?? names[0], flowsRaw), on: normalizeHandlers(fname, f.on, flowsRaw), steps, ...(f.amd ? { amd: normalizeAmd(f.amd) } : {}) };
   }
   const firstFlow = Object.keys(flows)[0];
   return {
@@ -211,7 +239,7 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
     vars: Object.fromEntries(Object.entries((raw.vars ?? {}) as Raw).map(([k, v]) => [k, String(v)])),
     tools,
     flows,
-    routes: ((raw.routes ?? []) as Raw[]).map((r) => ({ to: String(r.to), flow: r.flow })),
+    routes: ((raw.routes ?? []) as Raw[]).map((r) => ({ to: String(r.to), flow: r.flow, ...(r.direction ? { direction: r.direction } : {}) })),
     on: normalizeHandlers(firstFlow, raw.on, flowsRaw),
     source: { file, dir },
     secretVars,

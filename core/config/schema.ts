@@ -28,6 +28,9 @@ export const HANDLERS_SCHEMA = obj(
     error: target('run on any slot or step failure'),
     hangup: target('run when the caller hangs up'),
     noInput: target('run when a listen step gets no input'),
+    machine: target('outbound call with amd: an answering machine took it (runs after the beep)'),
+    human: target('outbound call with amd: a person answered'),
+    unknown: target('outbound call with amd: no decision before amd.timeout'),
   },
   [],
   'event handlers; lookup order step → flow → global',
@@ -124,13 +127,48 @@ export const STEP_KIND_SCHEMAS: Record<StepKind, { body: Schema; stepKeys: Recor
     body: {
       anyOf: [
         str('number to transfer to'),
-        obj({ to: str('number or SIP URI'), mode: { const: 'blind' }, announce: str('said before transferring'), timeout: duration('wait for the far end') }, ['to']),
+        obj(
+          {
+            to: str('number or SIP URI'),
+            mode: { enum: ['blind', 'warm'], description: 'blind (default) or warm: call the agent, say the summary, then connect' },
+            announce: str('said before transferring'),
+            timeout: duration('wait for the far end'),
+            summary: str('warm: what the agent hears first; {{templates}} allowed'),
+            summarize: { type: ['boolean', 'string'], description: 'warm: the llm writes the summary from the conversation (a string adds to its instruction)' },
+            hold: str('warm: WAV the caller hears meanwhile (default: a soft chime)'),
+          },
+          ['to'],
+        ),
       ],
     },
     stepKeys: { onFail: target('when the transfer fails') },
   },
   hangup: { body: { type: ['string', 'null', 'boolean'], description: 'text said before hanging up' }, stepKeys: {} },
+  dial: {
+    body: {
+      anyOf: [
+        str('number to call'),
+        obj(
+          {
+            to: str('number to call; {{templates}} allowed'),
+            flow: str('flow the new call runs (default: routes with direction outbound)'),
+            vars: { type: 'object', description: 'vars of the new call (templated)' },
+            callerId: str('caller id shown to the callee'),
+          },
+          ['to'],
+        ),
+      ],
+    },
+    stepKeys: { save: str('save the new call id'), onFail: target('when the call cannot be placed') },
+  },
+  sendDigits: { body: { type: 'string', pattern: '^[0-9*#A-Dw]+$', description: 'DTMF to send; w waits 0.5 s' }, stepKeys: {} },
 };
+
+export const AMD_SCHEMA: Schema = obj(
+  { timeout: duration('decide within (default 5s)'), beepTimeout: duration('wait for the beep after a machine (default 20s)') },
+  [],
+  'answering-machine detection for outbound calls ({} for the defaults); handlers on.human / on.machine / on.unknown',
+);
 
 export function stepSchema(kind: StepKind): Schema {
   const k = STEP_KIND_SCHEMAS[kind];
@@ -190,6 +228,25 @@ export const CONFIG_SCHEMA: Schema = obj(
         budget: duration('chains: longest silence across the whole chain before on.error; default 8s'),
         onAuthError: bool('chains: also move on after 401/403 (default false)'),
       }),
+      hold: obj(
+        { file: str('WAV played while a slow http step runs (default: a soft bundled chime)'), after: duration('start it after the step ran this long (default 800ms)') },
+        [],
+        'hold audio while the bot waits on an http step',
+      ),
+      api: obj(
+        {
+          token: { type: 'string', minLength: 16, description: 'bearer token; the API is off without it (use ${VOICEBOT_API_TOKEN})' },
+          host: str('interface to bind (default 127.0.0.1)'),
+          port: { type: 'integer', minimum: 0, maximum: 65535, description: 'default 8090' },
+          outbound: obj({
+            maxConcurrent: { type: 'integer', minimum: 1, description: 'outbound calls at once (default 5)' },
+            perMinute: { type: 'integer', minimum: 1, description: 'outbound calls started per minute (default 30)' },
+            ringTimeout: duration('ring before no-answer (default 30s)'),
+          }),
+        },
+        [],
+        'HTTP API of voicebot run (POST /v1/calls...)',
+      ),
     }),
     vars: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'names for {{templates}}' },
     tools: { type: 'object', additionalProperties: TOOL },
@@ -201,12 +258,16 @@ export const CONFIG_SCHEMA: Schema = obj(
         {
           start: target('first step (default: the first step)'),
           on: HANDLERS_SCHEMA,
+          amd: AMD_SCHEMA,
           steps: { type: 'object', minProperties: 1, additionalProperties: { type: 'object' } },
         },
         ['steps'],
       ),
     },
-    routes: { type: 'array', items: obj({ to: str('called number, or * for any'), flow: str('flow name') }, ['to', 'flow']) },
+    routes: {
+      type: 'array',
+      items: obj({ to: str('called number, or * for any'), flow: str('flow name'), direction: { enum: ['inbound', 'outbound'], description: 'calls of this direction only (default inbound)' } }, ['to', 'flow']),
+    },
   },
   ['version', 'flows'],
 );

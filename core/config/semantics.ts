@@ -25,7 +25,7 @@ interface TargetRef {
   field: string;
 }
 
-const HANDLER_KEYS = ['error', 'hangup', 'noInput'];
+const HANDLER_KEYS = ['error', 'hangup', 'noInput', 'machine', 'human', 'unknown'];
 
 function handlerRefs(h: Raw | undefined, path: Path, flow: string, out: TargetRef[]): void {
   if (!h || typeof h !== 'object') return;
@@ -104,14 +104,15 @@ function edges(step: Step): string[] {
       push(step.onError);
       break;
     case 'transfer':
+    case 'dial':
       push(step.onFail);
       break;
   }
   return out;
 }
 
-function handlerTargets(h: { dtmf?: Record<string, string>; error?: string; hangup?: string; noInput?: string }): string[] {
-  return [...Object.values(h.dtmf ?? {}), h.error, h.hangup, h.noInput].filter((x): x is string => !!x);
+function handlerTargets(h: { dtmf?: Record<string, string>; error?: string; hangup?: string; noInput?: string; machine?: string; human?: string; unknown?: string }): string[] {
+  return [...Object.values(h.dtmf ?? {}), h.error, h.hangup, h.noInput, h.machine, h.human, h.unknown].filter((x): x is string => !!x);
 }
 
 const TEMPLATE = /\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*(?:\|\s*raw\s*)?\}\}/g;
@@ -189,6 +190,7 @@ export function checkSemantics(raw: Raw, config: VoicebotConfig): SemanticProble
     for (const s of Object.values(f.steps)) {
       if (s.kind === 'listen' && s.save) known.add(s.save);
       if (s.kind === 'http' && s.save) known.add(s.save);
+      if (s.kind === 'dial' && s.save) known.add(s.save);
       if (s.kind === 'set') Object.keys(s.values).forEach((k) => known.add(k));
     }
   for (const f of Object.values(config.flows))
@@ -242,7 +244,7 @@ export function checkSemantics(raw: Raw, config: VoicebotConfig): SemanticProble
       if (root === 'args') ok = path[0] === 'tools' && parts.length > 1;
       if (root === 'tools') ok = parts.length > 1 && parts[1] in config.tools;
       if (root === 'vars') ok = parts.length > 1 && known.has(parts[1]);
-      if (root === 'call') ok = parts.length === 2 && ['id', 'from', 'to'].includes(parts[1]);
+      if (root === 'call') ok = parts.length === 2 && ['id', 'from', 'to', 'direction'].includes(parts[1]);
       if (!ok) problems.push({ path, code: 'VB_WARN_TEMPLATE_UNKNOWN', params: { name: m[1] } });
     }
   }

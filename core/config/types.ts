@@ -52,12 +52,34 @@ export interface Settings {
    * on.error; onAuthError moves on after 401/403 too. See core/engine/fallback/chain.ts.
    */
   fallback?: { attemptMs: number; budgetMs: number; onAuthError: boolean };
+  /** The calls HTTP API of `voicebot run`; absent unless settings.api.token is set. */
+  api?: ApiSettings;
+  /** Hold ("thinking") audio while an http step runs longer than `afterMs`; absent: silence. */
+  hold?: { file?: string; afterMs: number };
+}
+
+export interface ApiSettings {
+  /** Bearer token every request must carry. */
+  token: string;
+  host: string;
+  port: number;
+  outbound: { maxConcurrent: number; perMinute: number; ringTimeoutMs: number };
+}
+
+/** Answering-machine detection of an outbound call (flow `amd:` or the call's own). */
+export interface AmdConfig {
+  /** ms after the answer by which AMD must decide; then `unknown`. */
+  timeoutMs: number;
+  /** ms to wait for the beep after a machine was detected; then the message starts anyway. */
+  beepTimeoutMs: number;
 }
 
 export interface RouteConfig {
   /** Called number; exact match, or `*` for any. */
   to: string;
   flow: string;
+  /** Calls of this direction only (default inbound). */
+  direction?: 'inbound' | 'outbound';
 }
 
 /** Values are qualified targets "flow.step". */
@@ -66,6 +88,10 @@ export interface Handlers {
   error?: string;
   hangup?: string;
   noInput?: string;
+  /** Answering-machine detection outcomes of an outbound call (flows with `amd:`). */
+  machine?: string;
+  human?: string;
+  unknown?: string;
 }
 
 export interface ToolConfig {
@@ -98,6 +124,8 @@ export interface FlowConfig {
   on: Handlers;
   /** In file order. */
   steps: Record<string, Step>;
+  /** Answering-machine detection for outbound calls that run this flow. */
+  amd?: AmdConfig;
 }
 
 export interface SourcePos {
@@ -214,10 +242,36 @@ export interface HttpStep extends StepBase, HttpSpec {
 export interface TransferStep extends StepBase {
   kind: 'transfer';
   to: string;
-  mode: 'blind';
+  /** blind: hand the call over; warm: call the agent, tell them the summary, then connect (hold audio meanwhile). */
+  mode: 'blind' | 'warm';
+  /** Warm: what the agent hears before the caller is connected (templated). */
+  summary?: string;
+  /** Warm: the LLM writes the summary from the conversation; a string adds to its instruction. The template is the fallback. */
+  summarize?: boolean | string;
+  /** Warm: WAV the caller hears while the agent is called (default: a soft bundled chime). */
+  hold?: string;
   announce?: string;
   timeoutMs?: number;
   onFail?: string;
+}
+
+/** Place an outbound call from a flow (e.g. a callback); this call's flow goes on. */
+export interface DialStep extends StepBase {
+  kind: 'dial';
+  to: string;
+  /** Flow the new call runs (default: routed by direction outbound). */
+  flowName?: string;
+  vars: Record<string, unknown>;
+  callerId?: string;
+  /** Save the new call's id under this name. */
+  save?: string;
+  onFail?: string;
+}
+
+/** Send DTMF to the far end (navigate another IVR); `w` waits 0.5 s. */
+export interface SendDigitsStep extends StepBase {
+  kind: 'sendDigits';
+  digits: string;
 }
 
 export interface HangupStep extends StepBase {
@@ -235,7 +289,9 @@ export type Step =
   | GotoStep
   | HttpStep
   | TransferStep
-  | HangupStep;
+  | HangupStep
+  | DialStep
+  | SendDigitsStep;
 
 export type StepKind = Step['kind'];
 
@@ -250,4 +306,6 @@ export const STEP_KINDS: readonly StepKind[] = [
   'http',
   'transfer',
   'hangup',
+  'dial',
+  'sendDigits',
 ];

@@ -9,6 +9,7 @@ import { OPENAI_ERRORS } from './codes/openai.js';
 import { LOCAL_ERRORS } from './codes/local.js';
 import { WEBSOCKET_ERRORS } from './codes/websocket.js';
 import { VAD_ERRORS } from './codes/vad.js';
+import { OUTBOUND_ERRORS } from './codes/outbound.js';
 
 /**
  * The single registry of coded errors. Each domain keeps its codes in
@@ -26,6 +27,7 @@ export const ERROR_DEFS = {
   ...LOCAL_ERRORS,
   ...WEBSOCKET_ERRORS,
   ...VAD_ERRORS,
+  ...OUTBOUND_ERRORS,
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERROR_DEFS;

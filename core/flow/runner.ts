@@ -8,6 +8,9 @@ import { findHandler, hotkeysFor, qualified, type RunContext, type StepResult } 
 import { AUDIO_KINDS, STEP_EXECUTORS } from './steps/index.js';
 import { Templates, type TemplateScope } from './templates.js';
 import { ToolRunner } from './tools.js';
+import { outboundHooks, type AmdOutcome } from './outbound-hooks.js';
+import { holdWhile } from './thinking.js';
+import { realClock } from '../time/clock.js';
 
 export interface FlowRunContext {
   config: VoicebotConfig;
@@ -64,9 +67,10 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
   const flow = config.flows[ctx.flow];
   if (!flow) throw new VoicebotError('VB_ERR_FLOW_TARGET', { target: ctx.flow, from: 'route' });
   const templates = new Templates(config);
+  const setup = outboundHooks(config)?.setupFor(session.info.id);
   const scope: TemplateScope = {
-    call: { id: session.info.id, from: session.info.from, to: session.info.to },
-    vars: {},
+    call: { id: session.info.id, from: session.info.from, to: session.info.to, direction: session.info.direction ?? 'inbound' },
+    vars: { ...setup?.vars },
     configVars: config.vars,
     tools: {},
   };
@@ -84,7 +88,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
     endedByFlow: false,
   };
 
-  let current: string | undefined = flow.start;
+  let current: string | undefined = setup?.amd ? await amdStart(session, config, ctx.flow, setup.amd, logger) : flow.start;
   let last: Step | undefined;
   let steps = 0;
   let errorJumps = 0;
@@ -133,8 +137,10 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
       );
 
       let result: StepResult;
+      // A slow http step: the caller hears hold audio instead of dead air (settings.hold).
+      const hold = step.kind === 'http' && config.settings.hold ? holdWhile(session, config.settings.hold) : undefined;
       try {
-        result = await STEP_EXECUTORS[step.kind](step as never, rc, ac.signal);
+        result = await STEP_EXECUTORS[step.kind](step as never, rc, ac.signal).finally(() => hold?.stop());
         errorJumps = 0;
       } catch (e) {
         if (jump !== undefined) result = jump;
@@ -167,6 +173,43 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
   }
 
   if (session.ended && !rc.endedByFlow && last) await runHangupHandler(rc, last);
+}
+
+/**
+ * An outbound call with answering-machine detection starts where the outcome
+ * says: on.human / on.machine / on.unknown of the flow (then global), else at
+ * `start`. The machine outcome arrives after the beep, so a message left from
+ * the machine handler is recorded whole.
+ */
+async function amdStart(session: CallSession, config: VoicebotConfig, flowName: string, amd: Promise<AmdOutcome>, logger: Logger): Promise<string | undefined> {
+  const flow = config.flows[flowName]!;
+  const outcome = await Promise.race([amd, new Promise<undefined>((r) => session.endSignal.addEventListener('abort', () => r(undefined), { once: true }))]);
+  if (outcome === undefined || session.ended) return undefined;
+  // A machine's message must start right after the beep; nobody listens to it afterwards.
+  if (outcome !== 'machine') await dropGreeting(session);
+  const target = flow.on[outcome] ?? config.on[outcome];
+  logger.info({ amd: outcome, target: target ?? flow.start }, `answering-machine detection: ${outcome}`);
+  return target ?? flow.start;
+}
+
+/**
+ * What the callee said while AMD listened (their "Hello?", a machine's
+ * greeting) is queued in the session as type-ahead; it is not an answer to
+ * the flow's first question. Take it out with zero-timeout listens (bounded).
+ */
+async function dropGreeting(session: CallSession): Promise<void> {
+  const ac = new AbortController();
+  const cap = realClock.setTimeout(() => ac.abort(), 2000);
+  try {
+    for (let i = 0; i < 5 && !session.ended && !ac.signal.aborted; i++) {
+      const r = await session.listen({ input: ['speech', 'dtmf'], timeoutMs: 0, signal: ac.signal });
+      if (r.type === 'timeout') return;
+    }
+  } catch {
+    // Nothing to drop (no STT), or the call ended: the flow starts as it is.
+  } finally {
+    realClock.clearTimeout(cap);
+  }
 }
 
 /**

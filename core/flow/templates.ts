@@ -22,7 +22,7 @@ export interface CompiledTemplate {
 }
 
 export interface TemplateScope {
-  call: { id: string; from: string; to: string };
+  call: { id: string; from: string; to: string; direction: 'inbound' | 'outbound' };
   /** Values saved by listen/http steps and set steps. */
   vars: Record<string, unknown>;
   /** config.vars: may contain templates themselves. */

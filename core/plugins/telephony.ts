@@ -1,3 +1,4 @@
+import { VoicebotError } from '../errors/index.js';
 import { PluginBase } from './base.js';
 import type { MediaPort } from './media-port.js';
 
@@ -10,7 +11,14 @@ export interface TelephonyCapabilities {
   receiveDtmf: boolean;
   /** Can place simulated/real inbound calls on demand (mock, local softphone). */
   placeCalls: boolean;
+  /** Can call a number (dial()): the bot places the call. */
+  outbound?: boolean;
+  /** Can connect two of its calls and drop out (bridge(): warm transfer). */
+  bridge?: boolean;
 }
+
+/** Who placed the call: the far end (inbound) or the bot (outbound, dial()). */
+export type CallDirection = 'inbound' | 'outbound';
 
 export interface CallInfo {
   /** Unique within the process. */
@@ -21,6 +29,8 @@ export interface CallInfo {
   to: string;
   /** Provider-specific facts (SIP headers, session ids), for logs and handlers. */
   meta: Record<string, string>;
+  /** Absent means inbound. */
+  direction?: CallDirection;
 }
 
 export type HangupReason =
@@ -68,6 +78,21 @@ export interface TelephonyHandler {
   onIncomingCall(call: IncomingCall): void;
   /** Registration/connection state changes, for logs and events. */
   onStateChange?(state: string, detail?: string): void;
+}
+
+/** A call the bot places (outbound capability). */
+export interface DialOptions {
+  /** Number (E.164 or digits) or extension to call. */
+  to: string;
+  /** Caller id shown to the callee; default: the provider's configured one. */
+  callerId?: string;
+  /** ms to ring before giving up with VB_ERR_OUTBOUND_NO_ANSWER (default 30000). */
+  ringTimeoutMs?: number;
+  /** Aborting cancels a ringing call (rejects with VB_ERR_CANCELLED). */
+  signal?: AbortSignal;
+  meta?: Record<string, string>;
+  /** Called once the call has its id, before the far end answers. */
+  onRinging?: (info: CallInfo) => void;
 }
 
 /** Options for placing a simulated inbound call (placeCalls capability). */
@@ -120,5 +145,32 @@ export abstract class TelephonyPlugin extends PluginBase {
 
   protected _placeCall(_opts: PlaceCallOptions): CallerSide {
     throw new Error(`${this.provider} cannot place calls`);
+  }
+
+  /**
+   * Call a number (capabilities.outbound). Resolves with the answered leg,
+   * `info.direction` 'outbound', which the caller runs like an answered inbound
+   * leg; rejects with VB_ERR_OUTBOUND_BUSY / _NO_ANSWER / _DECLINED / _FAILED,
+   * or VB_ERR_CANCELLED when `signal` aborted it while ringing.
+   */
+  dial(opts: DialOptions): Promise<CallLeg> {
+    return this._dial(opts);
+  }
+
+  protected _dial(_opts: DialOptions): Promise<CallLeg> {
+    return Promise.reject(new VoicebotError('VB_ERR_OUTBOUND_UNSUPPORTED', { provider: this.provider }));
+  }
+
+  /**
+   * Connect the far ends of two live calls of this plugin and leave both
+   * (capabilities.bridge; warm transfer). Both legs then end with reason
+   * `transferred`, each reported through its onEnded.
+   */
+  bridge(a: CallInfo, b: CallInfo): Promise<void> {
+    return this._bridge(a, b);
+  }
+
+  protected _bridge(_a: CallInfo, _b: CallInfo): Promise<void> {
+    return Promise.reject(new VoicebotError('VB_ERR_PLUGIN_UNSUPPORTED', { provider: this.provider, slot: 'telephony', feature: 'bridging two calls (warm transfer)' }));
   }
 }

@@ -9,6 +9,7 @@ import {
   type CallerSide,
   type CallInfo,
   type CallLeg,
+  type DialOptions,
   type HangupReason,
   type IncomingCall,
   type PlaceCallOptions,
@@ -26,6 +27,8 @@ export interface MockTelephonyOptions {
   transferLatencyMs?: number;
   /** Numbers whose transfer fails (to exercise onFail). */
   failTransfersTo?: string[];
+  /** dial(): numbers that do not answer as a person would (default: every number answers at once). */
+  dialOutcomes?: Record<string, 'busy' | 'no-answer' | 'decline'>;
 }
 
 type FrameCb = ((frame: AudioFrame) => void) | undefined;
@@ -219,8 +222,14 @@ function callerSideOf(call: MockCall): CallerSide {
  * speaks (PCM frames), presses keys and hangs up.
  */
 export class MockTelephony extends TelephonyPlugin {
-  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true };
+  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true, outbound: true, bridge: true };
   readonly options: MockTelephonyOptions;
+  /** dial(): the simulated callee of each placed call, by call id (tests and `voicebot call` speak through it). */
+  readonly farEnds = new Map<string, CallerSide>();
+  /** bridge(): the call ids connected, in order. */
+  readonly bridged: [string, string][] = [];
+  /** dial(): every number dialled, with its caller id, in order. */
+  readonly dialled: { to: string; callerId?: string }[] = [];
   readonly calls = new Map<string, MockCall>();
   /** Total answer() calls that succeeded (tests assert exactly-once). */
   answers = 0;
@@ -242,6 +251,36 @@ export class MockTelephony extends TelephonyPlugin {
     return callerSideOf(call);
   }
 
+  /** The same MockCall as placeCall(), placed the other way: the callee answers at once, or per dialOutcomes. */
+  protected override async _dial(opts: DialOptions): Promise<CallLeg> {
+    if (opts.signal?.aborted) throw new VoicebotError('VB_ERR_CANCELLED', { what: `call to ${opts.to}` });
+    this.dialled.push({ to: opts.to, callerId: opts.callerId });
+    const id = `mock-out-${process.pid}-${++this.seq}`;
+    const info: CallInfo = { id, from: opts.callerId ?? '+15550123', to: opts.to, meta: { ...opts.meta }, direction: 'outbound' };
+    opts.onRinging?.(info);
+    const outcome = this.options.dialOutcomes?.[opts.to];
+    if (outcome === 'busy') throw new VoicebotError('VB_ERR_OUTBOUND_BUSY', { to: opts.to, detail: '486 Busy Here (mock)' });
+    if (outcome === 'decline') throw new VoicebotError('VB_ERR_OUTBOUND_DECLINED', { to: opts.to, detail: '603 Decline (mock)' });
+    if (outcome === 'no-answer') throw new VoicebotError('VB_ERR_OUTBOUND_NO_ANSWER', { to: opts.to, timeoutMs: opts.ringTimeoutMs ?? 30_000 });
+    const call = new MockCall(info, this.options.sampleRate ?? 8000, this.options.codec ?? 'pcmu', this);
+    this.calls.set(id, call);
+    const side = callerSideOf(call);
+    this.farEnds.set(id, side);
+    void call.ended.then(() => this.farEnds.delete(id));
+    return call.answer();
+  }
+
+  /** Both calls end `transferred`, as if the line connected them and dropped the bot. */
+  protected override async _bridge(a: CallInfo, b: CallInfo): Promise<void> {
+    const ca = this.calls.get(a.id);
+    const cb = this.calls.get(b.id);
+    if (!ca || !cb) throw new VoicebotError('VB_ERR_CALL_NOT_FOUND', { callId: ca ? b.id : a.id });
+    if (this.options.transferLatencyMs) await sleep(this.options.transferLatencyMs);
+    this.bridged.push([a.id, b.id]);
+    ca.end('transferred');
+    cb.end('transferred');
+  }
+
   protected override async _stop(): Promise<void> {
     for (const c of [...this.calls.values()]) c.end('shutdown');
   }
@@ -258,6 +297,7 @@ export const mockTelephonyPlugin = definePlugin<'telephony', MockTelephonyOption
       sampleRate: { enum: [8000, 16000, 24000, 48000], description: 'rate of the simulated line (default 8000)' },
       transferLatencyMs: { type: 'number', minimum: 0 },
       failTransfersTo: { type: 'array', items: { type: 'string' } },
+      dialOutcomes: { type: 'object', additionalProperties: { enum: ['busy', 'no-answer', 'decline'] }, description: 'dial(): numbers that do not answer' },
     },
     additionalProperties: false,
   },

@@ -32,6 +32,8 @@ export interface LegControl {
   dropSession(): Promise<void>;
   /** REST blind transfer. */
   transfer(to: string): Promise<void>;
+  /** REST bridge of this party with another call's party (warm transfer). */
+  bridge(other: { telephonySessionId: string; partyId: string }): Promise<void>;
   /** Release media and bookkeeping. Idempotent. */
   dispose(): void;
 }
@@ -144,6 +146,27 @@ export class RcCallLeg implements CallLeg {
     ]);
     clearTimeout(timer);
     if (!gone && this._state === LegState.Transferring) await this.leave('transferred');
+  }
+
+  /**
+   * @internal Connect this call's far end with another call's and leave (warm
+   * transfer). RingCentral drops the bot's leg with a BYE; the leg ends `transferred`.
+   */
+  async bridge(other: { telephonySessionId: string; partyId: string }): Promise<void> {
+    this.requireActive('bridge');
+    this.transition(LegState.Transferring, 'bridge');
+    try {
+      await this.control!.bridge(other);
+    } catch (e) {
+      if (this._state === LegState.Transferring) this.transition(LegState.Active, 'bridge failed');
+      throw new VoicebotError('VB_ERR_TRANSFER_FAILED', { callId: this.info.id, to: other.telephonySessionId, detail: e instanceof Error ? e.message : String(e) }, { cause: e });
+    }
+    if (this._state === LegState.Transferring) this.pendingEnd = 'transferred';
+  }
+
+  /** @internal The platform connected this call elsewhere: its coming BYE means `transferred`. */
+  markTransferred(): void {
+    if (this._state === LegState.Active) this.pendingEnd = 'transferred';
   }
 
   async hangup(reason: HangupReason = 'bot-hangup'): Promise<void> {

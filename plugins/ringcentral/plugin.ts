@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SDK } from '@ringcentral/sdk';
 import WebPhone from 'ringcentral-web-phone';
+import type CallSession from 'ringcentral-web-phone/call-session/index';
 import type InboundCallSession from 'ringcentral-web-phone/call-session/inbound';
+import type OutboundCallSession from 'ringcentral-web-phone/call-session/outbound';
+import type InboundMessage from 'ringcentral-web-phone/sip-message/inbound';
 import ResponseMessage from 'ringcentral-web-phone/sip-message/outbound/response';
 import type { SipInfo, WebRtcSession, WebRtcSessionFactory } from 'ringcentral-web-phone/types';
 import { VoicebotError } from '../../core/errors/index.js';
@@ -11,11 +14,13 @@ import {
   TelephonyPlugin,
   type CallInfo,
   type CallLeg,
+  type DialOptions,
   type IncomingCall,
   type TelephonyCapabilities,
 } from '../../core/plugins/telephony.js';
-import { LegState, RcCallLeg } from './call-leg.js';
+import { LegState, RcCallLeg, type LegControl } from './call-leg.js';
 import { createPeer, gatheringComplete, RtpAudio } from './rtp-media.js';
+import { dialableNumber, dialFailure, parseApiIds } from './outbound.js';
 import { NodeSipClient } from './sip-client.js';
 import { WebhookServer } from './webhook.js';
 
@@ -46,6 +51,10 @@ export interface RingCentralOptions {
   reconnect?: { minMs?: number; maxMs?: number; switchAfter?: number };
   /** How long answer() waits for media (ICE + DTLS) before returning the leg anyway, ms. */
   mediaTimeoutMs?: number;
+  /** Caller id of calls the bot places (a number of this account); a call's own callerId wins. */
+  callerId?: string;
+  /** ms an outbound call rings before it counts as not answered (default 30000). */
+  ringTimeoutMs?: number;
 }
 
 export const ringcentralOptionsSchema = {
@@ -76,6 +85,8 @@ export const ringcentralOptionsSchema = {
     tlsRejectUnauthorized: { type: 'boolean', default: true },
     loopbackIce: { type: 'boolean', default: false },
     mediaTimeoutMs: { type: 'integer', minimum: 0, default: 5000 },
+    callerId: { type: 'string', pattern: '^\\+?[0-9]{2,15}$', description: 'caller id of outbound calls (a number of this account)' },
+    ringTimeoutMs: { type: 'integer', minimum: 1000, default: 30000 },
     reconnect: {
       type: 'object',
       additionalProperties: false,
@@ -154,7 +165,7 @@ class WeriftSession implements WebRtcSession {
 let callSeq = 0;
 
 export class RingCentralTelephony extends TelephonyPlugin {
-  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: false };
+  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: false, outbound: true, bridge: true };
   private readonly opts: RingCentralOptions;
   private readonly log: Logger;
   private sdk: SDK | undefined;
@@ -167,6 +178,10 @@ export class RingCentralTelephony extends TelephonyPlugin {
   private readonly legsBySession = new Map<string, RcCallLeg>();
   private readonly legs = new Set<RcCallLeg>();
   private stopped = false;
+  /** The line's own number: caller id of outbound calls unless configured. */
+  private lineNumber = '';
+  /** Outbound calls still ringing: stop() gives up on them. */
+  private readonly dialing = new Set<() => void>();
 
   constructor(opts: RingCentralOptions, ctx: Pick<PluginContext, 'logger'>) {
     super('ringcentral');
@@ -196,6 +211,7 @@ export class RingCentralTelephony extends TelephonyPlugin {
       const body = (await r.json()) as { sipInfo?: SipInfo[] };
       if (!body.sipInfo?.[0]) throw new Error('response has no sipInfo');
       sipInfo = body.sipInfo[0];
+      this.lineNumber = sipInfo.username ?? '';
     } catch (e) {
       throw new VoicebotError('VB_ERR_RC_PROVISION', { detail: await describeRcError(e) }, { cause: e });
     }
@@ -383,20 +399,126 @@ export class RingCentralTelephony extends TelephonyPlugin {
     if (!media || leg.state !== LegState.Answering) {
       throw new VoicebotError('VB_ERR_CALL_STATE', { callId: leg.info.id, action: 'answer', state: leg.state });
     }
-    const sid = leg.info.meta.telephonySessionId;
-    const pid = leg.info.meta.partyId;
-    leg.activate(media.audio, {
+    leg.activate(media.audio, this.controlFor(session, leg));
+    // Return once media flows: the engine speaks right away, and frames written
+    // before ICE/DTLS complete would be lost (a clipped greeting).
+    const connected = await waitConnected(media.audio, this.opts.mediaTimeoutMs ?? 5000);
+    if (!connected) this.log.warn({ callId: leg.info.id }, 'ringcentral media not connected yet; early audio may be lost');
+    this.log.info({ callId: leg.info.id, codec: media.audio.codec, ...leg.info.meta }, 'ringcentral call answered');
+    return leg;
+  }
+
+  /**
+   * The WebPhone places the call (INVITE, digest retry, ringing, final answer);
+   * the answered call becomes the same RcCallLeg as an inbound one, with the
+   * REST ids from p-rc-api-ids on the platform's answer.
+   */
+  protected override async _dial(opts: DialOptions): Promise<CallLeg> {
+    const wp = this.webPhone;
+    const sip = this.sipClient;
+    if (!wp || !sip || this.stopped) throw new VoicebotError('VB_ERR_OUTBOUND_FAILED', { to: opts.to, detail: 'the RingCentral line is not started' });
+    const to = dialableNumber(opts.to);
+    if (!to) throw new VoicebotError('VB_ERR_OUTBOUND_NUMBER', { to: opts.to });
+    const wantedId = opts.callerId ?? this.opts.callerId;
+    const callerId = wantedId === undefined ? undefined : dialableNumber(wantedId);
+    if (wantedId !== undefined && !callerId) throw new VoicebotError('VB_ERR_OUTBOUND_NUMBER', { to: wantedId });
+    if (opts.signal?.aborted) throw new VoicebotError('VB_ERR_CANCELLED', { what: `call to ${to}` });
+    const ringTimeoutMs = opts.ringTimeoutMs ?? this.opts.ringTimeoutMs ?? 30_000;
+
+    let session: OutboundCallSession | undefined;
+    const grab = (s: OutboundCallSession) => (session = s);
+    // call() emits outboundCall synchronously, before its first await: this is our session.
+    wp.once('outboundCall', grab);
+    const placing = wp.call(to, callerId);
+    wp.off('outboundCall', grab);
+    const s = session!;
+    const info: CallInfo = { id: `rc-out-${++callSeq}-${s.callId.slice(0, 12)}`, from: callerId ?? this.lineNumber, to, meta: { sipCallId: s.callId, ...opts.meta }, direction: 'outbound' };
+
+    let finalLine = '';
+    const ids: Record<string, string> = {};
+    const watch = (m: InboundMessage) => {
+      if (m.getHeader('Call-Id') !== s.callId || !m.subject.startsWith('SIP/2.0 ') || !/ INVITE$/.test(m.getHeader('CSeq') ?? '')) return;
+      Object.assign(ids, parseApiIds(m.getHeader('p-rc-api-ids')));
+      if (!/^SIP\/2\.0 1\d\d /.test(m.subject)) finalLine = m.subject;
+    };
+    sip.on('inboundMessage', watch);
+    let why: 'timeout' | 'abort' | 'stop' | undefined;
+    let giveUp!: () => void;
+    const gaveUp = new Promise<void>((r) => (giveUp = r));
+    // CANCEL needs the INVITE's dialog, which exists once the far end rings.
+    const cancel = (reason: 'timeout' | 'abort' | 'stop') => {
+      why ??= reason;
+      if (reason === 'stop') return giveUp();
+      if (s.state === 'ringing') void s.cancel().catch(() => undefined);
+      else if (s.state === 'init') s.once('ringing', () => void s.cancel().catch(() => undefined));
+      // A proxy that never answers the CANCEL must not keep the dial pending.
+      setTimeout(giveUp, 3000).unref();
+    };
+    const timer = setTimeout(() => cancel('timeout'), ringTimeoutMs);
+    const onAbort = () => cancel('abort');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const stopGiveUp = () => cancel('stop');
+    this.dialing.add(stopGiveUp);
+    opts.onRinging?.(info);
+    let thrown: unknown;
+    try {
+      await Promise.race([placing, gaveUp]);
+    } catch (e) {
+      thrown = e;
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.dialing.delete(stopGiveUp);
+      sip.off('inboundMessage', watch);
+    }
+
+    if (s.state !== 'answered' || why) {
+      if (s.state === 'answered') await s.hangup().catch(() => undefined);
+      this.disposeSession(s);
+      if (why === 'abort' || why === 'stop') throw new VoicebotError('VB_ERR_CANCELLED', { what: `call to ${to}` });
+      if (!finalLine && !why) {
+        const local = sip.takeFailure(s.callId);
+        const detail = local ?? (thrown instanceof Error ? thrown.message : s.state === 'init' ? 'the proxy refused the INVITE' : 'no final answer');
+        throw new VoicebotError('VB_ERR_OUTBOUND_FAILED', { to, detail }, { cause: thrown });
+      }
+      throw dialFailure(to, finalLine, ringTimeoutMs, why === 'timeout');
+    }
+
+    Object.assign(info.meta, ids);
+    const leg = new RcCallLeg(info);
+    this.legs.add(leg);
+    if (ids.telephonySessionId) this.legsBySession.set(ids.telephonySessionId, leg);
+    s.on('disposed', () => this.onSessionGone(s, leg));
+    const media = this.sessions.get(s.callId);
+    leg.transition(LegState.Answering, 'dial');
+    if (!media) {
+      leg.finish('error', false);
+      throw new VoicebotError('VB_ERR_OUTBOUND_FAILED', { to, detail: 'no media session for the answered call' });
+    }
+    leg.activate(media.audio, this.controlFor(s, leg));
+    const connected = await waitConnected(media.audio, this.opts.mediaTimeoutMs ?? 5000);
+    if (!connected) this.log.warn({ callId: info.id }, 'ringcentral media not connected yet; early audio may be lost');
+    this.log.info({ callId: info.id, to, codec: media.audio.codec, ...info.meta }, 'ringcentral outbound call answered');
+    return leg;
+  }
+
+  /** SIP and REST control of one answered call, the same for both directions. */
+  private controlFor(session: CallSession, leg: RcCallLeg): LegControl {
+    const meta = leg.info.meta;
+    return {
       bye: async () => {
         await session.hangup();
         const failed = this.sipClient?.takeFailure(session.callId);
         if (failed) throw new Error(`BYE not confirmed: ${failed}`);
       },
       dropSession: async () => {
-        if (!sid) throw new Error('no telephony session id');
-        await this.sdk!.platform().delete(`/restapi/v1.0/account/~/telephony/sessions/${sid}`);
+        if (!meta.telephonySessionId) throw new Error('no telephony session id');
+        await this.sdk!.platform().delete(`/restapi/v1.0/account/~/telephony/sessions/${meta.telephonySessionId}`);
       },
       transfer: async (to) => {
-        if (!sid || !pid) throw new Error('the INVITE carried no p-rc-api-ids; call control is unavailable');
+        const sid = meta.telephonySessionId;
+        const pid = meta.partyId;
+        if (!sid || !pid) throw new Error('the SIP dialog carried no p-rc-api-ids; call control is unavailable');
         const body = /^\d{1,6}$/.test(to) ? { extensionNumber: to } : { phoneNumber: to };
         try {
           await this.sdk!.platform().post(`/restapi/v1.0/account/~/telephony/sessions/${sid}/parties/${pid}/transfer`, body);
@@ -404,14 +526,33 @@ export class RingCentralTelephony extends TelephonyPlugin {
           throw new Error(await describeRcError(e));
         }
       },
+      bridge: async (other) => {
+        const sid = meta.telephonySessionId;
+        const pid = meta.partyId;
+        if (!sid || !pid) throw new Error('the SIP dialog carried no p-rc-api-ids; call control is unavailable');
+        try {
+          await this.sdk!.platform().post(`/restapi/v1.0/account/~/telephony/sessions/${sid}/parties/${pid}/bridge`, other);
+        } catch (e) {
+          throw new Error(await describeRcError(e));
+        }
+      },
       dispose: () => this.disposeSession(session),
-    });
-    // Return once media flows: the engine speaks right away, and frames written
-    // before ICE/DTLS complete would be lost (a clipped greeting).
-    const connected = await waitConnected(media.audio, this.opts.mediaTimeoutMs ?? 5000);
-    if (!connected) this.log.warn({ callId: leg.info.id }, 'ringcentral media not connected yet; early audio may be lost');
-    this.log.info({ callId: leg.info.id, codec: media.audio.codec, ...leg.info.meta }, 'ringcentral call answered');
-    return leg;
+    };
+  }
+
+  /**
+   * Warm transfer: REST call control bridges the caller's party with the
+   * agent call's party; RingCentral then drops the bot from both with BYEs.
+   */
+  protected override async _bridge(a: CallInfo, b: CallInfo): Promise<void> {
+    const legA = [...this.legs].find((l) => l.info.id === a.id);
+    const legB = [...this.legs].find((l) => l.info.id === b.id);
+    if (!legA || !legB) throw new VoicebotError('VB_ERR_CALL_NOT_FOUND', { callId: legA ? b.id : a.id });
+    const { telephonySessionId, partyId } = legB.info.meta;
+    if (!telephonySessionId || !partyId) throw new VoicebotError('VB_ERR_TRANSFER_FAILED', { callId: a.id, to: b.to, detail: 'the agent call has no REST ids' });
+    await legA.bridge({ telephonySessionId, partyId });
+    // The agent's leg goes with it: its BYE ends it `transferred`, not as a hangup.
+    legB.markTransferred();
   }
 
   private async decline(session: InboundCallSession, leg: RcCallLeg, reason: 'busy' | 'decline' | 'unavailable'): Promise<void> {
@@ -431,12 +572,12 @@ export class RingCentralTelephony extends TelephonyPlugin {
     }
   }
 
-  private onSessionGone(session: InboundCallSession, leg: RcCallLeg): void {
+  private onSessionGone(session: CallSession, leg: RcCallLeg): void {
     this.forget(session, leg);
     if (leg.state !== LegState.Ended && leg.state !== LegState.Ending) leg.finish('caller-hangup');
   }
 
-  private disposeSession(session: InboundCallSession): void {
+  private disposeSession(session: CallSession): void {
     const wp = this.webPhone;
     if (wp) {
       const i = wp.callSessions.indexOf(session);
@@ -447,7 +588,7 @@ export class RingCentralTelephony extends TelephonyPlugin {
     this.sessions.delete(session.callId);
   }
 
-  private forget(session: InboundCallSession, leg: RcCallLeg): void {
+  private forget(session: CallSession, leg: RcCallLeg): void {
     this.legs.delete(leg);
     const sid = leg.info.meta.telephonySessionId;
     if (sid && this.legsBySession.get(sid) === leg) this.legsBySession.delete(sid);
@@ -459,6 +600,7 @@ export class RingCentralTelephony extends TelephonyPlugin {
   protected override async _stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const giveUp of [...this.dialing]) giveUp();
     for (const leg of [...this.legs]) {
       if (leg.state === LegState.Active) await leg.hangup('shutdown').catch(() => undefined);
       else if (leg.state !== LegState.Ended) leg.finish('shutdown', false);

@@ -43,7 +43,7 @@ describe('config validation: one exact line per problem', () => {
 
   it('a step with zero, several or an unknown kind', async () => {
     const { lines: l } = await lines(flow('      a: { next: b }\n      b: { say: x, hangup: y }\n      c: { sya: x }\n'));
-    const kinds = 'say, play, listen, llm, branch, set, goto, http, transfer, hangup';
+    const kinds = 'say, play, listen, llm, branch, set, goto, http, transfer, hangup, dial, sendDigits';
     expect(l).toEqual([
       `voicebot.yaml:10:7 error VB_ERR_CONFIG_STEP_KIND Step "a" has no kind. A step has exactly one kind: ${kinds}.`,
       `voicebot.yaml:11:7 error VB_ERR_CONFIG_STEP_KIND Step "b" has several kinds (say, hangup). A step has exactly one kind: ${kinds}.`,

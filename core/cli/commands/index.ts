@@ -6,6 +6,7 @@ import { schemaCommand } from './schema.js';
 import { simulateCommand } from './simulate.js';
 import { consoleCommand } from './console.js';
 import { testCommand } from './test.js';
+import { callCommand } from './call.js';
 
 /** In the order `voicebot --help` lists them. */
-export const COMMANDS: readonly Command[] = [runCommand, validateCommand, simulateCommand, consoleCommand, testCommand, initCommand, schemaCommand];
+export const COMMANDS: readonly Command[] = [runCommand, validateCommand, simulateCommand, callCommand, consoleCommand, testCommand, initCommand, schemaCommand];

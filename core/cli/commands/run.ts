@@ -1,3 +1,4 @@
+import { startCallsApi } from '../../api/index.js';
 import { VoicebotApp } from '../../app/app.js';
 import { RUN_ROLES, type RunRole } from '../../app/roles.js';
 import { VoicebotError } from '../../errors/index.js';
@@ -67,6 +68,14 @@ export const runCommand: Command = {
       await app.stop().catch(() => {});
       throw e;
     }
+    // The calls API (settings.api with a token): on its own port, next to the telephony.
+    // Outbound calls run their flow in this process, so only the whole bot (role all) serves it.
+    if (role !== 'all' && config.settings.api) io.stderr(`calls API not started: it runs with --role all only (this process is ${role})\n`);
+    const api = role !== 'all' ? undefined : await startCallsApi(app, { logger }).catch(async (e) => {
+      await app.stop().catch(() => {});
+      throw e;
+    });
+    if (api) io.stderr(`calls API on ${api.url}/v1/calls\n`);
     const url = role === 'worker' ? undefined : urlOf(app.plugins.telephony);
     const ms = Math.round(performance.now() - t0);
     const listening = role !== 'edge' ? app.remote?.listenUrl : undefined;
@@ -79,6 +88,7 @@ export const runCommand: Command = {
     if (!io.signal.aborted) await new Promise<void>((r) => io.signal.addEventListener('abort', () => r(), { once: true }));
     clearInterval(keepAlive);
     io.stderr('stopping…\n');
+    await api?.close();
     await app.stop();
     return 0;
   },

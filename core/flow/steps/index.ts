@@ -10,6 +10,8 @@ import { runPlay } from './play.js';
 import { runSay } from './say.js';
 import { runSet } from './set.js';
 import { runTransfer } from './transfer.js';
+import { runDial } from './dial.js';
+import { runSendDigits } from './send-digits.js';
 
 export const STEP_EXECUTORS: { [K in StepKind]: StepExecutor<Extract<Step, { kind: K }>> } = {
   say: runSay,
@@ -22,7 +24,9 @@ export const STEP_EXECUTORS: { [K in StepKind]: StepExecutor<Extract<Step, { kin
   http: runHttp,
   transfer: runTransfer,
   hangup: runHangup,
+  dial: runDial,
+  sendDigits: runSendDigits,
 };
 
 /** Kinds that need a live call; a hangup handler (the caller is gone) skips them. */
-export const AUDIO_KINDS: ReadonlySet<StepKind> = new Set(['say', 'play', 'listen', 'llm', 'transfer', 'hangup']);
+export const AUDIO_KINDS: ReadonlySet<StepKind> = new Set(['say', 'play', 'listen', 'llm', 'transfer', 'hangup', 'sendDigits']);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AudioFrame } from '../../../core/audio/frame.js';
 import { createPeer, gatheringComplete, RtpAudio } from '../../../plugins/ringcentral/rtp-media.js';
+import { FakeCalleeMedia, inviteResponse, newTag, type CalleeBehaviour, type OutboundInvite } from './callee.js';
 import { selfSignedCert } from './cert.js';
 import { header, isResponse, md5, methodOf, parseDigest, parseSip, responseTo, serializeSip, statusOf, token, type SipMsg } from './sip-wire.js';
 
@@ -73,6 +74,8 @@ export class FakeCall {
   /** @internal */ toHeader = '';
   /** @internal */ requestUri: string;
   /** @internal */ inviteVia = '';
+  /** Outbound calls (the bot dialled): the fake callee's media and script. */
+  callee: FakeCalleeMedia | undefined;
 
   constructor(
     private readonly fake: FakeRingCentral,
@@ -145,6 +148,17 @@ export class FakeRingCentral {
   readonly requests: RecordedRequest[] = [];
   readonly sipLog: { dir: 'in' | 'out'; start: string }[] = [];
   readonly calls: FakeCall[] = [];
+  /** Bridge requests the fake carried out (warm transfers). */
+  readonly bridges: { from: { sessionId: string; partyId: string }; to: { sessionId: string; partyId: string } }[] = [];
+  /** Every INVITE the WebPhone sent (outbound calls), in order. */
+  readonly invites: OutboundInvite[] = [];
+  /** Outbound calls the fake callee answered. */
+  readonly outboundCalls: FakeCall[] = [];
+  /** How the callee at each number behaves; others get `defaultCallee`. */
+  readonly callees = new Map<string, CalleeBehaviour>();
+  defaultCallee: CalleeBehaviour = { kind: 'human' };
+  /** Ringing outbound INVITEs by Call-Id (CANCEL ends them with 487). */
+  private readonly ringing = new Map<string, { invite: SipMsg; ws: WebSocket; tag: string; timer?: NodeJS.Timeout }>();
   /** Successful REGISTERs with expires>0. */
   registrations = 0;
   /** Successful REGISTERs with expires=0 (the phone left). */
@@ -355,6 +369,22 @@ export class FakeRingCentral {
         }, 10);
         return;
       }
+      if (action === 'bridge' && req.method === 'POST') {
+        const b = JSON.parse(body || '{}') as { telephonySessionId?: string; partyId?: string };
+        const other = this.calls.find((c) => c.sessionId === b.telephonySessionId && !c.endReason);
+        if (!other || other.partyId !== b.partyId) return json(404, { errorCode: 'TAS-102', message: 'Telephony session to bridge not found' });
+        this.bridges.push({ from: { sessionId: call.sessionId, partyId: call.partyId }, to: { sessionId: other.sessionId, partyId: other.partyId } });
+        json(200, { id: pid, status: { code: 'Answered' } });
+        // The two far ends now talk to each other; the platform drops the bot from both.
+        setTimeout(() => {
+          for (const c of [call, other]) {
+            if (c.endReason) continue;
+            this.sendBye(c);
+            c.end('transferred');
+          }
+        }, 10);
+        return;
+      }
       if (['answer', 'forward', 'reject'].includes(action ?? '') && req.method === 'POST') {
         return json(200, { id: pid, status: { code: action === 'answer' ? 'Answered' : 'Gone' } });
       }
@@ -411,6 +441,8 @@ export class FakeRingCentral {
       return;
     }
     if (method === 'ACK') return;
+    if (method === 'INVITE' && !call) return void this.onOutboundInvite(ws, msg);
+    if (method === 'CANCEL') return this.onCancel(ws, msg);
     // MESSAGE, INFO, REFER...: accept; the fake has no call-control over SIP.
     this.sendSip(ws, responseTo(msg, method === 'REFER' ? 202 : 200, method === 'REFER' ? 'Accepted' : 'OK'));
   }
@@ -506,6 +538,99 @@ export class FakeRingCentral {
     ]));
   }
 
+  // ------------------------------------------------------ outbound (callee)
+
+  private checkDigest(msg: SipMsg, name: string, method: string): boolean {
+    const auth = header(msg, name);
+    if (!auth) return false;
+    const d = parseDigest(auth);
+    const ha1 = md5(`${this.sipInfo.authorizationId}:${this.sipInfo.domain}:${this.sipInfo.password}`);
+    const ha2 = md5(`${method}:${d.uri}`);
+    return d.username === this.sipInfo.authorizationId && d.nonce !== undefined && this.nonces.delete(d.nonce) && d.response === md5(`${ha1}:${d.nonce}:${ha2}`);
+  }
+
+  /** An INVITE from the WebPhone: digest challenge, then the callee rings and answers (or not) as configured. */
+  private async onOutboundInvite(ws: WebSocket, msg: SipMsg): Promise<void> {
+    const callId = header(msg, 'Call-Id') ?? '';
+    const to = /^INVITE sip:([^@\s]+)@/.exec(msg.start)?.[1] ?? '';
+    const pai = header(msg, 'P-Asserted-Identity');
+    const hasAuth = header(msg, 'Proxy-Authorization') !== undefined;
+    this.invites.push({ callId, to, callerId: pai ? /sip:([^@>]+)@/.exec(pai)?.[1] : undefined, authorized: hasAuth });
+    this.check();
+    if (!hasAuth) {
+      const nonce = token(12);
+      this.nonces.add(nonce);
+      return this.sendSip(ws, responseTo(msg, 407, 'Proxy Authentication Required', [
+        ['Proxy-Authenticate', `Digest realm="${this.sipInfo.domain}", nonce="${nonce}", algorithm=MD5, qop="auth"`],
+      ]));
+    }
+    if (!this.checkDigest(msg, 'Proxy-Authorization', 'INVITE')) return this.sendSip(ws, responseTo(msg, 403, 'Forbidden'));
+    const behaviour = this.callees.get(to) ?? this.defaultCallee;
+    const tag = newTag();
+    const idBase = token(6).replace(/[^0-9a-f]/g, '') + 'z';
+    const sessionId = `s-${idBase}${token(3)}`;
+    const partyId = `p-${idBase}${token(3)}-1`;
+    const ids: [string, string] = ['p-rc-api-ids', `party-id=${partyId};session-id=${sessionId}`];
+    this.sendSip(ws, inviteResponse(msg, 100, 'Trying', tag));
+    this.sendSip(ws, inviteResponse(msg, 180, 'Ringing', tag, [ids]));
+    const entry: { invite: SipMsg; ws: WebSocket; tag: string; timer?: NodeJS.Timeout } = { invite: msg, ws, tag };
+    this.ringing.set(callId, entry);
+    if (behaviour.kind === 'no-answer') return;
+    entry.timer = setTimeout(() => {
+      if (!this.ringing.delete(callId)) return;
+      if (behaviour.kind === 'busy') return this.sendSip(ws, inviteResponse(msg, 486, 'Busy Here', tag));
+      if (behaviour.kind === 'decline') return this.sendSip(ws, inviteResponse(msg, 603, 'Decline', tag));
+      if (behaviour.kind === 'human' || behaviour.kind === 'machine') void this.answerOutbound(ws, msg, behaviour, { tag, sessionId, partyId, ids });
+    }, behaviour.ringMs ?? 50);
+  }
+
+  private async answerOutbound(
+    ws: WebSocket,
+    msg: SipMsg,
+    behaviour: Extract<CalleeBehaviour, { kind: 'human' | 'machine' }>,
+    d: { tag: string; sessionId: string; partyId: string; ids: [string, string] },
+  ): Promise<void> {
+    const media = new FakeCalleeMedia(behaviour);
+    const sdp = await media.answerSdp(msg.body);
+    const toWithTag = `${header(msg, 'To') ?? ''};tag=${d.tag}`;
+    const call = new FakeCall(this, {
+      callId: header(msg, 'Call-Id') ?? '', sessionId: d.sessionId, partyId: d.partyId, audio: media.audio,
+      cseq: Number((header(msg, 'CSeq') ?? '').split(/\s+/)[0]), from: toWithTag, uri: `sip:${this.sipInfo.username}@${this.sipInfo.domain}`,
+    });
+    call.toHeader = header(msg, 'From') ?? '';
+    call.callee = media;
+    call.keepReceived = false;
+    this.calls.push(call);
+    this.outboundCalls.push(call);
+    void call.ended.then(() => media.stop());
+    this.sendSip(ws, inviteResponse(msg, 200, 'OK', d.tag, [
+      ['Contact', `<sip:callee@${this.sipHostPort};transport=wss>`], d.ids, ['Content-Type', 'application/sdp'],
+    ], sdp));
+    waitConnected(media.audio).then(() => {
+      if (call.endReason) return;
+      media.start();
+      call.markAnswered();
+      this.check();
+    }, () => undefined);
+    this.check();
+  }
+
+  private onCancel(ws: WebSocket, msg: SipMsg): void {
+    const callId = header(msg, 'Call-Id') ?? '';
+    const r = this.ringing.get(callId);
+    this.sendSip(ws, responseTo(msg, 200, 'OK'));
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.ringing.delete(callId);
+    this.sendSip(ws, inviteResponse(r.invite, 487, 'Request Terminated', r.tag));
+    this.check();
+  }
+
+  /** Bot-audio frames the callee heard after `fromMs` (ms since its media came up). */
+  calleeHeardAfter(call: FakeCall, fromMs: number): AudioFrame[] {
+    return (call.callee?.heard ?? []).filter((h) => h.atMs >= fromMs).map((h) => h.frame);
+  }
+
   /** Ring the registered WebPhone with an INVITE whose SDP comes from a real werift caller. */
   async placeCall(opts: PlaceCallOptions = {}): Promise<FakeCall> {
     await this.waitFor(() => this.registeredSocket() !== undefined);
@@ -583,6 +708,8 @@ export class FakeRingCentral {
   }
 
   async close(): Promise<void> {
+    for (const r of this.ringing.values()) clearTimeout(r.timer);
+    this.ringing.clear();
     for (const c of this.calls) c.end(c.endReason ?? 'dropped');
     for (const s of this.sockets) s.terminate();
     for (const s of this.sipServers) s.wss.close();
