@@ -5,6 +5,7 @@ import type { ToolConfig, VoicebotConfig } from '../config/types.js';
 import type { CallSession } from '../engine/session-api.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import type { ToolSpec } from '../plugins/llm.js';
+import { importMaybeTs } from '../plugins/ts-loader.js';
 import { httpRequest } from './http.js';
 import type { TemplateScope, Templates } from './templates.js';
 
@@ -47,7 +48,7 @@ function loadHandler(config: VoicebotConfig, tool: ToolConfig): Promise<ToolHand
   const key = `${path}#${exp}`;
   let p = handlers.get(key);
   if (!p) {
-    p = import(pathToFileURL(path).href).then((mod: Record<string, unknown>) => {
+    p = importMaybeTs(pathToFileURL(path).href, path, config.source.dir).then((mod: Record<string, unknown>) => {
       const fn = mod[exp];
       if (typeof fn !== 'function') throw new Error(`${file} has no exported function "${exp}"`);
       return fn as ToolHandler;

@@ -6,6 +6,7 @@ import { VoicebotError } from '../errors/index.js';
 import type { AnyPluginManifest } from './manifest.js';
 import { SLOT_NAMES, type SlotName } from './slots.js';
 import { BUILTIN_PLUGINS } from '../../plugins/builtin.js';
+import { importMaybeTs } from './ts-loader.js';
 
 /** A built-in provider, loaded on first use so unused plugins cost nothing at startup. */
 export interface BuiltinEntry {
@@ -82,7 +83,7 @@ export class PluginRegistry {
       if (!existsSync(file)) {
         throw this.unknown(slot, provider, ` File ${file} does not exist.`);
       }
-      return await this.pick(slot, provider, file, await this.importModule(slot, provider, pathToFileURL(file).href, file));
+      return await this.pick(slot, provider, file, await this.importModule(slot, provider, pathToFileURL(file).href, file, configDir));
     }
 
     if (this.builtins.some((b) => b.name === provider)) {
@@ -110,10 +111,11 @@ export class PluginRegistry {
     return await this.pick(slot, provider, provider, mod);
   }
 
-  private async importModule(slot: SlotName, provider: string, href: string, from: string): Promise<Record<string, unknown>> {
+  private async importModule(slot: SlotName, provider: string, href: string, from: string, configDir: string): Promise<Record<string, unknown>> {
     try {
-      return (await import(href)) as Record<string, unknown>;
+      return await importMaybeTs(href, from, configDir);
     } catch (e) {
+      if (e instanceof VoicebotError) throw e;
       throw new VoicebotError('VB_ERR_PLUGIN_LOAD', { provider, slot, from, detail: (e as Error).message }, { cause: e });
     }
   }
