@@ -13,3 +13,4 @@ export * from './plugins/tts.js';
 export * from './audio/frame.js';
 export * from './time/clock.js';
 export { VoicebotError } from './errors/index.js';
+export * from './audio/mock-speech.js';
