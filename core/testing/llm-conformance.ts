@@ -43,7 +43,9 @@ export function describeLlmConformance(name: string, factory: () => Promise<LlmF
     });
 
     test('emits a tool call with JSON arguments when tools are given', async () => {
-      if (!fx.plugin.capabilities.toolCalls) return;
+      if (!fx.plugin.capabilities.toolCalls) {
+        throw new Error('capabilities.toolCalls is false: skip this test with a reason (the skips argument), so the report says why');
+      }
       const evs = await collect(fx.plugin.chat({ messages: [{ role: 'user', content: fx.toolPrompt ?? 'look up order 42' }], tools: [LOOKUP] }));
       const call = evs.find((e): e is Extract<LlmEvent, { type: 'tool_call' }> => e.type === 'tool_call');
       expect(call?.call.name).toBe('lookup');

@@ -34,24 +34,6 @@ describe('voicebot CLI', () => {
     expect(r.status).toBe(0);
   });
 
-  it('init scaffolds a project whose config validates, whose scenarios pass and whose custom plugin loads', () => {
-    const dir = join(tmp, 'x');
-    const r = cli(['init', dir]);
-    expect(r.status).toBe(0);
-    const v = cli(['validate', '-c', join(dir, 'voicebot.yaml')]);
-    expect(v.stdout).toMatch(/ok/);
-    expect(v.status).toBe(0);
-    expect(r.stdout).toContain('flows/main.test.yaml');
-    // The plugin really loads: the scaffolded scenarios (simulated calls) hear its echo.
-    const t = cli(['test', '-c', join(dir, 'voicebot.yaml')]);
-    expect(t.stdout + t.stderr).toMatch(/2 passed/);
-    expect(t.stdout).toContain('✓ main.test.yaml › greets and echoes what the caller says');
-    expect(t.status).toBe(0);
-    const again = cli(['init', dir]);
-    expect(again.status).toBe(1);
-    expect(again.stderr).toMatch(/VB_ERR_INIT_EXISTS/);
-  }, 60_000);
-
   it('run starts the bot and stops cleanly on SIGTERM', async () => {
     const file = join(tmp, 'run.yaml');
     writeFileSync(
