@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const main = new URL('../../dist/core/cli/main.js', import.meta.url);
+const main = new URL('../../dist/entry/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   // A checkout has the TypeScript sources next to this file; an installed package does not.
   const checkout = existsSync(fileURLToPath(new URL('../../tsconfig.json', import.meta.url)));

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { CliIO, Command } from './command.js';
 import { VoicebotError } from '../errors/index.js';
 import { COMMANDS } from './commands/index.js';
@@ -105,10 +104,4 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     return usageError(io, `Too many arguments for "${cmd.name}": ${parsed.positionals.slice(cmd.maxPositionals).join(' ')}`);
   }
   return cmd.run({ values: parsed.values, positionals: parsed.positionals, tokens: parsed.tokens } as never, io);
-}
-
-// `node dist/core/cli/main.js …` works like the `voicebot` bin (tests and
-// process managers often run the compiled file directly).
-if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main(process.argv.slice(2));
 }

@@ -4,16 +4,16 @@ import WebPhone from 'ringcentral-web-phone';
 import type InboundCallSession from 'ringcentral-web-phone/call-session/inbound';
 import ResponseMessage from 'ringcentral-web-phone/sip-message/outbound/response';
 import type { SipInfo, WebRtcSession, WebRtcSessionFactory } from 'ringcentral-web-phone/types';
-import { VoicebotError } from '../../core/errors/index.js';
-import type { Logger } from '../../core/logging.js';
-import type { PluginContext } from '../../core/plugins/base.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import type { Logger } from '../../core/plugin-api.js';
+import type { PluginContext } from '../../core/plugin-api.js';
 import {
   TelephonyPlugin,
   type CallInfo,
   type CallLeg,
   type IncomingCall,
   type TelephonyCapabilities,
-} from '../../core/plugins/telephony.js';
+} from '../../core/plugin-api.js';
 import { LegState, RcCallLeg } from './call-leg.js';
 import { createPeer, gatheringComplete, RtpAudio } from './rtp-media.js';
 import { NodeSipClient } from './sip-client.js';

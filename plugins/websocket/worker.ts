@@ -8,12 +8,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { VoicebotError, type ErrorCode } from '../../core/errors/index.js';
-import type { Logger } from '../../core/logging.js';
-import { LegState, LegStateMachine } from '../../core/plugins/leg-state.js';
-import type { MediaPort } from '../../core/plugins/media-port.js';
-import type { CallInfo, CallLeg, HangupReason, TransferOptions } from '../../core/plugins/telephony.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { VoicebotError, type ErrorCode } from '../../core/plugin-api.js';
+import type { Logger } from '../../core/plugin-api.js';
+import { LegState, LegStateMachine } from '../../core/plugin-api.js';
+import type { MediaPort } from '../../core/plugin-api.js';
+import type { CallInfo, CallLeg, HangupReason, TransferOptions } from '../../core/plugin-api.js';
 import { presentedToken, refuseUpgrade, tokenMatches } from './auth.js';
 import { FrameDecoder, FrameSender } from './media.js';
 import {

@@ -40,7 +40,7 @@ describe('voicebot init', () => {
     const again = cli(['init', dir]);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/VB_ERR_INIT_EXISTS/);
-  }, 90_000);
+  }, 180_000);
 
   it('--ts writes a TypeScript plugin with its conformance test, a tsconfig and build scripts', () => {
     const dir = join(tmp, 'ts');

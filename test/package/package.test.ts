@@ -45,7 +45,7 @@ describe.skipIf(!npmWorks)('the packed package, installed into an empty project 
 
   it('ships dist, the schema, the softphone and the READMEs, and no tests or benchmarks', () => {
     const list = run(ROOT, 'tar', ['-tzf', tarball]).stdout.split('\n');
-    for (const f of ['package/dist/core/cli/main.js', 'package/dist/core/plugin-api.d.ts', 'package/dist/core/testing/index.js', 'package/voicebot.schema.json', 'package/plugins/local/static/index.html', 'package/LICENSE', 'package/README.md']) {
+    for (const f of ['package/dist/entry/cli.js', 'package/dist/core/plugin-api.d.ts', 'package/dist/entry/testing.js', 'package/voicebot.schema.json', 'package/plugins/local/static/index.html', 'package/LICENSE', 'package/README.md']) {
       expect(list).toContain(f);
     }
     expect(list.filter((f) => /^package\/(test|bench|dist\/test|dist\/bench)\//.test(f))).toEqual([]);

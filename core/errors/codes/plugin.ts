@@ -5,6 +5,7 @@ export const PLUGIN_ERRORS = defineErrors({
   VB_ERR_PLUGIN_LOAD: { message: 'Could not load plugin "{provider}" from {from}: {detail}. Check the path or run npm install.' },
   VB_ERR_PLUGIN_MANIFEST: { message: 'Module "{provider}" does not export a plugin manifest for slot {slot}. Export `default definePlugin({...})`.' },
   VB_ERR_PLUGIN_TS: { message: '{file} is TypeScript, which Node cannot run by itself, and no `typescript` package was found from {dir}. Run `npm install -D typescript` there (voicebot then compiles it on load), or build it to .js and name the .js file.' },
+  VB_ERR_ERROR_CODE: { message: 'A plugin declared an unusable error code: {detail}.' },
   VB_ERR_PLUGIN_START: { message: '{provider} ({slot}) failed to start: {detail}' },
   VB_ERR_PLUGIN_UNSUPPORTED: { message: '{provider} ({slot}) does not support {feature}. Choose a provider whose capabilities include it.' },
   VB_ERR_PROVIDER: { message: '{provider} ({slot}) failed: {detail}', retryable: false },
