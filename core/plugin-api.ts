@@ -36,3 +36,5 @@ export * from './time/clock.js';
 export { createLogger, silentLogger, type Logger } from './logging.js';
 export type { CallEvent } from './engine/events.js';
 export type { ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler } from './app/roles.js';
+// DI: the tokens a plugin may resolve from ctx.container.
+export { TOKENS, type HttpClient } from './di/tokens.js';

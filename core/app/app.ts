@@ -35,6 +35,12 @@ export interface AppOptions {
    * as streams. Both need a remote audioStream (provider websocket).
    */
   role?: RunRole;
+  /**
+   * The DI container to build the app in (default: a child of tsyringe's root).
+   * Whatever is registered in it before create() — TOKENS.Clock, TOKENS.HttpClient,
+   * TOKENS.Logger, a slot token such as TOKENS.Tts — replaces voicebot's own.
+   */
+  container?: DependencyContainer;
 }
 
 /** Slots each role does not create. */
@@ -64,31 +70,25 @@ export class VoicebotApp implements TelephonyHandler {
   private started = false;
   private stopping = false;
 
-  private constructor(config: VoicebotConfig, plugins: ResolvedPlugins, logger: Logger, role: RunRole) {
+  private constructor(config: VoicebotConfig, plugins: ResolvedPlugins, logger: Logger, role: RunRole, container: DependencyContainer) {
     this.config = config;
     this.plugins = plugins;
     this.logger = logger;
     this.role = role;
     this.remote = asRemoteStream(plugins.audioStream);
     this.clock = new PacerClock();
-    this.container = rootContainer.createChildContainer();
-    this.container.register(TOKENS.Config, { useValue: config });
-    this.container.register(TOKENS.Logger, { useValue: logger });
+    this.container = container;
+    // Config, Logger, Clock, HttpClient, Metrics and the slots are registered by createPlugins.
     this.container.register(TOKENS.PacerClock, { useValue: this.clock });
-    if (plugins.telephony) this.container.register(TOKENS.Telephony, { useValue: plugins.telephony });
-    this.container.register(TOKENS.AudioStream, { useValue: plugins.audioStream });
-    if (plugins.vad) this.container.register(TOKENS.Vad, { useValue: plugins.vad });
-    if (plugins.stt) this.container.register(TOKENS.Stt, { useValue: plugins.stt });
-    if (plugins.llm) this.container.register(TOKENS.Llm, { useValue: plugins.llm });
-    if (plugins.tts) this.container.register(TOKENS.Tts, { useValue: plugins.tts });
   }
 
   static async create(opts: AppOptions): Promise<VoicebotApp> {
     const logger = opts.logger ?? createLogger();
     const registry = opts.registry ?? createDefaultRegistry();
     const role = opts.role ?? 'all';
-    const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, [...(opts.skip ?? []), ...ROLE_SKIPS[role]]);
-    const app = new VoicebotApp(opts.config, plugins, logger, role);
+    const container = opts.container ?? rootContainer.createChildContainer();
+    const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, [...(opts.skip ?? []), ...ROLE_SKIPS[role]], container);
+    const app = new VoicebotApp(opts.config, plugins, logger, role, container);
     app.bindRole();
     return app;
   }
@@ -222,6 +222,7 @@ export class VoicebotApp implements TelephonyHandler {
       clock: this.clock,
       flowName: flow,
     });
+    scope.register(TOKENS.Logger, { useValue: log });
     scope.register(TOKENS.CallLeg, { useValue: leg });
     scope.register(TOKENS.CallSession, { useValue: session });
     const off = session.on((ev) => this.dispatch(ev));

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const npmWorks = spawnSync('npm', ['--version'], { encoding: 'utf8' }).status === 0;
 const tmp = mkdtempSync(join(tmpdir(), 'voicebot-pkg-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+// Two installed projects (~100 MB each): removing them takes a while on a busy machine.
+afterAll(() => rm(tmp, { recursive: true, force: true }), 180_000);
 
 const ENV = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', VOICEBOT_LOG: 'silent', npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' };
 
-function run(cwd: string, cmd: string, args: string[], timeoutMs = 180_000): SpawnSyncReturns<string> {
+function run(cwd: string, cmd: string, args: string[], timeoutMs = 300_000): SpawnSyncReturns<string> {
   const r = spawnSync(cmd, args, { cwd, env: ENV, encoding: 'utf8', timeout: timeoutMs });
   // eslint-disable-next-line no-control-regex
   r.stdout = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
@@ -86,7 +88,7 @@ describe.skipIf(!npmWorks)('the packed package, installed into an empty project 
       process.kill(-child.pid!, 'SIGTERM');
     }
     await exited;
-  }, 240_000);
+  }, 420_000);
 
   it('a TypeScript plugin importing voicebot/plugin type-checks and passes voicebot/testing in vitest', () => {
     const dir = project('ts', tarball);
@@ -106,5 +108,5 @@ describe.skipIf(!npmWorks)('the packed package, installed into an empty project 
     expect(run(dir, 'npx', ['voicebot', 'test']).stdout).toMatch(/2 passed, 0 failed/);
     run(dir, 'npm', ['run', 'build']);
     expect(readFileSync(join(dir, 'dist/plugins/echo-llm.js'), 'utf8')).toContain("from 'voicebot/plugin'");
-  }, 300_000);
+  }, 600_000);
 });
