@@ -34,6 +34,16 @@ describe('voicebot CLI', () => {
     expect(r.status).toBe(0);
   });
 
+  it('validate on a scenario file says so and names its config, instead of config errors', () => {
+    const r = cli(['validate', '-c', 'flows/ivr.test.yaml']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe(
+      'flows/ivr.test.yaml:1:1 error VB_ERR_CLI_SCENARIO_FILE flows/ivr.test.yaml is a scenario file (run by `voicebot test`), not a config. Check its config with `voicebot validate -c flows/ivr.yaml`; run its scenarios with `voicebot test -c flows/ivr.yaml`.\n',
+    );
+    const j = cli(['validate', '-c', 'flows/ivr.test.yaml', '--json']);
+    expect(JSON.parse(j.stdout)).toMatchObject({ valid: false, diagnostics: [{ code: 'VB_ERR_CLI_SCENARIO_FILE', line: 1, col: 1 }] });
+  });
+
   it('run starts the bot and stops cleanly on SIGTERM', async () => {
     const file = join(tmp, 'run.yaml');
     writeFileSync(
@@ -56,5 +66,20 @@ describe('voicebot CLI', () => {
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     expect(p.output().stderr).toContain('stopping');
+  });
+});
+
+describe('voicebot CLI output to a closed pipe', () => {
+  it('a reader that went away (voicebot … | head) ends the output quietly, without EPIPE and a stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN, ROOT } = await import('./helpers.js');
+    const child = spawn(process.execPath, [BIN, 'validate', '-c', 'flows/ivr.test.yaml'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VOICEBOT_LOG: 'silent' } });
+    child.stdout.destroy(); // closed before the CLI writes its first line
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
+    // validate's own code (1: it is a scenario file), or 0 when the pipe closed first — never a crash.
+    expect([0, 1]).toContain(code);
   });
 });
