@@ -64,6 +64,21 @@ describe.skipIf(!npmWorks)('the packed package, installed into an empty project 
     expect(run(dir, 'npx', ['voicebot', 'test']).stdout).toMatch(/2 passed, 0 failed/);
     expect(run(dir, 'npm', ['run', 'validate']).stdout).toMatch(/ok/);
 
+    // An app embedding the bot: `import … from 'voicebot'` has the built-ins registered, and a service registered in the container replaces voicebot's.
+    writeFileSync(
+      join(dir, 'embed.mjs'),
+      `import { VoicebotApp, loadConfig, createDefaultRegistry, createContainer, TOKENS } from 'voicebot';
+const { config } = await loadConfig(new URL('./voicebot.yaml', import.meta.url).pathname, { env: {}, registry: createDefaultRegistry() });
+const container = createContainer();
+const myFetch = async () => new Response('ok');
+container.register(TOKENS.HttpClient, { useValue: myFetch });
+const app = await VoicebotApp.create({ config, container });
+console.log(JSON.stringify({ slots: Object.keys(app.plugins), tts: app.plugins.tts.provider, mine: app.container.resolve(TOKENS.HttpClient) === myFetch }));
+await app.stop();
+`,
+    );
+    expect(JSON.parse(run(dir, 'node', ['embed.mjs']).stdout)).toEqual({ slots: ['telephony', 'audioStream', 'vad', 'stt', 'llm', 'tts'], tts: 'flite', mine: true });
+
     // npm start as the user runs it, on a free port instead of the scaffold's 8080.
     const yaml = join(dir, 'voicebot.yaml');
     writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('port: 8080', 'port: 0'));
