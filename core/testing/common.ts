@@ -1,4 +1,4 @@
-import { it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
 import { VoicebotError } from '../errors/index.js';
 
 /** Per-implementation skips: test title → reason. The reason shows in the report. */
@@ -22,4 +22,21 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);
   return out;
+}
+
+/** The lifecycle every slot suite shares: build the fixture and start its plugin once; stop and clean up after. */
+export function useFixture<F extends { plugin: { start(): Promise<void>; stop(): Promise<void> }; cleanup?: () => Promise<void> }>(
+  factory: () => Promise<F>,
+  set: (fx: F) => void,
+): void {
+  let fx: F | undefined;
+  beforeAll(async () => {
+    fx = await factory();
+    set(fx);
+    await fx.plugin.start();
+  });
+  afterAll(async () => {
+    await fx?.plugin.stop();
+    await fx?.cleanup?.();
+  });
 }

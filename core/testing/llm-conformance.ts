@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { LlmEvent, LlmPlugin, ToolSpec } from '../plugins/llm.js';
 import { ProviderError } from '../plugins/errors.js';
-import { caseFor, collect, type Skips } from './common.js';
+import { caseFor, useFixture, collect, type Skips } from './common.js';
 
 export interface LlmFixture {
   plugin: LlmPlugin;
@@ -20,14 +20,7 @@ const LOOKUP: ToolSpec = {
 export function describeLlmConformance(name: string, factory: () => Promise<LlmFixture>, skips?: Skips): void {
   describe(`llm conformance: ${name}`, () => {
     let fx: LlmFixture;
-    beforeAll(async () => {
-      fx = await factory();
-      await fx.plugin.start();
-    });
-    afterAll(async () => {
-      await fx?.plugin.stop();
-      await fx?.cleanup?.();
-    });
+    useFixture(factory, (f) => (fx = f));
     const test = caseFor(skips);
 
     test('streams text and ends with exactly one done; reports ttft', async () => {

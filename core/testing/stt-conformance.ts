@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { SttPlugin, Transcript } from '../plugins/stt.js';
 import { ProviderError } from '../plugins/errors.js';
 import { encodeMockSpeech } from '../audio/mock-speech.js';
-import { caseFor, type Skips } from './common.js';
+import { caseFor, useFixture, type Skips } from './common.js';
 
 export interface SttFixture {
   plugin: SttPlugin;
@@ -16,14 +16,7 @@ export function describeSttConformance(name: string, factory: () => Promise<SttF
   describe(`stt conformance: ${name}`, () => {
     let fx: SttFixture;
     const speak = (t: string, r: number): Int16Array => (fx.speak ?? encodeMockSpeech)(t, r);
-    beforeAll(async () => {
-      fx = await factory();
-      await fx.plugin.start();
-    });
-    afterAll(async () => {
-      await fx?.plugin.stop();
-      await fx?.cleanup?.();
-    });
+    useFixture(factory, (f) => (fx = f));
     const test = caseFor(skips);
 
     test('declares capabilities', () => {

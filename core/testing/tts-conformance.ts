@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { TtsPlugin } from '../plugins/tts.js';
 import { ProviderError } from '../plugins/errors.js';
 import { rms } from '../audio/mix.js';
-import { caseFor, collect, type Skips } from './common.js';
+import { caseFor, useFixture, collect, type Skips } from './common.js';
 
 export interface TtsFixture {
   plugin: TtsPlugin;
@@ -14,14 +14,7 @@ export interface TtsFixture {
 export function describeTtsConformance(name: string, factory: () => Promise<TtsFixture>, skips?: Skips): void {
   describe(`tts conformance: ${name}`, () => {
     let fx: TtsFixture;
-    beforeAll(async () => {
-      fx = await factory();
-      await fx.plugin.start();
-    });
-    afterAll(async () => {
-      await fx?.plugin.stop();
-      await fx?.cleanup?.();
-    });
+    useFixture(factory, (f) => (fx = f));
     const test = caseFor(skips);
 
     test('declares capabilities', () => {

@@ -67,6 +67,21 @@ scenarios:
     expect: { ended: bot-hangup }
 `;
 
+/** The echo plugin's chat body, shared by the JS and the TS template. */
+const ECHO_BODY = `const lastUser = [...req.messages].reverse().find((m) => m.role === 'user');
+const words = \`\${this.prefix}: \${lastUser ? lastUser.content : 'nothing yet'}.\`.split(' ');
+for (const w of words) {
+  if (req.signal?.aborted) {
+    yield { type: 'done', finishReason: 'cancelled' };
+    return;
+  }
+  yield { type: 'text', text: w + ' ' };
+}
+yield { type: 'done', finishReason: 'stop' };
+`;
+
+const indent = (text: string, n: number): string => text.replace(/^(?=.)/gm, ' '.repeat(n));
+
 const JS_PLUGIN = `// A custom LLM plugin. The default export receives voicebot's plugin API,
 // so this file needs no import and works from any directory.
 // Slot contracts: node_modules/voicebot/README.md, "Writing a plugin".
@@ -81,17 +96,7 @@ export default (api) => {
 
     // Protected hook: the public chat() wraps it and measures time-to-first-token.
     async *_chat(req) {
-      const lastUser = [...req.messages].reverse().find((m) => m.role === 'user');
-      const words = \`\${this.prefix}: \${lastUser ? lastUser.content : 'nothing yet'}.\`.split(' ');
-      for (const w of words) {
-        if (req.signal?.aborted) {
-          yield { type: 'done', finishReason: 'cancelled' };
-          return;
-        }
-        yield { type: 'text', text: w + ' ' };
-      }
-      yield { type: 'done', finishReason: 'stop' };
-    }
+${indent(ECHO_BODY, 6)}    }
   }
 
   return api.definePlugin({
@@ -130,17 +135,7 @@ export class EchoLlm extends LlmPlugin {
   // Protected hook: the public chat() wraps it and measures time-to-first-token.
   protected async *_chat(req: ChatRequest): AsyncIterable<LlmEvent> {
     if (this.fail) throw new ProviderError({ slot: 'llm', provider: 'echo-llm', detail: 'configured to fail', retryable: false });
-    const lastUser = [...req.messages].reverse().find((m) => m.role === 'user');
-    const words = \`\${this.prefix}: \${lastUser ? lastUser.content : 'nothing yet'}.\`.split(' ');
-    for (const w of words) {
-      if (req.signal?.aborted) {
-        yield { type: 'done', finishReason: 'cancelled' };
-        return;
-      }
-      yield { type: 'text', text: w + ' ' };
-    }
-    yield { type: 'done', finishReason: 'stop' };
-  }
+${indent(ECHO_BODY, 4)}  }
 }
 
 export default definePlugin({
