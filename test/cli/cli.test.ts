@@ -83,3 +83,23 @@ describe('voicebot CLI output to a closed pipe', () => {
     expect([0, 1]).toContain(code);
   });
 });
+
+describe('voicebot without dist/', () => {
+  it('an installed copy says to reinstall; a checkout says to build (never advice that cannot work there)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { copyFileSync, mkdirSync } = await import('node:fs');
+    const { BIN } = await import('./helpers.js');
+    const copy = (withTsconfig: boolean): string => {
+      const root = join(tmp, withTsconfig ? 'checkout' : 'installed');
+      mkdirSync(join(root, 'core/cli'), { recursive: true });
+      copyFileSync(BIN, join(root, 'core/cli/bin.mjs'));
+      if (withTsconfig) writeFileSync(join(root, 'tsconfig.json'), '{}');
+      return join(root, 'core/cli/bin.mjs');
+    };
+    const installed = spawnSync(process.execPath, [copy(false), '--help'], { encoding: 'utf8' });
+    expect(installed.status).toBe(1);
+    expect(installed.stderr).toMatch(/^error VB_ERR_CLI_NOT_BUILT voicebot is not built \(no dist\/\)\. This installed copy \(.*installed\/\) is incomplete: reinstall it with `npm install voicebot`\.\n$/);
+    const checkout = spawnSync(process.execPath, [copy(true), '--help'], { encoding: 'utf8' });
+    expect(checkout.stderr).toMatch(/^error VB_ERR_CLI_NOT_BUILT .*Run `npm run build` in .*checkout\/\.\n$/);
+  });
+});
