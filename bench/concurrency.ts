@@ -1,3 +1,4 @@
+import '../entry/builtins.js'; // the built-in providers, as the CLI registers them
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { VoicebotApp } from '../core/app/app.js';

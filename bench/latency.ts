@@ -1,3 +1,4 @@
+import '../entry/builtins.js'; // the built-in providers, as the CLI registers them
 import { fileURLToPath } from 'node:url';
 import { VoicebotApp } from '../core/app/app.js';
 import { loadConfigText } from '../core/config/load.js';

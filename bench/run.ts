@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { table } from './stats.js';
+import '../entry/builtins.js'; // the built-in providers, as the CLI registers them
 
 /**
  * `npm run bench [-- --quick]`: every benchmark, a table per section on

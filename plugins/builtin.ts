@@ -1,5 +1,9 @@
-import type { BuiltinEntry } from '../core/plugins/registry.js';
-import type { AnyPluginManifest } from '../core/plugins/manifest.js';
+import type { AnyPluginManifest, BuiltinEntry, ErrorDef } from '../core/plugin-api.js';
+import { LOCAL_ERRORS } from './local/errors.js';
+import { OPENAI_ERRORS } from './openai/errors.js';
+import { RINGCENTRAL_ERRORS } from './ringcentral/errors.js';
+import { WEBSOCKET_ERRORS } from './websocket/errors.js';
+import { VAD_ERRORS } from './fvad/errors.js';
 
 /**
  * Every provider that ships with voicebot. Each is imported only when a
@@ -28,3 +32,6 @@ export const BUILTIN_PLUGINS: readonly BuiltinEntry[] = [
   entry('tts', 'openai', async () => (await import('./openai/index.js')).openaiTtsPlugin),
   entry('telephony', 'ringcentral', async () => (await import('./ringcentral/index.js')).default),
 ];
+
+/** The built-ins' coded errors, registered eagerly so README's table and `isErrorCode` know them before a plugin loads. */
+export const BUILTIN_ERRORS: Readonly<Record<string, ErrorDef>> = { ...LOCAL_ERRORS, ...OPENAI_ERRORS, ...RINGCENTRAL_ERRORS, ...WEBSOCKET_ERRORS, ...VAD_ERRORS };

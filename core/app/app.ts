@@ -38,6 +38,12 @@ export interface AppOptions {
   role?: RunRole;
   /** Time for the shutdown deadline (default the real clock). */
   clock?: Clock;
+  /**
+   * The DI container to build the app in (default: a child of tsyringe's root).
+   * Whatever is registered in it before create() — TOKENS.Clock, TOKENS.HttpClient,
+   * TOKENS.Logger, a slot token such as TOKENS.Tts — replaces voicebot's own.
+   */
+  container?: DependencyContainer;
 }
 
 const DEFAULT_SHUTDOWN_MS = 10_000;
@@ -100,31 +106,25 @@ export class VoicebotApp implements TelephonyHandler {
   private started = false;
   private stopping = false;
 
-  private constructor(config: VoicebotConfig, plugins: ResolvedPlugins, logger: Logger, role: RunRole) {
+  private constructor(config: VoicebotConfig, plugins: ResolvedPlugins, logger: Logger, role: RunRole, container: DependencyContainer) {
     this.config = config;
     this.plugins = plugins;
     this.logger = logger;
     this.role = role;
     this.remote = asRemoteStream(plugins.audioStream);
     this.clock = new PacerClock();
-    this.container = rootContainer.createChildContainer();
-    this.container.register(TOKENS.Config, { useValue: config });
-    this.container.register(TOKENS.Logger, { useValue: logger });
+    this.container = container;
+    // Config, Logger, Clock, HttpClient, Metrics and the slots are registered by createPlugins.
     this.container.register(TOKENS.PacerClock, { useValue: this.clock });
-    if (plugins.telephony) this.container.register(TOKENS.Telephony, { useValue: plugins.telephony });
-    this.container.register(TOKENS.AudioStream, { useValue: plugins.audioStream });
-    if (plugins.vad) this.container.register(TOKENS.Vad, { useValue: plugins.vad });
-    if (plugins.stt) this.container.register(TOKENS.Stt, { useValue: plugins.stt });
-    if (plugins.llm) this.container.register(TOKENS.Llm, { useValue: plugins.llm });
-    if (plugins.tts) this.container.register(TOKENS.Tts, { useValue: plugins.tts });
   }
 
   static async create(opts: AppOptions): Promise<VoicebotApp> {
     const logger = opts.logger ?? createLogger();
     const registry = opts.registry ?? createDefaultRegistry();
     const role = opts.role ?? 'all';
-    const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, [...(opts.skip ?? []), ...ROLE_SKIPS[role]]);
-    const app = new VoicebotApp(opts.config, plugins, logger, role);
+    const container = opts.container ?? rootContainer.createChildContainer();
+    const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, [...(opts.skip ?? []), ...ROLE_SKIPS[role]], container);
+    const app = new VoicebotApp(opts.config, plugins, logger, role, container);
     if (opts.clock) app.timeClock = opts.clock;
     app.bindRole();
     return app;
@@ -286,6 +286,7 @@ export class VoicebotApp implements TelephonyHandler {
       clock: this.clock,
       flowName: flow,
     });
+    scope.register(TOKENS.Logger, { useValue: log });
     scope.register(TOKENS.CallLeg, { useValue: leg });
     scope.register(TOKENS.CallSession, { useValue: session });
     const off = session.on((ev) => this.dispatch(ev));

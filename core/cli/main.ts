@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { CliIO, Command } from './command.js';
 import { VoicebotError } from '../errors/index.js';
 import { COMMANDS } from './commands/index.js';
+import { LOG_LEVELS, isLogLevel } from '../logging.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,6 +23,9 @@ export function helpText(): string {
     'Options:',
     '  -h, --help     show help (also: voicebot <command> --help)',
     '  -v, --version  print the version',
+    `  --log-level L  log level for any command: ${LOG_LEVELS.join(', ')} (or VOICEBOT_LOG=L; default info)`,
+    '',
+    'Logs go to stderr: one readable line per event on a terminal, JSON lines otherwise (run --json: JSON too).',
     '',
   ].join('\n');
 }
@@ -69,7 +72,27 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
   }
 }
 
-async function dispatch(argv: string[], io: CliIO): Promise<number> {
+/** `--log-level L` (or `--log-level=L`) anywhere on the line, for every command. */
+function takeLogLevel(argv: string[]): { argv: string[]; level?: string; missing?: boolean } {
+  const out: string[] = [];
+  let level: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--log-level') {
+      if (i + 1 >= argv.length) return { argv, missing: true };
+      level = argv[++i];
+    } else if (a.startsWith('--log-level=')) level = a.slice('--log-level='.length);
+    else out.push(a);
+  }
+  return { argv: out, level };
+}
+
+async function dispatch(rawArgv: string[], rawIo: CliIO): Promise<number> {
+  const lv = takeLogLevel(rawArgv);
+  if (lv.missing) return usageError(rawIo, `--log-level needs a level: ${LOG_LEVELS.join(', ')}`);
+  if (lv.level !== undefined && !isLogLevel(lv.level)) return usageError(rawIo, `--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${lv.level}"`);
+  const io: CliIO = lv.level ? { ...rawIo, env: { ...rawIo.env, VOICEBOT_LOG: lv.level } } : rawIo;
+  const argv = lv.argv;
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     if (first === 'help' && rest[0]) {
@@ -105,10 +128,4 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     return usageError(io, `Too many arguments for "${cmd.name}": ${parsed.positionals.slice(cmd.maxPositionals).join(' ')}`);
   }
   return cmd.run({ values: parsed.values, positionals: parsed.positionals, tokens: parsed.tokens } as never, io);
-}
-
-// `node dist/core/cli/main.js …` works like the `voicebot` bin (tests and
-// process managers often run the compiled file directly).
-if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main(process.argv.slice(2));
 }

@@ -28,7 +28,7 @@ export function clipMessage(message: string): string {
 }
 
 export function makeDiagnostic(file: string, pos: { line: number; col: number }, code: ErrorCode, params: ErrorParams): Diagnostic {
-  const def: ErrorDef = ERROR_DEFS[code];
+  const def: ErrorDef = ERROR_DEFS[code] ?? { message: `{detail} (${code} is not a registered error code)` };
   return { file, line: pos.line, col: pos.col, severity: def.severity ?? 'error', code, message: formatMessage(def.message, clip(params)) };
 }
 

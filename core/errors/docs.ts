@@ -4,7 +4,7 @@ import type { ErrorDef } from './define.js';
 /**
  * The README's error table, rendered from the registry. test/errors.test.ts
  * checks the README block equals this, and that every code the README
- * mentions exists. Refresh with `node dist/core/errors/docs.js --write`.
+ * mentions exists. Refresh with `node dist/entry/docs.js --write` (it registers the built-ins' codes first).
  */
 export function renderErrorTable(): string {
   const rows = Object.entries(ERROR_DEFS as Record<string, ErrorDef>)
@@ -24,10 +24,4 @@ export function replaceErrorBlock(readme: string): string {
   const b = readme.indexOf(ERRORS_END);
   if (a < 0 || b < a) throw new Error('README has no errors block');
   return readme.slice(0, a + ERRORS_START.length) + '\n' + renderErrorTable() + '\n' + readme.slice(b);
-}
-
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\/dist\//, 'dist/')) && process.argv.includes('--write')) {
-  const { readFileSync, writeFileSync } = await import('node:fs');
-  const file = new URL('../../../README.md', import.meta.url);
-  writeFileSync(file, replaceErrorBlock(readFileSync(file, 'utf8')));
 }

@@ -1,4 +1,4 @@
-import { ERROR_DEFS, type ErrorCode } from './registry.js';
+import { ERROR_DEFS, addErrorDefs, type ErrorCode } from './registry.js';
 import type { ErrorDef } from './define.js';
 
 export interface VoicebotErrorOptions {
@@ -30,7 +30,8 @@ export class VoicebotError extends Error {
   readonly location?: { file: string; line: number; col: number };
 
   constructor(code: ErrorCode, params: ErrorParams = {}, options: VoicebotErrorOptions = {}) {
-    const def: ErrorDef = ERROR_DEFS[code];
+    // A code nobody registered still makes a readable error, never a crash.
+    const def: ErrorDef = ERROR_DEFS[code] ?? { message: `{detail} (${code} is not a registered error code: the plugin that threw it must declare it with registerErrors)` };
     super(formatMessage(def.message, params), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'VoicebotError';
     this.code = code;
@@ -55,4 +56,14 @@ export function toVoicebotError(e: unknown, fallback: ErrorCode, params: ErrorPa
   if (e instanceof VoicebotError) return e;
   const detail = e instanceof Error ? e.message : String(e);
   return new VoicebotError(fallback, { ...params, detail }, { cause: e });
+}
+
+/**
+ * Declares a plugin's own coded errors (documented like the core's: code,
+ * message that says what to do, retryable). Call it at module load of the
+ * plugin, or list the codes in the manifest's `errors`. A name that is taken
+ * with another meaning, or not VB_ERR_/VB_WARN_, is VB_ERR_ERROR_CODE.
+ */
+export function registerErrors<const T extends Record<string, ErrorDef>>(defs: T): T {
+  return addErrorDefs(defs, (detail) => new VoicebotError('VB_ERR_ERROR_CODE', { detail }));
 }

@@ -1,4 +1,4 @@
-import { encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
+import { encodeMockSpeech } from '../audio/mock-speech.js';
 import type { CallerVoice } from './scripted-caller.js';
 
 /** The caller's words as mock speech audio: the mock STT decodes them exactly, through any codec. */

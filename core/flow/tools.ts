@@ -8,6 +8,7 @@ import type { ToolSpec } from '../plugins/llm.js';
 import { realClock, type Clock } from '../time/clock.js';
 import { DEFAULT_TOOL_TIMEOUT_MS } from '../config/normalize.js';
 import { withDeadline } from './deadline.js';
+import { importMaybeTs } from '../plugins/ts-loader.js';
 import { httpRequest } from './http.js';
 import { renderUrl } from './url-template.js';
 import type { TemplateScope, Templates } from './templates.js';
@@ -51,7 +52,7 @@ function loadHandler(config: VoicebotConfig, tool: ToolConfig): Promise<ToolHand
   const key = `${path}#${exp}`;
   let p = handlers.get(key);
   if (!p) {
-    p = import(pathToFileURL(path).href).then((mod: Record<string, unknown>) => {
+    p = importMaybeTs(pathToFileURL(path).href, path, config.source.dir).then((mod: Record<string, unknown>) => {
       const fn = mod[exp];
       if (typeof fn !== 'function') throw new Error(`${file} has no exported function "${exp}"`);
       return fn as ToolHandler;

@@ -2,6 +2,7 @@ import type { Settings } from '../config/types.js';
 import type { Logger } from '../logging.js';
 import type { SlotName } from './slots.js';
 import type { Clock } from '../time/clock.js';
+import type { DependencyContainer } from 'tsyringe';
 
 /** One timing measurement a plugin wrapper reports (ms). */
 export interface PluginMetric {
@@ -30,6 +31,11 @@ export interface PluginContext {
   settings?: Readonly<Settings>;
   /** Time source: read and wait on this (never the wall clock directly) so calls can run in virtual time. Absent = realClock. */
   clock?: Clock;
+  /**
+   * The DI container the plugin is created with: `ctx.container.resolve(TOKENS.HttpClient)`
+   * (tokens: TOKENS in voicebot/plugin). Its Logger is the plugin's own. Absent outside an app.
+   */
+  container?: DependencyContainer;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { VoicebotError } from '../errors/index.js';
+import type { ErrorDef, VoicebotError } from '../errors/index.js';
 import type { PluginContext } from './base.js';
 import type { SlotName, SlotTypes } from './slots.js';
 
@@ -29,6 +29,11 @@ export interface PluginManifest<S extends SlotName = SlotName, O = Record<string
    * options validate, so `voicebot validate` reports them at the provider line.
    */
   checkOptions?(options: O, env: Readonly<Record<string, string | undefined>>): VoicebotError[];
+  /**
+   * The plugin's own coded errors (`VB_ERR_<PLUGIN>_*`), registered when the
+   * plugin loads; document them in the plugin's README like the core's.
+   */
+  errors?: Readonly<Record<string, ErrorDef>>;
   create(options: O, ctx: PluginContext): SlotTypes[S] | Promise<SlotTypes[S]>;
 }
 

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { VoicebotError } from '../errors/index.js';
+import { VoicebotError, registerErrors } from '../errors/index.js';
 import type { AnyPluginManifest } from './manifest.js';
 import { SLOT_NAMES, type SlotName } from './slots.js';
-import { BUILTIN_PLUGINS } from '../../plugins/builtin.js';
+import { importMaybeTs } from './ts-loader.js';
 
 /** A built-in provider, loaded on first use so unused plugins cost nothing at startup. */
 export interface BuiltinEntry {
@@ -82,7 +82,7 @@ export class PluginRegistry {
       if (!existsSync(file)) {
         throw this.unknown(slot, provider, ` File ${file} does not exist.`);
       }
-      return await this.pick(slot, provider, file, await this.importModule(slot, provider, pathToFileURL(file).href, file));
+      return await this.pick(slot, provider, file, await this.importModule(slot, provider, pathToFileURL(file).href, file, configDir));
     }
 
     if (this.builtins.some((b) => b.name === provider)) {
@@ -110,10 +110,11 @@ export class PluginRegistry {
     return await this.pick(slot, provider, provider, mod);
   }
 
-  private async importModule(slot: SlotName, provider: string, href: string, from: string): Promise<Record<string, unknown>> {
+  private async importModule(slot: SlotName, provider: string, href: string, from: string, configDir: string): Promise<Record<string, unknown>> {
     try {
-      return (await import(href)) as Record<string, unknown>;
+      return await importMaybeTs(href, from, configDir);
     } catch (e) {
+      if (e instanceof VoicebotError) throw e;
       throw new VoicebotError('VB_ERR_PLUGIN_LOAD', { provider, slot, from, detail: (e as Error).message }, { cause: e });
     }
   }
@@ -121,6 +122,8 @@ export class PluginRegistry {
   private async pick(slot: SlotName, provider: string, _from: string, mod: Record<string, unknown>): Promise<AnyPluginManifest> {
     const m = (await manifestsOf(mod)).find((x) => x.slot === slot);
     if (!m) throw new VoicebotError('VB_ERR_PLUGIN_MANIFEST', { provider, slot });
+    // A plugin's own codes join the one registry before it can throw them.
+    if (m.errors) registerErrors(m.errors);
     return m;
   }
 
@@ -166,7 +169,18 @@ export function levenshtein(a: string, b: string): number {
   return prev[b.length];
 }
 
-/** The registry with every built-in provider. */
+let defaultBuiltins: readonly BuiltinEntry[] = [];
+
+/**
+ * The composition root (entry/builtins.ts, imported by the `voicebot` bin and
+ * package entries) hands the built-in providers to the core here; the core
+ * itself never imports plugins/.
+ */
+export function setDefaultBuiltins(builtins: readonly BuiltinEntry[]): void {
+  defaultBuiltins = builtins;
+}
+
+/** The registry with every built-in provider the composition root registered. */
 export function createDefaultRegistry(): PluginRegistry {
-  return new PluginRegistry(BUILTIN_PLUGINS);
+  return new PluginRegistry(defaultBuiltins);
 }

@@ -1,6 +1,6 @@
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import { VadPlugin, type VadCapabilities, type VadDetector, type VadDetectorOptions, type VadEvent } from '../../core/plugins/vad.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import { VadPlugin, type VadCapabilities, type VadDetector, type VadDetectorOptions, type VadEvent } from '../../core/plugin-api.js';
 
 export interface EnergyVadOptions {
   /** dB above the tracked noise floor that counts as speech (default 12). */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { VoicebotError } from '../../core/errors/index.js';
+import { VoicebotError } from '../../core/plugin-api.js';
 
 /** The part of the WebAssembly global used here (tsconfig has no DOM lib, @types/node 20 no WebAssembly types). */
 declare const WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> };

@@ -1,10 +1,10 @@
-import { resample } from '../../core/audio/resampler.js';
-import { splitSentences } from '../../core/engine/sentence-splitter.js';
-import { VoicebotError } from '../../core/errors/index.js';
-import type { Logger } from '../../core/logging.js';
-import { ProviderError, asProviderError } from '../../core/plugins/errors.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugins/tts.js';
+import { resample } from '../../core/plugin-api.js';
+import { splitSentences } from '../../core/plugin-api.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import type { Logger } from '../../core/plugin-api.js';
+import { ProviderError, asProviderError } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugin-api.js';
 import { FLITE_VOICES, FliteEngine, isFliteVoice, sharedFliteEngine, type FliteResult, type FliteVoice } from './engine.js';
 
 export { FLITE_VOICES, FliteEngine, sharedFliteEngine, type FliteVoice } from './engine.js';

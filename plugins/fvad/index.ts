@@ -1,8 +1,8 @@
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { VoicebotError } from '../../core/errors/index.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import { SpeechHysteresis } from '../../core/plugins/vad-hysteresis.js';
-import { VadPlugin, type VadCapabilities, type VadDetector, type VadDetectorOptions, type VadEvent } from '../../core/plugins/vad.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import { SpeechHysteresis } from '../../core/plugin-api.js';
+import { VadPlugin, type VadCapabilities, type VadDetector, type VadDetectorOptions, type VadEvent } from '../../core/plugin-api.js';
 import { FVAD_RATES, loadFvad, type FvadModule } from './wasm.js';
 
 export { FVAD_RATES, loadFvad, type FvadModule } from './wasm.js';

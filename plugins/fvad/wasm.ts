@@ -1,4 +1,4 @@
-import { VoicebotError } from '../../core/errors/index.js';
+import { VoicebotError } from '../../core/plugin-api.js';
 
 /** The libfvad exports of @echogarden/fvad-wasm (an Emscripten module). */
 export interface FvadModule {

@@ -1,6 +1,6 @@
-import { AudioStreamPlugin, type AudioStreamCapabilities } from '../../core/plugins/audio-stream.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import type { CallLeg } from '../../core/plugins/telephony.js';
+import { AudioStreamPlugin, type AudioStreamCapabilities } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import type { CallLeg } from '../../core/plugin-api.js';
 
 /** Telephony and engine in one process: the leg is handed through unchanged. */
 export class InprocessAudioStream extends AudioStreamPlugin {

@@ -1,12 +1,12 @@
 import type { WebSocket } from 'ws';
-import { isSupportedRate, type AudioFrame } from '../../core/audio/frame.js';
-import type { CallEvent } from '../../core/engine/events.js';
-import { VoicebotError } from '../../core/errors/index.js';
-import type { Logger } from '../../core/logging.js';
-import { LegState, LegStateMachine } from '../../core/plugins/leg-state.js';
-import type { MediaPort } from '../../core/plugins/media-port.js';
-import type { CallInfo, CallLeg, HangupReason, IncomingCall, TransferOptions } from '../../core/plugins/telephony.js';
-import { MockSpeechStream } from '../mock/mock-speech.js';
+import { isSupportedRate, type AudioFrame } from '../../core/plugin-api.js';
+import type { CallEvent } from '../../core/plugin-api.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import type { Logger } from '../../core/plugin-api.js';
+import { LegState, LegStateMachine } from '../../core/plugin-api.js';
+import type { MediaPort } from '../../core/plugin-api.js';
+import type { CallInfo, CallLeg, HangupReason, IncomingCall, TransferOptions } from '../../core/plugin-api.js';
+import { MockSpeechStream } from '../../core/plugin-api.js';
 import { DTMF_DIGITS, MAX_MESSAGE_BYTES, type ClientLimits, type ServerMessage } from './protocol.js';
 
 type FrameCb = ((frame: AudioFrame) => void) | undefined;

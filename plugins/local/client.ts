@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
-import type { AudioFrame } from '../../core/audio/frame.js';
-import type { CallEvent } from '../../core/engine/events.js';
-import type { CallerSide, HangupReason } from '../../core/plugins/telephony.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import type { CallEvent } from '../../core/plugin-api.js';
+import type { CallerSide, HangupReason } from '../../core/plugin-api.js';
 import { PROTOCOL_VERSION, type ClientMessage, type ServerMessage } from './protocol.js';
 
 export interface SoftphoneClientOptions {

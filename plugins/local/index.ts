@@ -3,18 +3,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { CallEvent } from '../../core/engine/events.js';
-import { VoicebotError } from '../../core/errors/index.js';
-import { silentLogger, type Logger } from '../../core/logging.js';
-import type { PluginContext } from '../../core/plugins/base.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
+import type { CallEvent } from '../../core/plugin-api.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import { silentLogger, type Logger } from '../../core/plugin-api.js';
+import type { PluginContext } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
 import {
   TelephonyPlugin,
   type CallerSide,
   type PlaceCallOptions,
   type TelephonyCapabilities,
-} from '../../core/plugins/telephony.js';
-import { realClock, type Clock } from '../../core/time/clock.js';
+} from '../../core/plugin-api.js';
+import { realClock, type Clock } from '../../core/plugin-api.js';
 import { LocalCall, FRAME_MS, type LocalCallHost } from './call.js';
 import { SoftphoneClient } from './client.js';
 import { DEFAULT_CLIENT_LIMITS, MAX_MESSAGE_BYTES, WS_PATH, parseClientMessage, type ClientLimits, type ClientMessage } from './protocol.js';

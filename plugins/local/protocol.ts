@@ -5,9 +5,9 @@
  * messages are JSON, one of the types below. plugins/local/README.md
  * documents it for people writing their own client.
  */
-import { SAMPLE_RATES, isSupportedRate, type SampleRate } from '../../core/audio/frame.js';
-import type { CallEvent } from '../../core/engine/events.js';
-import type { HangupReason } from '../../core/plugins/telephony.js';
+import { SAMPLE_RATES, isSupportedRate, type SampleRate } from '../../core/plugin-api.js';
+import type { CallEvent } from '../../core/plugin-api.js';
+import type { HangupReason } from '../../core/plugin-api.js';
 
 export const PROTOCOL_VERSION = 1;
 export const WS_PATH = '/ws';

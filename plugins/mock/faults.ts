@@ -1,5 +1,5 @@
-import { ProviderError } from '../../core/plugins/errors.js';
-import type { SlotName } from '../../core/plugins/slots.js';
+import { ProviderError } from '../../core/plugin-api.js';
+import type { SlotName } from '../../core/plugin-api.js';
 
 /** Options every mock service shares: latency and failure injection. */
 export interface FaultOptions {

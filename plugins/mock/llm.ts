@@ -12,8 +12,8 @@
  * per line; the answer is the intent sharing the most words with the user
  * text (or a rule's `intent`), else "none".
  */
-import { definePlugin } from '../../core/plugins/manifest.js';
-import { LlmPlugin, type ChatRequest, type LlmCapabilities, type LlmEvent } from '../../core/plugins/llm.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import { LlmPlugin, type ChatRequest, type LlmCapabilities, type LlmEvent } from '../../core/plugin-api.js';
 import { FAULT_SCHEMA_PROPS, Faults, sleep, type FaultOptions } from './faults.js';
 
 export interface MockLlmRule {

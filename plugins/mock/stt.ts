@@ -1,5 +1,5 @@
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
 import {
   SttPlugin,
   type RecognizeRequest,
@@ -7,7 +7,7 @@ import {
   type SttStream,
   type SttStreamOptions,
   type Transcript,
-} from '../../core/plugins/stt.js';
+} from '../../core/plugin-api.js';
 import { MockSpeechDecoder, GAP_MS } from './mock-speech.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
 

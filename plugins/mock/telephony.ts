@@ -1,9 +1,9 @@
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { alawDecode, alawEncode, mulawDecode, mulawEncode } from '../../core/audio/g711.js';
-import { VoicebotError } from '../../core/errors/index.js';
-import { LegState, LegStateMachine } from '../../core/plugins/leg-state.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import type { MediaPort } from '../../core/plugins/media-port.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { alawDecode, alawEncode, mulawDecode, mulawEncode } from '../../core/plugin-api.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import { LegState, LegStateMachine } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import type { MediaPort } from '../../core/plugin-api.js';
 import {
   TelephonyPlugin,
   type CallerSide,
@@ -15,7 +15,7 @@ import {
   type PlaceCallOptions,
   type TelephonyCapabilities,
   type TransferOptions,
-} from '../../core/plugins/telephony.js';
+} from '../../core/plugin-api.js';
 import { sleep } from './faults.js';
 
 export interface MockTelephonyOptions {

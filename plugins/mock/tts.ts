@@ -1,5 +1,5 @@
-import { definePlugin } from '../../core/plugins/manifest.js';
-import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugins/tts.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugin-api.js';
 import { encodeMockSpeech, mockSpeechDurationMs, mockSpeechOffsetMs } from './mock-speech.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
 

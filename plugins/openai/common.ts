@@ -8,10 +8,10 @@
  * reached the caller. The loop here can.
  */
 import OpenAI, { type ClientOptions, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { VoicebotError, type ErrorCode } from '../../core/errors/index.js';
-import type { Logger } from '../../core/logging.js';
-import { ProviderError } from '../../core/plugins/errors.js';
-import type { SlotName } from '../../core/plugins/slots.js';
+import { VoicebotError, type ErrorCode } from '../../core/plugin-api.js';
+import type { Logger } from '../../core/plugin-api.js';
+import { ProviderError } from '../../core/plugin-api.js';
+import type { SlotName } from '../../core/plugin-api.js';
 
 export const API_KEY_ENV = 'OPENAI_API_KEY';
 export const DEFAULT_TIMEOUT_MS = 15_000;

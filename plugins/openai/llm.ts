@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
-import type { PluginContext } from '../../core/plugins/base.js';
-import { LlmPlugin, type ChatMessage, type ChatRequest, type LlmCapabilities, type LlmEvent, type LlmUsage, type ToolCall, type ToolSpec } from '../../core/plugins/llm.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
+import type { PluginContext } from '../../core/plugin-api.js';
+import { LlmPlugin, type ChatMessage, type ChatRequest, type LlmCapabilities, type LlmEvent, type LlmUsage, type ToolCall, type ToolSpec } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
 import { COMMON_SCHEMA_PROPS, ProtocolError, Requester, checkApiKey, createClient, toProviderError, type OpenAiCommonOptions } from './common.js';
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;

@@ -20,14 +20,14 @@ import type {
   SessionUpdateEvent,
 } from 'openai/resources/realtime/realtime';
 import WebSocket from 'ws';
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { linearToMulaw } from '../../core/audio/g711.js';
-import type { Logger } from '../../core/logging.js';
-import type { PluginContext } from '../../core/plugins/base.js';
-import type { ProviderError } from '../../core/plugins/errors.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import { SttPlugin, type RecognizeRequest, type SttCapabilities, type SttStream, type SttStreamOptions, type Transcript } from '../../core/plugins/stt.js';
-import { realClock, type Clock, type TimerHandle } from '../../core/time/clock.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { linearToMulaw } from '../../core/plugin-api.js';
+import type { Logger } from '../../core/plugin-api.js';
+import type { PluginContext } from '../../core/plugin-api.js';
+import type { ProviderError } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import { SttPlugin, type RecognizeRequest, type SttCapabilities, type SttStream, type SttStreamOptions, type Transcript } from '../../core/plugin-api.js';
+import { realClock, type Clock, type TimerHandle } from '../../core/plugin-api.js';
 import { COMMON_SCHEMA_PROPS, DEFAULT_TIMEOUT_MS, ProtocolError, checkApiKey, isoLanguage, missingKeyError, resolveApiKey, toProviderError, type ErrorContext, type OpenAiCommonOptions } from './common.js';
 
 export interface OpenAiRealtimeSttOptions extends Omit<OpenAiCommonOptions, 'maxRetries'> {

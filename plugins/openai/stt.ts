@@ -1,8 +1,8 @@
 import { toFile } from 'openai';
-import { encodeWav } from '../../core/audio/wav.js';
-import type { PluginContext } from '../../core/plugins/base.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import { SttPlugin, type RecognizeRequest, type SttCapabilities, type Transcript } from '../../core/plugins/stt.js';
+import { encodeWav } from '../../core/plugin-api.js';
+import type { PluginContext } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import { SttPlugin, type RecognizeRequest, type SttCapabilities, type Transcript } from '../../core/plugin-api.js';
 import { COMMON_SCHEMA_PROPS, ProtocolError, Requester, checkApiKey, createClient, isoLanguage, type OpenAiCommonOptions } from './common.js';
 
 export interface OpenAiSttOptions extends OpenAiCommonOptions {

@@ -1,6 +1,6 @@
-import type { PluginContext } from '../../core/plugins/base.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugins/tts.js';
+import type { PluginContext } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugin-api.js';
 import { COMMON_SCHEMA_PROPS, ProtocolError, Requester, checkApiKey, createClient, type OpenAiCommonOptions } from './common.js';
 
 export interface OpenAiTtsOptions extends OpenAiCommonOptions {

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { VoicebotError } from '../../core/errors/index.js';
-import { ProviderError, asProviderError } from '../../core/plugins/errors.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import { SttPlugin, type RecognizeRequest, type SttCapabilities, type Transcript } from '../../core/plugins/stt.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import { ProviderError, asProviderError } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import { SttPlugin, type RecognizeRequest, type SttCapabilities, type Transcript } from '../../core/plugin-api.js';
 import { DecoderPool, locate, type DecoderPaths } from './decoder.js';
 
 export { DEFAULT_MODEL_DIR, locate } from './decoder.js';

@@ -1,7 +1,7 @@
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { VoicebotError } from '../../core/errors/index.js';
-import type { MediaPort } from '../../core/plugins/media-port.js';
-import type { CallInfo, CallLeg, HangupReason, TransferOptions } from '../../core/plugins/telephony.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import type { MediaPort } from '../../core/plugin-api.js';
+import type { CallInfo, CallLeg, HangupReason, TransferOptions } from '../../core/plugin-api.js';
 import type { RtpAudio } from './rtp-media.js';
 
 /** Life of one RingCentral call as the plugin sees it. */

@@ -1,4 +1,4 @@
-import { definePlugin } from '../../core/plugins/manifest.js';
+import { definePlugin } from '../../core/plugin-api.js';
 import { RingCentralTelephony, ringcentralOptionsSchema, type RingCentralOptions } from './plugin.js';
 
 export { RingCentralTelephony, defaultInstanceId, type RingCentralOptions } from './plugin.js';

@@ -1,4 +1,4 @@
-import { VoicebotError } from '../../core/errors/index.js';
+import { VoicebotError } from '../../core/plugin-api.js';
 
 /** The p-rc-api-ids header RingCentral puts on its SIP answers: the REST call-control ids of this party. */
 export function parseApiIds(header: string | undefined): { telephonySessionId?: string; partyId?: string } {

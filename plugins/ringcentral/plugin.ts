@@ -7,9 +7,9 @@ import type OutboundCallSession from 'ringcentral-web-phone/call-session/outboun
 import type InboundMessage from 'ringcentral-web-phone/sip-message/inbound';
 import ResponseMessage from 'ringcentral-web-phone/sip-message/outbound/response';
 import type { SipInfo, WebRtcSession, WebRtcSessionFactory } from 'ringcentral-web-phone/types';
-import { VoicebotError } from '../../core/errors/index.js';
-import type { Logger } from '../../core/logging.js';
-import type { PluginContext } from '../../core/plugins/base.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import type { Logger } from '../../core/plugin-api.js';
+import type { PluginContext } from '../../core/plugin-api.js';
 import {
   TelephonyPlugin,
   type CallInfo,
@@ -17,7 +17,7 @@ import {
   type DialOptions,
   type IncomingCall,
   type TelephonyCapabilities,
-} from '../../core/plugins/telephony.js';
+} from '../../core/plugin-api.js';
 import { LegState, RcCallLeg, type LegControl } from './call-leg.js';
 import { createPeer, gatheringComplete, RtpAudio } from './rtp-media.js';
 import { dialableNumber, dialFailure, parseApiIds } from './outbound.js';

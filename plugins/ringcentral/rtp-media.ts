@@ -7,9 +7,9 @@ import {
   type RTCRtpTransceiver,
   type RTCPeerConnectionConfig,
 } from 'werift';
-import { mulawDecode, mulawEncode } from '../../core/audio/g711.js';
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { JitterBuffer } from '../../core/audio/jitter-buffer.js';
+import { mulawDecode, mulawEncode } from '../../core/plugin-api.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { JitterBuffer } from '../../core/plugin-api.js';
 
 // opusscript is CommonJS with `export =` typings; createRequire keeps NodeNext happy.
 const require = createRequire(import.meta.url);

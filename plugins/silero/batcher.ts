@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../core/time/clock.js';
+import type { Clock, TimerHandle } from '../../core/plugin-api.js';
 import type { Ort, OrtSession, OrtTensor } from './runtime.js';
 
 /** Silero's LSTM state: [2 layers][64] for h and for c. */

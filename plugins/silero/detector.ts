@@ -1,6 +1,6 @@
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { SpeechHysteresis } from '../../core/plugins/vad-hysteresis.js';
-import type { VadDetector, VadEvent } from '../../core/plugins/vad.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { SpeechHysteresis } from '../../core/plugin-api.js';
+import type { VadDetector, VadEvent } from '../../core/plugin-api.js';
 import { STATE, type SileroBatcher, type WindowClient } from './batcher.js';
 
 export interface SileroDetectorOptions {

@@ -1,8 +1,8 @@
-import { VoicebotError } from '../../core/errors/index.js';
-import type { PluginContext } from '../../core/plugins/base.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import { VadPlugin, type VadCapabilities, type VadDetector, type VadDetectorOptions } from '../../core/plugins/vad.js';
-import { realClock, type Clock } from '../../core/time/clock.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import type { PluginContext } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import { VadPlugin, type VadCapabilities, type VadDetector, type VadDetectorOptions } from '../../core/plugin-api.js';
+import { realClock, type Clock } from '../../core/plugin-api.js';
 import { FvadDetector, loadFvad, type FvadModule } from '../fvad/index.js';
 import { SileroBatcher } from './batcher.js';
 import { SileroDetector } from './detector.js';

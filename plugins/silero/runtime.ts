@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { VoicebotError } from '../../core/errors/index.js';
+import { VoicebotError } from '../../core/plugin-api.js';
 
 /** The part of onnxruntime-node used here (it is optional, so its types are not imported). */
 export interface OrtTensor {

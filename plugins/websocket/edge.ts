@@ -6,12 +6,12 @@
  * a coded reason when it cannot).
  */
 import { WebSocket, type RawData } from 'ws';
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { Resampler } from '../../core/audio/resampler.js';
-import { VoicebotError, isErrorCode, toVoicebotError } from '../../core/errors/index.js';
-import type { Logger } from '../../core/logging.js';
-import type { CallLeg, HangupReason } from '../../core/plugins/telephony.js';
-import type { ForwardResult, StreamEvent } from '../../core/app/roles.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { Resampler } from '../../core/plugin-api.js';
+import { VoicebotError, isErrorCode, toVoicebotError } from '../../core/plugin-api.js';
+import type { Logger } from '../../core/plugin-api.js';
+import type { CallLeg, HangupReason } from '../../core/plugin-api.js';
+import type { ForwardResult, StreamEvent } from '../../core/plugin-api.js';
 import { FrameDecoder, FrameSender } from './media.js';
 import { MAX_PAYLOAD, hardLimitBytes } from './worker.js';
 import {

@@ -1,10 +1,10 @@
-import type { ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler } from '../../core/app/roles.js';
-import { VoicebotError } from '../../core/errors/index.js';
-import type { Logger } from '../../core/logging.js';
-import { realClock, type Clock } from '../../core/time/clock.js';
-import { AudioStreamPlugin, type AudioStreamCapabilities } from '../../core/plugins/audio-stream.js';
-import { definePlugin } from '../../core/plugins/manifest.js';
-import type { CallLeg } from '../../core/plugins/telephony.js';
+import type { ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler } from '../../core/plugin-api.js';
+import { VoicebotError } from '../../core/plugin-api.js';
+import type { Logger } from '../../core/plugin-api.js';
+import { realClock, type Clock } from '../../core/plugin-api.js';
+import { AudioStreamPlugin, type AudioStreamCapabilities } from '../../core/plugin-api.js';
+import { definePlugin } from '../../core/plugin-api.js';
+import type { CallLeg } from '../../core/plugin-api.js';
 import { EdgeStream, safeUrl, type EdgeSettings } from './edge.js';
 import { CODECS, type Codec } from './protocol.js';
 import { StreamServer, type WorkerSettings } from './worker.js';

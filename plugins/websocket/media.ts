@@ -3,8 +3,8 @@
  * buffers, and a bounded sender. Plain callbacks only — this runs 50 times a
  * second per direction per call.
  */
-import type { AudioFrame } from '../../core/audio/frame.js';
-import { alawDecode, alawEncode, mulawDecode, mulawEncode } from '../../core/audio/g711.js';
+import type { AudioFrame } from '../../core/plugin-api.js';
+import { alawDecode, alawEncode, mulawDecode, mulawEncode } from '../../core/plugin-api.js';
 import { FRAME_MS, frameBytes, type MediaFormat } from './protocol.js';
 
 /** What FrameSender needs from a `ws` WebSocket (a fake in unit tests). */

@@ -3,8 +3,8 @@
  * (what each side must do) is plugins/websocket/README.md; this file is the
  * one place the message shapes are checked.
  */
-import { isSupportedRate } from '../../core/audio/frame.js';
-import type { HangupReason } from '../../core/plugins/telephony.js';
+import { isSupportedRate } from '../../core/plugin-api.js';
+import type { HangupReason } from '../../core/plugin-api.js';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME_MS = 20;

@@ -1,6 +1,6 @@
 /**
  * simulate / console / test as a user runs them: child processes of the
- * built CLI, `node dist/core/cli/main.js` (build first with `npx tsc -p .`). Calls play in real time, so each
+ * built CLI, `node dist/entry/cli.js` (build first with `npx tsc -p .`). Calls play in real time, so each
  * command takes seconds; the tests wait for the process, never on a clock.
  */
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import { afterAll, describe, it } from 'vitest';
 import { ROOT } from './helpers.js';
 
 /** The compiled entry point, run directly (core/cli/bin.mjs, the npx bin, only adds a "not built" check). */
-const MAIN = join(ROOT, 'dist/core/cli/main.js');
+const MAIN = join(ROOT, 'dist/entry/cli.js');
 
 const tmp = mkdtempSync(join(tmpdir(), 'voicebot-flow-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

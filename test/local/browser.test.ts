@@ -20,7 +20,7 @@ import { shippedConfigText } from './helpers.js';
 
 const CANDIDATES = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 const CHROMIUM = CANDIDATES.find((p) => existsSync(p));
-const BUILT = existsSync(join(ROOT, 'dist/core/cli/main.js'));
+const BUILT = existsSync(join(ROOT, 'dist/entry/cli.js'));
 const skipReason = !CHROMIUM
   ? `no Chromium at ${CANDIDATES.join(' or ')} (apt-get install chromium, or set CHROMIUM_PATH)`
   : !BUILT

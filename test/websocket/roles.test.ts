@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(ROOT, 'dist/core/cli/main.js');
+const MAIN = join(ROOT, 'dist/entry/cli.js');
 const LINE = fileURLToPath(new URL('./fixtures/stdin-line.mjs', import.meta.url));
 const TOKEN = 'roles-test-token-0123456789';
 const tmp = mkdtempSync(join(tmpdir(), 'voicebot-roles-'));

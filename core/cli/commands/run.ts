@@ -19,7 +19,7 @@ export const runCommand: Command = {
     '  voicebot run [-c FILE] [--json] [--role all|edge|worker]',
     '',
     '  -c, --config FILE   config file (default ./voicebot.yaml)',
-    '      --json          print call events as JSON lines on stdout',
+    '      --json          print call events as JSON lines on stdout (and logs as JSON on stderr)',
     '      --role ROLE     all (default): the whole bot in this process;',
     '                      edge: telephony only, stream each call to the worker at audioStream.url;',
     '                      worker: engine only, take streamed calls on audioStream.listen',
@@ -41,7 +41,7 @@ export const runCommand: Command = {
     const role = roleArg as RunRole;
     const config = await loadForCommand(io, args.values.config);
     if (!config) return 1;
-    const logger = createLogger();
+    const logger = createLogger({ env: io.env, format: args.values.json ? 'json' : undefined });
     const app = await VoicebotApp.create({ config, logger, role });
     if (args.values.json) {
       app.onEvent((ev) => io.stdout(JSON.stringify(ev) + '\n'));

@@ -1,4 +1,7 @@
-import { relative, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { makeDiagnostic } from '../../config/diagnostics.js';
 import { formatDiagnostic, loadConfig } from '../../config/load.js';
 import { createDefaultRegistry } from '../../plugins/registry.js';
 import type { Command } from '../command.js';
@@ -11,6 +14,14 @@ export const validateCommand: Command = {
   maxPositionals: 0,
   async run(args, io) {
     const file = resolve(io.cwd, typeof args.values.config === 'string' ? args.values.config : 'voicebot.yaml');
+    const scenarioOf = scenarioFileConfig(file);
+    if (scenarioOf !== undefined) {
+      const show = (f: string): string => relative(io.cwd, f) || f;
+      const cfg = show(resolve(dirname(file), scenarioOf || 'voicebot.yaml'));
+      const d = makeDiagnostic(file, { line: 1, col: 1 }, 'VB_ERR_CLI_SCENARIO_FILE', { file: show(file), config: cfg });
+      io.stdout((args.values.json ? JSON.stringify({ valid: false, diagnostics: [d] }) : formatDiagnostic(d, io.cwd)) + '\n');
+      return 1;
+    }
     const { config, diagnostics } = await loadConfig(file, { env: io.env, registry: createDefaultRegistry() });
     if (args.values.json) {
       io.stdout(JSON.stringify({ valid: !!config, diagnostics }) + '\n');
@@ -25,3 +36,18 @@ export const validateCommand: Command = {
     return config ? 0 : 1;
   },
 };
+
+/** The `config:` of a scenario file (`scenarios:` at the top, no bot keys), or undefined for anything else. */
+function scenarioFileConfig(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined; // the config loader reports the syntax error with its position
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  const d = doc as Record<string, unknown>;
+  if (!('scenarios' in d) || 'plugins' in d || 'flows' in d || 'version' in d) return undefined;
+  return typeof d.config === 'string' ? d.config : '';
+}

@@ -7,6 +7,8 @@ export const PLUGIN_ERRORS = defineErrors({
   VB_ERR_PLUGIN_START: {
     message: '{provider} ({slot}) failed to start: {detail}. Check plugins.{slot} in the config (options, credentials, ports, files it needs) or pick another provider; `voicebot validate` checks the options.',
   },
+  VB_ERR_PLUGIN_TS: { message: '{file} is TypeScript, which Node cannot run by itself, and no `typescript` package was found from {dir}. Run `npm install -D typescript` there (voicebot then compiles it on load), or build it to .js and name the .js file.' },
+  VB_ERR_ERROR_CODE: { message: 'A plugin declared an unusable error code: {detail}.' },
   VB_ERR_PLUGIN_UNSUPPORTED: { message: '{provider} ({slot}) does not support {feature}. Choose a provider whose capabilities include it.' },
   VB_ERR_PROVIDER: { message: '{provider} ({slot}) failed: {detail}', retryable: false },
   VB_ERR_PROVIDER_TIMEOUT: { message: '{provider} ({slot}) did not answer within {timeoutMs} ms. Raise timeoutMs or add a fallback provider.', retryable: true },

@@ -1,4 +1,4 @@
-import { defineErrors } from '../define.js';
+import { defineErrors } from '../../core/plugin-api.js';
 
 /** The ringcentral telephony plugin. */
 export const RINGCENTRAL_ERRORS = defineErrors({

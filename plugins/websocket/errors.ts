@@ -1,4 +1,4 @@
-import { defineErrors } from '../define.js';
+import { defineErrors } from '../../core/plugin-api.js';
 
 /** WebSocket audio-stream and edge/worker roles. */
 export const WEBSOCKET_ERRORS = defineErrors({

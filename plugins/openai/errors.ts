@@ -1,4 +1,4 @@
-import { defineErrors } from '../define.js';
+import { defineErrors } from '../../core/plugin-api.js';
 
 /** OpenAI STT, LLM and TTS plugins (also any OpenAI-compatible server reached through baseURL). */
 export const OPENAI_ERRORS = defineErrors({

@@ -1,4 +1,4 @@
-import { defineErrors } from '../define.js';
+import { defineErrors } from '../../core/plugin-api.js';
 
 /** Local softphone telephony and offline speech (flite, pocketsphinx). */
 export const LOCAL_ERRORS = defineErrors({

@@ -1,4 +1,4 @@
-import { defineErrors } from '../define.js';
+import { defineErrors } from '../../core/plugin-api.js';
 
 /** Voice activity detection providers (fvad, silero). */
 export const VAD_ERRORS = defineErrors({
