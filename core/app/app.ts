@@ -7,6 +7,7 @@ import { createCallSession } from '../engine/session.js';
 import type { CallEvent, CallEventListener } from '../engine/events.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import { runFlow } from '../flow/runner.js';
+import { realClock, type Clock } from '../time/clock.js';
 import { createLogger, type Logger } from '../logging.js';
 import type { PluginBase } from '../plugins/base.js';
 import { createDefaultRegistry, type PluginRegistry } from '../plugins/registry.js';
@@ -35,6 +36,8 @@ export interface AppOptions {
    * as streams. Both need a remote audioStream (provider websocket).
    */
   role?: RunRole;
+  /** The time source of every call and plugin (default realClock; simulations pass a VirtualClock). */
+  clock?: Clock;
 }
 
 /** Slots each role does not create. */
@@ -54,6 +57,8 @@ export class VoicebotApp implements TelephonyHandler {
   readonly plugins: ResolvedPlugins;
   readonly logger: Logger;
   readonly clock: PacerClock;
+  /** The app's time source (TOKENS.Clock); `clock` paces audio on it. */
+  readonly time: Clock;
   readonly container: DependencyContainer;
   readonly role: RunRole;
   /** The audio stream's network side, when it has one (provider websocket). */
@@ -64,17 +69,19 @@ export class VoicebotApp implements TelephonyHandler {
   private started = false;
   private stopping = false;
 
-  private constructor(config: VoicebotConfig, plugins: ResolvedPlugins, logger: Logger, role: RunRole) {
+  private constructor(config: VoicebotConfig, plugins: ResolvedPlugins, logger: Logger, role: RunRole, time: Clock) {
     this.config = config;
     this.plugins = plugins;
     this.logger = logger;
     this.role = role;
     this.remote = asRemoteStream(plugins.audioStream);
-    this.clock = new PacerClock();
+    this.time = time;
+    this.clock = new PacerClock(20, time);
     this.container = rootContainer.createChildContainer();
     this.container.register(TOKENS.Config, { useValue: config });
     this.container.register(TOKENS.Logger, { useValue: logger });
     this.container.register(TOKENS.PacerClock, { useValue: this.clock });
+    this.container.register(TOKENS.Clock, { useValue: time });
     if (plugins.telephony) this.container.register(TOKENS.Telephony, { useValue: plugins.telephony });
     this.container.register(TOKENS.AudioStream, { useValue: plugins.audioStream });
     if (plugins.vad) this.container.register(TOKENS.Vad, { useValue: plugins.vad });
@@ -87,8 +94,9 @@ export class VoicebotApp implements TelephonyHandler {
     const logger = opts.logger ?? createLogger();
     const registry = opts.registry ?? createDefaultRegistry();
     const role = opts.role ?? 'all';
-    const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, [...(opts.skip ?? []), ...ROLE_SKIPS[role]]);
-    const app = new VoicebotApp(opts.config, plugins, logger, role);
+    const time = opts.clock ?? realClock;
+    const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, [...(opts.skip ?? []), ...ROLE_SKIPS[role]], time);
+    const app = new VoicebotApp(opts.config, plugins, logger, role, time);
     app.bindRole();
     return app;
   }
@@ -227,7 +235,7 @@ export class VoicebotApp implements TelephonyHandler {
     const off = session.on((ev) => this.dispatch(ev));
     try {
       session.start();
-      await runFlow(session, { config: this.config, flow, logger: log });
+      await runFlow(session, { config: this.config, flow, logger: log, clock: this.time });
       if (!session.ended) await session.hangup(undefined, 'bot-hangup');
     } catch (e) {
       const err = e instanceof VoicebotError ? e : toVoicebotError(e, 'VB_ERR_PROVIDER', { provider: 'flow', slot: 'flow' });

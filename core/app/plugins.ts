@@ -5,6 +5,7 @@ import type { PluginRegistry } from '../plugins/registry.js';
 import type { SlotName, SlotTypes } from '../plugins/slots.js';
 import { createFallback } from '../engine/fallback/index.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
+import type { Clock } from '../time/clock.js';
 
 export type SlotOverrides = { [S in SlotName]?: SlotTypes[S] };
 
@@ -30,8 +31,9 @@ export async function createPlugins(
   logger: Logger,
   overrides: SlotOverrides = {},
   skip: readonly SlotName[] = [],
+  clock?: Clock,
 ): Promise<ResolvedPlugins> {
-  const ctx: PluginContext = { configDir: config.source.dir, logger, language: config.settings.language, settings: config.settings };
+  const ctx: PluginContext = { configDir: config.source.dir, logger, language: config.settings.language, settings: config.settings, ...(clock ? { clock } : {}) };
   const out: Partial<Record<SlotName, unknown>> = {};
   for (const slot of ['telephony', 'audioStream', 'vad', 'stt', 'llm', 'tts'] as const) {
     if (overrides[slot]) {

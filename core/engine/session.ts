@@ -17,6 +17,7 @@ import { routeCallMetrics } from './metric-router.js';
 import { Playback, type Segment } from './playback.js';
 import { engineRateFor, pickRate } from './rates.js';
 import { CallRecorder } from './recorder.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
 import { SentenceSplitter, splitSentences } from './sentence-splitter.js';
 import type {
   CallSession,
@@ -64,8 +65,8 @@ interface PendingListen {
   opts: ListenOptions;
   resolve: (r: ListenResult) => void;
   reject: (e: unknown) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  digitTimer: ReturnType<typeof setTimeout> | undefined;
+  timer: TimerHandle | undefined;
+  digitTimer: TimerHandle | undefined;
   digits: string;
   offAbort: () => void;
 }
@@ -106,7 +107,8 @@ export function createCallSession(opts: CallSessionOptions): CallEngine {
 export class CallEngine implements EngineSession {
   readonly info: CallInfo;
   private state = CallState.Answered;
-  private readonly t0 = performance.now();
+  private readonly time: Clock;
+  private readonly t0: number;
   private readonly endAc = new AbortController();
   private readonly listeners = new Set<CallEventListener>();
   private readonly leg: CallLeg;
@@ -149,7 +151,7 @@ export class CallEngine implements EngineSession {
   private sttStream: SttStream | undefined;
   private finals: string[] = [];
   private interimPending = false;
-  private awaitingFinal: { u: Utterance; timer: ReturnType<typeof setTimeout> } | undefined;
+  private awaitingFinal: { u: Utterance; timer: TimerHandle } | undefined;
   private pendingSttError: VoicebotError | undefined;
 
   // listen() and DTMF.
@@ -171,12 +173,14 @@ export class CallEngine implements EngineSession {
   private readonly recorder: CallRecorder | undefined;
   private readonly recordDir: string;
   private readonly recRs: Resampler | undefined;
-  private maxTimer: ReturnType<typeof setTimeout> | undefined;
+  private maxTimer: TimerHandle | undefined;
   private offMetrics: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private endReason: HangupReason | undefined;
 
   constructor(opts: CallSessionOptions) {
+    this.time = opts.clock.time;
+    this.t0 = this.time.now();
     this.leg = opts.leg;
     this.info = opts.leg.info;
     this.settings = opts.settings;
@@ -224,7 +228,7 @@ export class CallEngine implements EngineSession {
   // ── CallSession: state ─────────────────────────────────────────────────
 
   now(): number {
-    return performance.now() - this.t0;
+    return this.time.now() - this.t0;
   }
 
   get ended(): boolean {
@@ -249,7 +253,7 @@ export class CallEngine implements EngineSession {
     this.pacer.start();
     this.offMetrics = routeCallMetrics([this.vad, this.stt, this.llm, this.tts], this.info.id, this.onPluginMetric);
     const maxCall = this.settings.timeouts.maxCall;
-    if (maxCall > 0 && Number.isFinite(maxCall)) this.maxTimer = setTimeout(this.onMaxCall, maxCall);
+    if (maxCall > 0 && Number.isFinite(maxCall)) this.maxTimer = this.timer(this.onMaxCall, maxCall);
     this.emit({ type: 'call.started', from: this.info.from, to: this.info.to, flow: this.flowName });
     this.log.info({ from: this.info.from, to: this.info.to, flow: this.flowName, inputRate: media.inputRate, outputRate: media.outputRate }, 'call started');
   }
@@ -319,7 +323,7 @@ export class CallEngine implements EngineSession {
       if (!this.capturing) this.beginUtterance();
       this.silenceMs = 0;
     } else if (ev === 'speech-end') {
-      this.lastSpeechEndAt = performance.now();
+      this.lastSpeechEndAt = this.time.now();
     }
 
     if (!this.capturing) {
@@ -334,7 +338,7 @@ export class CallEngine implements EngineSession {
       if (this.detector.probability >= 0.5) {
         this.voicedMs += ms;
         // The VAD reports speech-end only after its hangover; the caller really stopped at the last voiced frame.
-        this.lastVoicedAt = performance.now();
+        this.lastVoicedAt = this.time.now();
       }
       const pb = this.playback;
       if (pb !== undefined && pb.bargeIn && !pb.stopped && this.voicedMs >= this.settings.bargeIn.minSpeechMs) this.bargeIn();
@@ -343,9 +347,20 @@ export class CallEngine implements EngineSession {
       if (this.silenceMs >= this.settings.timeouts.endOfSpeech) this.endpoint();
     }
     if (this.capturing && this.utterMs >= MAX_UTTERANCE_MS) {
-      this.lastVoicedAt = performance.now();
+      this.lastVoicedAt = this.time.now();
       this.endpoint();
     }
+  }
+
+  /** A timer of this call on the call's clock: a throw in it ends this call (coded), never the process. */
+  private timer(fn: () => void, ms: number): TimerHandle {
+    return this.time.setTimeout(() => {
+      try {
+        fn();
+      } catch (e) {
+        this.fail(e, 'running a call timer');
+      }
+    }, ms);
   }
 
   /** Something broke inside a callback of this call: log it and end the call, never the process. */
@@ -382,7 +397,7 @@ export class CallEngine implements EngineSession {
     const w = this.awaitingFinal;
     if (w && !this.interimPending) {
       // The previous utterance produced nothing to wait for (noise): close it so its turn cannot take this one's text.
-      clearTimeout(w.timer);
+      this.time.clearTimeout(w.timer);
       this.awaitingFinal = undefined;
       this.finishTurn(this.takeFinals(), w.u);
     }
@@ -393,7 +408,7 @@ export class CallEngine implements EngineSession {
     // The caller is speaking: the no-input clock stops.
     const pl = this.pendingListen;
     if (pl?.timer) {
-      clearTimeout(pl.timer);
+      this.time.clearTimeout(pl.timer);
       pl.timer = undefined;
     }
     if (!this.stt) return;
@@ -439,8 +454,8 @@ export class CallEngine implements EngineSession {
     this.capturing = false;
     this.utter = undefined;
     if (!u) return;
-    u.speechEndAt = this.lastVoicedAt || this.lastSpeechEndAt || performance.now();
-    u.endpointAt = performance.now();
+    u.speechEndAt = this.lastVoicedAt || this.lastSpeechEndAt || this.time.now();
+    u.endpointAt = this.time.now();
     const pb = this.playback;
     // Speech over bot audio that did not cut it off (noise, or bargeIn off) is not a turn.
     u.discard = u.startedDuringPlayback && !u.cutIn && pb !== undefined && !pb.stopped;
@@ -450,7 +465,7 @@ export class CallEngine implements EngineSession {
       if (!stream) return;
       stream.endUtterance();
       if (this.interimPending || (this.finals.length === 0 && !u.discard)) {
-        const timer = setTimeout(this.onFinalTimeout, this.sttFinalTimeoutMs);
+        const timer = this.timer(this.onFinalTimeout, this.sttFinalTimeoutMs);
         this.awaitingFinal = { u, timer };
       } else this.finishTurn(this.takeFinals(), u);
       return;
@@ -511,7 +526,7 @@ export class CallEngine implements EngineSession {
     if (t.text.trim()) this.finals.push(t.text.trim());
     const w = this.awaitingFinal;
     if (w && !this.interimPending) {
-      clearTimeout(w.timer);
+      this.time.clearTimeout(w.timer);
       this.awaitingFinal = undefined;
       this.finishTurn(this.takeFinals(), w.u);
     }
@@ -533,7 +548,7 @@ export class CallEngine implements EngineSession {
       // The stream is being dropped anyway.
     }
     if (this.awaitingFinal) {
-      clearTimeout(this.awaitingFinal.timer);
+      this.time.clearTimeout(this.awaitingFinal.timer);
       this.awaitingFinal = undefined;
     }
     if (!this.ended) this.sttFailed(e);
@@ -554,7 +569,7 @@ export class CallEngine implements EngineSession {
       this.restartNoInput();
       return;
     }
-    const finalAt = performance.now();
+    const finalAt = this.time.now();
     this.flushMetrics();
     this.metrics = { turn: ++this.turn, speechEndAt: u.speechEndAt, endpointAt: u.endpointAt, finalAt };
     this.emit({ type: 'caller.said', text, final: true });
@@ -604,21 +619,21 @@ export class CallEngine implements EngineSession {
         }
         if (this.pendingListen !== pl) return;
       }
-      if (!this.capturing && !pl.digits) pl.timer = setTimeout(() => this.settleListen(pl, { type: 'timeout' }), opts.timeoutMs);
+      if (!this.capturing && !pl.digits) pl.timer = this.timer(() => this.settleListen(pl, { type: 'timeout' }), opts.timeoutMs);
     });
   }
 
   private restartNoInput(): void {
     const pl = this.pendingListen;
     if (!pl || pl.timer || pl.digits || this.capturing) return;
-    pl.timer = setTimeout(() => this.settleListen(pl, { type: 'timeout' }), pl.opts.timeoutMs);
+    pl.timer = this.timer(() => this.settleListen(pl, { type: 'timeout' }), pl.opts.timeoutMs);
   }
 
   private settleListen(pl: PendingListen, result: ListenResult | undefined, error?: unknown): void {
     if (this.pendingListen !== pl) return;
     this.pendingListen = undefined;
-    if (pl.timer) clearTimeout(pl.timer);
-    if (pl.digitTimer) clearTimeout(pl.digitTimer);
+    if (pl.timer) this.time.clearTimeout(pl.timer);
+    if (pl.digitTimer) this.time.clearTimeout(pl.digitTimer);
     pl.offAbort();
     if (result) pl.resolve(result);
     else pl.reject(error);
@@ -660,10 +675,10 @@ export class CallEngine implements EngineSession {
 
   private listenDigit(pl: PendingListen, d: string): void {
     if (pl.timer) {
-      clearTimeout(pl.timer);
+      this.time.clearTimeout(pl.timer);
       pl.timer = undefined;
     }
-    if (pl.digitTimer) clearTimeout(pl.digitTimer);
+    if (pl.digitTimer) this.time.clearTimeout(pl.digitTimer);
     pl.digitTimer = undefined;
     const { finishOnKey, numDigits } = pl.opts;
     if (finishOnKey && d === finishOnKey) {
@@ -675,19 +690,19 @@ export class CallEngine implements EngineSession {
       this.settleListen(pl, { type: 'dtmf', digits: pl.digits });
       return;
     }
-    pl.digitTimer = setTimeout(() => this.settleListen(pl, { type: 'dtmf', digits: pl.digits }), this.interDigitMs);
+    pl.digitTimer = this.timer(() => this.settleListen(pl, { type: 'dtmf', digits: pl.digits }), this.interDigitMs);
   }
 
   // ── Outbound audio ─────────────────────────────────────────────────────
 
-  private readonly onBotFrame = (frame: AudioFrame): void => {
-    if (this.metrics !== undefined && this.metrics.ttsFirstAt !== undefined) this.emitMetrics(performance.now());
+  private readonly onBotFrame = (frame: AudioFrame, atMs: number): void => {
+    if (this.metrics !== undefined && this.metrics.ttsFirstAt !== undefined) this.emitMetrics(this.time.now());
     // This runs inside the shared PacerClock tick: a throw here would stop every call's audio.
     try {
       this.leg.media.write(frame);
       if (this.recorder) {
         const s = this.recRs ? this.recRs.process(frame.samples) : frame.samples;
-        this.recorder.addBot(s, this.now(), this.frameMs);
+        this.recorder.addBot(s, atMs - this.t0);
       }
     } catch (e) {
       this.fail(e, 'sending bot audio');
@@ -744,7 +759,7 @@ export class CallEngine implements EngineSession {
     const seg: Segment = { text, round, startMs: -1, durationMs: 0, words: [], complete: false };
     pb.segments.push(seg);
     const m = this.metrics;
-    if (m && m.ttsStartAt === undefined) m.ttsStartAt = performance.now();
+    if (m && m.ttsStartAt === undefined) m.ttsStartAt = this.time.now();
     const outRate = this.leg.media.outputRate;
     for await (const chunk of tts.synthesize({
       text,
@@ -755,7 +770,7 @@ export class CallEngine implements EngineSession {
       callId: this.info.id,
     })) {
       if (pb.stopped) return;
-      if (m && m === this.metrics && m.ttsFirstAt === undefined) m.ttsFirstAt = performance.now();
+      if (m && m === this.metrics && m.ttsFirstAt === undefined) m.ttsFirstAt = this.time.now();
       let out = chunk.samples;
       if (chunk.sampleRate !== outRate) {
         if (!this.ttsRs || this.ttsRs.fromRate !== chunk.sampleRate) this.ttsRs = new Resampler(chunk.sampleRate, outRate);
@@ -865,7 +880,7 @@ export class CallEngine implements EngineSession {
           });
         };
         const m = this.metrics;
-        if (m && m.llmStartAt === undefined) m.llmStartAt = performance.now();
+        if (m && m.llmStartAt === undefined) m.llmStartAt = this.time.now();
         for await (const ev of llm.chat({
           messages: opts.messages,
           tools: opts.tools,
@@ -875,7 +890,7 @@ export class CallEngine implements EngineSession {
           callId: this.info.id,
         })) {
           if (pb.stopped) break;
-          if (m && m === this.metrics && m.llmFirstAt === undefined && ev.type !== 'done') m.llmFirstAt = performance.now();
+          if (m && m === this.metrics && m.llmFirstAt === undefined && ev.type !== 'done') m.llmFirstAt = this.time.now();
           if (ev.type === 'text') {
             text += ev.text;
             for (const piece of splitter.push(ev.text)) speak(piece);
@@ -1042,7 +1057,7 @@ export class CallEngine implements EngineSession {
   private async teardown(reason: HangupReason): Promise<void> {
     this.endReason = reason;
     this.state = transition(this.info.id, this.state, CallState.Ending);
-    if (this.maxTimer) clearTimeout(this.maxTimer);
+    if (this.maxTimer) this.time.clearTimeout(this.maxTimer);
     this.maxTimer = undefined;
     const media = this.leg.media;
     media.setReceiver(undefined);
@@ -1055,7 +1070,7 @@ export class CallEngine implements EngineSession {
     // Wakes every wait of this call: listen(), in-flight say/respond, tool runs.
     this.endAc.abort(callStateError(this.info.id, 'wait', CallState.Ending));
     if (this.pendingListen) this.settleListen(this.pendingListen, undefined, callStateError(this.info.id, 'listen', CallState.Ending));
-    if (this.awaitingFinal) clearTimeout(this.awaitingFinal.timer);
+    if (this.awaitingFinal) this.time.clearTimeout(this.awaitingFinal.timer);
     this.awaitingFinal = undefined;
     try {
       this.sttStream?.close();

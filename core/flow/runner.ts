@@ -8,6 +8,8 @@ import { findHandler, hotkeysFor, qualified, type RunContext, type StepResult } 
 import { AUDIO_KINDS, STEP_EXECUTORS } from './steps/index.js';
 import { Templates, type TemplateScope } from './templates.js';
 import { ToolRunner } from './tools.js';
+import type { Clock } from '../time/clock.js';
+import { holdingFetch } from '../time/hold-fetch.js';
 
 export interface FlowRunContext {
   config: VoicebotConfig;
@@ -16,6 +18,8 @@ export interface FlowRunContext {
   logger: Logger;
   /** Replaces global fetch for http steps, http tools and play urls (tests). */
   fetch?: typeof fetch;
+  /** The call's time source: on a virtual clock, fetches hold it until their response arrived. */
+  clock?: Clock;
 }
 
 /**
@@ -70,7 +74,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
     configVars: config.vars,
     tools: {},
   };
-  const fetchFn = ctx.fetch ?? globalThis.fetch;
+  const fetchFn = ctx.clock ? holdingFetch(ctx.clock, ctx.fetch ?? globalThis.fetch) : (ctx.fetch ?? globalThis.fetch);
   const rc: RunContext = {
     session,
     config,
