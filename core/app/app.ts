@@ -3,7 +3,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { PacerClock } from '../audio/pacer.js';
 import type { VoicebotConfig } from '../config/types.js';
 import { TOKENS } from '../di/tokens.js';
-import { createCallSession } from '../engine/session.js';
+import { createCallSession } from '../engine/call-engine.js';
 import type { CallEvent, CallEventListener } from '../engine/events.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import { runFlow } from '../flow/runner.js';

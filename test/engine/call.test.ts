@@ -32,7 +32,9 @@ describe.each([
     const messages: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'I need help with billing' }];
     const r = await session.respond({ messages });
     expect(r).toMatchObject({ interrupted: false, playedText: 'You said: I need help with billing.', toolCalls: [] });
-    expect(messages.at(-1)).toEqual({ role: 'assistant', content: 'You said: I need help with billing.' });
+    // respond() leaves the caller's messages alone and returns what the turn adds.
+    expect(messages).toHaveLength(2);
+    expect(r.history).toEqual([{ role: 'assistant', content: 'You said: I need help with billing.' }]);
     await caller.waitHeard((h) => h.includes('You said: I need help with billing.'));
 
     const m = ofType(events, 'turn.metrics');
@@ -131,14 +133,15 @@ describe('respond()', () => {
     expect(ran).toEqual(['lookup{"id":7}']);
     expect(r.playedText).toBe('Let me check. It ships tomorrow.');
     expect(r.toolCalls).toEqual([{ call: expect.objectContaining({ name: 'lookup' }), result: { eta: 'tomorrow' } }]);
-    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
-    expect(messages[1]).toMatchObject({ content: 'Let me check.', toolCalls: [{ name: 'lookup' }] });
-    expect(messages[2]).toMatchObject({ content: '{"eta":"tomorrow"}', name: 'lookup' });
+    expect(messages.map((m) => m.role)).toEqual(['user']);
+    expect(r.history.map((m) => m.role)).toEqual(['assistant', 'tool', 'assistant']);
+    expect(r.history[0]).toMatchObject({ content: 'Let me check.', toolCalls: [{ name: 'lookup' }] });
+    expect(r.history[1]).toMatchObject({ content: '{"eta":"tomorrow"}', name: 'lookup' });
 
     const m2: ChatMessage[] = [{ role: 'user', content: 'get me a human' }];
     const r2 = await session.respond({ messages: m2, tools, runTool: async () => 'ok', stopOnTools: ['handoff'] });
     expect(r2.stoppedOnTool).toBe('handoff');
-    expect(m2.map((m) => m.role)).toEqual(['user', 'assistant', 'tool']);
+    expect(r2.history.map((m) => m.role)).toEqual(['assistant', 'tool']);
     caller.stop();
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PacerClock } from '../../core/audio/pacer.js';
-import { createCallSession } from '../../core/engine/session.js';
+import { createCallSession } from '../../core/engine/call-engine.js';
 import { silentLogger } from '../../core/logging.js';
 import type { VadDetector } from '../../core/plugins/vad.js';
 import { EnergyVad } from '../../plugins/energy/vad.js';

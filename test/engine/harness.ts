@@ -1,7 +1,7 @@
 import { PacerClock } from '../../core/audio/pacer.js';
 import type { Settings } from '../../core/config/types.js';
 import type { CallEvent } from '../../core/engine/events.js';
-import { createCallSession, type CallEngine, type CallSessionOptions } from '../../core/engine/session.js';
+import { createCallSession, type CallEngine, type CallSessionOptions } from '../../core/engine/call-engine.js';
 import { silentLogger } from '../../core/logging.js';
 import type { Clock } from '../../core/time/clock.js';
 import { VirtualClock } from '../../core/time/virtual-clock.js';
