@@ -1,4 +1,8 @@
+import type { AudioFrame } from '../../core/audio/frame.js';
 import { PacerClock } from '../../core/audio/pacer.js';
+import { Outbound } from '../../core/engine/outbound.js';
+import type { BotTurnState } from '../../core/engine/turn-controller.js';
+import type { MediaPort } from '../../core/plugins/media-port.js';
 import type { Settings } from '../../core/config/types.js';
 import type { CallEvent } from '../../core/engine/events.js';
 import { createCallSession, type CallEngine, type CallSessionOptions } from '../../core/engine/call-engine.js';
@@ -132,4 +136,24 @@ export function jitteryClock(base: Clock, everyN: number, lateMs: number): Clock
     hold: base.hold ? () => base.hold!() : undefined,
     virtual: base.virtual,
   };
+}
+
+/** An Outbound on a fake 8 kHz media port and a virtual clock: what went to the wire, what it published. */
+export function outboundRig() {
+  const time = new VirtualClock();
+  const pacer = new PacerClock(20, time);
+  const wire: number[] = [];
+  let clears = 0;
+  const media: MediaPort = {
+    inputRate: 8000,
+    outputRate: 8000,
+    frameMs: 20,
+    setReceiver: () => {},
+    write: (f: AudioFrame) => void wire.push(f.samples.length),
+    clear: () => void clears++,
+  };
+  const states: BotTurnState[] = [];
+  const out = new Outbound({ media, frameMs: 20, clock: pacer, bargeInDefault: true, onWire: () => {}, onState: (s) => states.push(s), fail: (e) => { throw e; } });
+  out.start();
+  return { time, out, wire, states, clears: () => clears };
 }
