@@ -41,7 +41,8 @@ export interface CallSession {
 
   /**
    * Every caller DTMF digit goes first to this interceptor (the runner's
-   * hotkeys). Returning true consumes the digit: listen() does not see it.
+   * hotkeys, one handler set once per call). Returning true consumes the
+   * digit: listen() does not see it.
    */
   setDtmfInterceptor(fn: ((digit: string) => boolean) | undefined): void;
   /** Emit an event on the call (flow.step, tool.called...). `callId` and `t` are filled in. */

@@ -90,6 +90,18 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
 
   let current: string | undefined = flow.start;
   let last: Step | undefined;
+  // One hotkey handler for the whole call, reading the running step's keys (not one pushed per step).
+  let running: { keys: Record<string, string>; ac: AbortController; jump: string | undefined } | undefined;
+  session.setDtmfInterceptor((digit) => {
+    const r = running;
+    const target = r?.keys[digit];
+    if (!r || !target) return false;
+    if (!r.jump) {
+      r.jump = target;
+      r.ac.abort(new HotkeyJump(target));
+    }
+    return true;
+  });
   let steps = 0;
   let errorJumps = 0;
 
@@ -120,28 +132,15 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
       const ac = new AbortController();
       const onEnd = (): void => ac.abort(session.endSignal.reason);
       session.endSignal.addEventListener('abort', onEnd, { once: true });
-      let jump: string | undefined;
-      const keys = hotkeysFor(config, step);
-      session.setDtmfInterceptor(
-        Object.keys(keys).length
-          ? (digit) => {
-              const target = keys[digit];
-              if (!target) return false;
-              if (!jump) {
-                jump = target;
-                ac.abort(new HotkeyJump(target));
-              }
-              return true;
-            }
-          : undefined,
-      );
+      const turn = { keys: hotkeysFor(config, step), ac, jump: undefined as string | undefined };
+      running = turn;
 
       let result: StepResult;
       try {
         result = await STEP_EXECUTORS[step.kind](step as never, rc, ac.signal);
         errorJumps = 0;
       } catch (e) {
-        if (jump !== undefined) result = jump;
+        if (turn.jump !== undefined) result = turn.jump;
         else if (session.ended) break;
         else {
           const err = toVoicebotError(e, 'VB_ERR_FLOW_STEP', { step: qualified(step), kind: step.kind });
@@ -157,11 +156,11 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
         }
       } finally {
         session.endSignal.removeEventListener('abort', onEnd);
-        session.setDtmfInterceptor(undefined);
+        running = undefined;
       }
-      if (jump !== undefined) {
-        logger.debug({ step: qualified(step), to: jump }, 'dtmf hotkey');
-        result = jump;
+      if (turn.jump !== undefined) {
+        logger.debug({ step: qualified(step), to: turn.jump }, 'dtmf hotkey');
+        result = turn.jump;
       }
       rc.previous = qualified(step);
       current = result === null ? undefined : result === undefined ? step.next : result;
