@@ -10,6 +10,7 @@ import type { CallInfo, CallLeg, HangupReason, TransferOptions } from '../plugin
 import type { TtsPlugin } from '../plugins/tts.js';
 import type { VadPlugin } from '../plugins/vad.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
+import { callClock } from './call-clock.js';
 import { CallState, callStateError, isLive, transition } from './call-state.js';
 import type { CallEvent, CallEventListener } from './events.js';
 import { classifyIntent } from './intent.js';
@@ -83,7 +84,7 @@ export class CallEngine implements EngineSession {
   private endReason: HangupReason | undefined;
 
   constructor(opts: CallSessionOptions) {
-    this.time = opts.clock.time;
+    this.time = callClock(opts.clock.time, (e) => this.fail(e, 'running a call timer'));
     this.t0 = this.time.now();
     this.leg = opts.leg;
     this.info = opts.leg.info;
@@ -262,15 +263,9 @@ export class CallEngine implements EngineSession {
     return new VoicebotError('VB_ERR_CONFIG_MISSING_SLOT', { detail: what, slot });
   }
 
-  /** A timer of this call: a throw in it ends this call (coded), never the process. */
+  /** A timer of this call (its clock ends the call, coded, if the callback throws). */
   private timer(fn: () => void, ms: number): TimerHandle {
-    return this.time.setTimeout(() => {
-      try {
-        fn();
-      } catch (e) {
-        this.fail(e, 'running a call timer');
-      }
-    }, ms);
+    return this.time.setTimeout(fn, ms);
   }
 
   /** Something broke inside a callback of this call: log it and end the call, never the process. */

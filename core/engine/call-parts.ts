@@ -83,7 +83,6 @@ export function createCallParts(opts: CallSessionOptions, h: CallPartsHost): Cal
       h.log.info({ turn: metrics.turns, text }, 'caller said');
     },
     hotkey: h.hotkey,
-    fail: (e) => h.fail(e, 'running a call timer'),
   });
   const recognizer: Recognizer | undefined = stt
     ? createRecognizer({

@@ -29,6 +29,7 @@ export interface Utterance {
 }
 
 export interface TurnControllerHost {
+  /** The call's clock (callClock: a throwing timer callback ends the call). */
   clock: Clock;
   minSpeechMs: number;
   /** ms without a new key before collected digits are delivered. */
@@ -39,8 +40,6 @@ export interface TurnControllerHost {
   callerSaid(text: string, u: Utterance): void;
   /** Hotkeys of the flow (one handler per call): true consumes the digit. */
   hotkey?(digit: string): boolean;
-  /** A timer callback threw: end the call. */
-  fail(e: unknown): void;
 }
 
 interface PendingListen {
@@ -239,12 +238,6 @@ export class TurnController {
   }
 
   private timer(fn: () => void, ms: number): TimerHandle {
-    return this.host.clock.setTimeout(() => {
-      try {
-        fn();
-      } catch (e) {
-        this.host.fail(e);
-      }
-    }, ms);
+    return this.host.clock.setTimeout(fn, ms);
   }
 }

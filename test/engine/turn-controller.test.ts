@@ -11,7 +11,6 @@ function rig(over: Partial<TurnControllerHost> = {}) {
     interDigitMs: 3000,
     bargeIn: () => log.push('barge-in'),
     callerSaid: (text) => log.push(`said ${text}`),
-    fail: (e) => log.push(`fail ${(e as Error).message}`),
     ...over,
   };
   const end = new AbortController();
