@@ -3,10 +3,11 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { PacerClock } from '../audio/pacer.js';
 import type { VoicebotConfig } from '../config/types.js';
 import { TOKENS } from '../di/tokens.js';
-import { createCallSession } from '../engine/session.js';
+import { createCallSession } from '../engine/call-engine.js';
 import type { CallEvent, CallEventListener } from '../engine/events.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import { runFlow } from '../flow/runner.js';
+import { realClock, type Clock } from '../time/clock.js';
 import { createLogger, type Logger } from '../logging.js';
 import type { PluginBase } from '../plugins/base.js';
 import { createDefaultRegistry, type PluginRegistry } from '../plugins/registry.js';
@@ -15,7 +16,6 @@ import type { CallLeg, IncomingCall, TelephonyHandler } from '../plugins/telepho
 import { createPlugins, type ResolvedPlugins, type SlotOverrides } from './plugins.js';
 import { asRemoteStream, type RemoteAudioStream, type RunRole, type StreamEvent } from './roles.js';
 import { routeCall } from './routing.js';
-import { realClock, type Clock } from '../time/clock.js';
 
 /** Optional on a telephony plugin: receives every event of the calls it carries. */
 export interface CallEventObserver {
@@ -36,7 +36,7 @@ export interface AppOptions {
    * as streams. Both need a remote audioStream (provider websocket).
    */
   role?: RunRole;
-  /** Time for the shutdown deadline (default the real clock). */
+  /** The time source of every call and plugin (default realClock; simulations pass a VirtualClock). */
   clock?: Clock;
   /**
    * The DI container to build the app in (default: a child of tsyringe's root).
@@ -93,9 +93,10 @@ export class VoicebotApp implements TelephonyHandler {
   readonly plugins: ResolvedPlugins;
   readonly logger: Logger;
   readonly clock: PacerClock;
+  /** The app's time source (TOKENS.Clock); `clock` paces audio on it. */
+  readonly time: Clock;
   readonly container: DependencyContainer;
   readonly role: RunRole;
-  private timeClock: Clock = realClock;
   /** The audio stream's network side, when it has one (provider websocket). */
   readonly remote: RemoteAudioStream | undefined;
   private readonly listeners = new Set<CallEventListener>();
@@ -112,9 +113,10 @@ export class VoicebotApp implements TelephonyHandler {
     this.logger = logger;
     this.role = role;
     this.remote = asRemoteStream(plugins.audioStream);
-    this.clock = new PacerClock();
     this.container = container;
     // Config, Logger, Clock, HttpClient, Metrics and the slots are registered by createPlugins.
+    this.time = container.resolve(TOKENS.Clock);
+    this.clock = new PacerClock(20, this.time);
     this.container.register(TOKENS.PacerClock, { useValue: this.clock });
   }
 
@@ -123,9 +125,9 @@ export class VoicebotApp implements TelephonyHandler {
     const registry = opts.registry ?? createDefaultRegistry();
     const role = opts.role ?? 'all';
     const container = opts.container ?? rootContainer.createChildContainer();
+    if (opts.clock) container.register(TOKENS.Clock, { useValue: opts.clock });
     const plugins = await createPlugins(opts.config, registry, logger, opts.overrides, [...(opts.skip ?? []), ...ROLE_SKIPS[role]], container);
     const app = new VoicebotApp(opts.config, plugins, logger, role, container);
-    if (opts.clock) app.timeClock = opts.clock;
     app.bindRole();
     return app;
   }
@@ -197,10 +199,10 @@ export class VoicebotApp implements TelephonyHandler {
     if (this.calls.size === 0) return;
     const deadline = this.config.settings.timeouts.shutdown ?? DEFAULT_SHUTDOWN_MS;
     const all = (): Promise<unknown> => Promise.allSettled([...this.calls.values()]);
-    if (await settlesWithin(all(), deadline, this.timeClock)) return;
+    if (await settlesWithin(all(), deadline, this.time)) return;
     this.logger.warn({ calls: this.calls.size, shutdownMs: deadline }, `${this.calls.size} call(s) still active after ${deadline} ms of shutdown; ending them`);
     for (const [id, end] of this.enders) void end().catch((e) => this.logError(`call ${id} shutdown`, e));
-    if (await settlesWithin(all(), SHUTDOWN_GRACE_MS, this.timeClock)) return;
+    if (await settlesWithin(all(), SHUTDOWN_GRACE_MS, this.time)) return;
     const err = new VoicebotError('VB_ERR_SHUTDOWN_ABANDONED', { count: this.calls.size, ids: [...this.calls.keys()].join(', '), graceMs: SHUTDOWN_GRACE_MS });
     this.logger.error({ code: err.code }, err.message);
   }
@@ -297,7 +299,7 @@ export class VoicebotApp implements TelephonyHandler {
     });
     try {
       session.start();
-      await runFlow(session, { config: this.config, flow, logger: log });
+      await runFlow(session, { config: this.config, flow, logger: log, clock: this.time });
       if (!session.ended) await session.hangup(undefined, 'bot-hangup');
     } catch (e) {
       const err = e instanceof VoicebotError ? e : toVoicebotError(e, 'VB_ERR_PROVIDER', { provider: 'flow', slot: 'flow' });

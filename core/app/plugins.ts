@@ -9,6 +9,7 @@ import type { SlotName, SlotTypes } from '../plugins/slots.js';
 import { realClock } from '../time/clock.js';
 import { createFallback } from '../engine/fallback/index.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
+import type { Clock } from '../time/clock.js';
 
 export type SlotOverrides = { [S in SlotName]?: SlotTypes[S] };
 

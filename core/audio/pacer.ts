@@ -1,8 +1,13 @@
+import { realClock, type Clock, type TimerHandle } from '../time/clock.js';
 import type { AudioFrame } from './frame.js';
 
 export interface Tickable {
-  /** Called once per frame period by the clock. */
-  tick(nowMs: number): void;
+  /**
+   * Called once per frame period by the clock with that period's deadline
+   * (Clock ms). After a late timer the missed periods are ticked in a row,
+   * each with its own deadline, so members can catch up frame by frame.
+   */
+  tick(slotMs: number): void;
 }
 
 /** Most frames a late timer may catch up at once before the clock resyncs. */
@@ -18,9 +23,10 @@ const BUCKETS = 1000;
  */
 export class PacerClock {
   readonly frameMs: number;
-  private readonly now: () => number;
+  /** The time source every member is paced by. */
+  readonly time: Clock;
   private members: Tickable[] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: TimerHandle | undefined;
   private t0 = 0;
   private n = 0;
   private readonly hist = new Uint32Array(BUCKETS + 1);
@@ -28,9 +34,13 @@ export class PacerClock {
   lateTicks = 0;
   ticks = 0;
 
-  constructor(frameMs = 20, now: () => number = () => performance.now()) {
+  constructor(frameMs = 20, time: Clock = realClock) {
     this.frameMs = frameMs;
-    this.now = now;
+    this.time = time;
+  }
+
+  now(): number {
+    return this.time.now();
   }
 
   get size(): number {
@@ -57,7 +67,7 @@ export class PacerClock {
     const last = this.members.pop()!;
     if (i < this.members.length) this.members[i] = last;
     if (this.members.length === 0 && this.timer) {
-      clearTimeout(this.timer);
+      this.time.clearTimeout(this.timer);
       this.timer = undefined;
     }
   }
@@ -85,7 +95,7 @@ export class PacerClock {
   private schedule(): void {
     this.n++;
     const delay = this.t0 + this.n * this.frameMs - this.now();
-    this.timer = setTimeout(this.fire, delay > 0 ? delay : 0);
+    this.timer = this.time.setTimeout(this.fire, delay > 0 ? delay : 0);
   }
 
   private readonly fire = (): void => {
@@ -95,19 +105,23 @@ export class PacerClock {
     this.hist[Math.min(BUCKETS, Math.max(0, Math.round(late * 10)))]++;
     this.ticks++;
     let behind = Math.floor(late / this.frameMs);
+    let first = deadline;
     if (behind > MAX_CATCHUP) {
       this.lateTicks++;
-      // Resync rather than burst: the next deadline is one period from now.
+      // Resync rather than burst: serve the current period only; the next deadline is one period on.
       this.n = Math.floor((now - this.t0) / this.frameMs);
+      first = this.t0 + this.n * this.frameMs;
       behind = 0;
     } else {
       this.n += behind;
     }
     for (let r = 0; r <= behind; r++) {
+      // Each missed period with its own deadline: a member that skipped one on a late tick catches up here.
+      const slot = first + r * this.frameMs;
       // Members may remove themselves while ticking: iterate backwards over a stable length.
       for (let i = this.members.length - 1; i >= 0; i--) {
         const m = this.members[i];
-        if (m) m.tick(now);
+        if (m) m.tick(slot);
       }
     }
     if (this.members.length > 0) this.schedule();
@@ -119,8 +133,13 @@ export interface OutboundPacerOptions {
   sampleRate: number;
   frameMs?: number;
   clock: PacerClock;
-  /** Receives one frame per period; the frame object and buffer are reused. */
-  sink: (frame: AudioFrame) => void;
+  /**
+   * Receives one frame per period; the frame object and buffer are reused.
+   * `atMs` is the frame's media time on the clock: a talk spurt starts when
+   * its first frame goes out and its frames follow each other exactly one
+   * period apart, however late a timer fired (the recorder places them by it).
+   */
+  sink: (frame: AudioFrame, atMs: number) => void;
   /** The queue ran dry after the last frame went out. */
   onDrained?: () => void;
 }
@@ -134,7 +153,7 @@ export class OutboundPacer implements Tickable {
   readonly frameMs: number;
   private readonly spf: number;
   private readonly clock: PacerClock;
-  private readonly sink: (frame: AudioFrame) => void;
+  private readonly sink: (frame: AudioFrame, atMs: number) => void;
   private readonly onDrained: (() => void) | undefined;
   private ring: Int16Array;
   private read = 0;
@@ -143,6 +162,8 @@ export class OutboundPacer implements Tickable {
   private registered = false;
   private started = false;
   private nextDue = -Infinity;
+  /** Media time of the next frame while a spurt plays (NaN: idle, the next frame starts one). */
+  private mediaMs = Number.NaN;
   private played = 0;
 
   constructor(opts: OutboundPacerOptions) {
@@ -179,6 +200,11 @@ export class OutboundPacer implements Tickable {
     this.unregister();
   }
 
+  /** Media time (clock ms) the next frame of the current spurt will carry; NaN when idle. */
+  get nextMediaMs(): number {
+    return this.mediaMs;
+  }
+
   /** Copies `samples` into the queue. The first frame after idle goes out at once. */
   enqueue(samples: Int16Array): void {
     if (samples.length === 0) return;
@@ -194,7 +220,7 @@ export class OutboundPacer implements Tickable {
     if (!this.registered) {
       this.registered = true;
       this.clock.add(this);
-      const now = performance.now();
+      const now = this.clock.now();
       if (now >= this.nextDue - this.frameMs / 2) this.emit(now);
     }
   }
@@ -207,9 +233,9 @@ export class OutboundPacer implements Tickable {
     return ms;
   }
 
-  tick(now: number): void {
-    if (now < this.nextDue - this.frameMs / 2) return;
-    this.emit(now);
+  tick(slotMs: number): void {
+    if (slotMs < this.nextDue - this.frameMs / 2) return;
+    this.emit(slotMs);
   }
 
   private emit(now: number): void {
@@ -217,6 +243,7 @@ export class OutboundPacer implements Tickable {
       this.unregister();
       return;
     }
+    if (Number.isNaN(this.mediaMs)) this.mediaMs = now;
     const out = this.frame.samples;
     const n = Math.min(this.count, this.spf);
     const cap = this.ring.length;
@@ -227,7 +254,9 @@ export class OutboundPacer implements Tickable {
     this.read = (this.read + n) % cap;
     this.count -= n;
     this.nextDue = Math.max(now, this.nextDue) + this.frameMs;
-    this.sink(this.frame);
+    const at = this.mediaMs;
+    this.mediaMs += this.frameMs;
+    this.sink(this.frame, at);
     this.frame.timestampMs += this.frameMs;
     this.played += this.spf;
     if (this.count === 0) {
@@ -237,6 +266,7 @@ export class OutboundPacer implements Tickable {
   }
 
   private unregister(): void {
+    this.mediaMs = Number.NaN;
     if (this.registered) {
       this.registered = false;
       this.clock.remove(this);

@@ -43,7 +43,6 @@ export class CallRecorder {
   readonly sampleRate: number;
   private readonly caller = new Track();
   private readonly bot = new Track();
-  private botEndMs = -Infinity;
   readonly transcript: TranscriptEntry[] = [];
   readonly turns: TurnMetrics[] = [];
 
@@ -57,14 +56,12 @@ export class CallRecorder {
   }
 
   /**
-   * Bot audio written to the wire at `nowMs`. Frames of one talk spurt are
-   * laid end to end (timer jitter must not tear them apart); a new spurt
-   * starts where the wall clock is.
+   * Bot audio whose first sample plays at media time `atMs` (since answer).
+   * The pacer stamps a talk spurt's frames exactly one period apart, so a
+   * frame that went out late still lands right after the one before it.
    */
-  addBot(samples: Int16Array, nowMs: number, frameMs: number): void {
-    const startMs = nowMs > this.botEndMs + frameMs ? nowMs : this.botEndMs;
-    this.bot.put(samples, Math.max(0, Math.round((startMs * this.sampleRate) / 1000)));
-    this.botEndMs = startMs + (samples.length * 1000) / this.sampleRate;
+  addBot(samples: Int16Array, atMs: number): void {
+    this.bot.put(samples, Math.max(0, Math.round((atMs * this.sampleRate) / 1000)));
   }
 
   async write(dir: string, callId: string, meta: Record<string, unknown>): Promise<{ wav: string; json: string }> {

@@ -30,7 +30,7 @@ export interface CallSession {
   /**
    * One bot turn with the LLM: stream tokens → sentence chunks → TTS → out,
    * run tool calls through `runTool` and feed results back, until the model
-   * stops. Appends to `messages` only what was actually played.
+   * stops. Returns the turn's history delta, keeping only what was played.
    */
   respond(opts: RespondOptions): Promise<RespondResult>;
   /** Ask the llm slot which of `intents` (short descriptions) the text matches; null when none. */
@@ -41,7 +41,8 @@ export interface CallSession {
 
   /**
    * Every caller DTMF digit goes first to this interceptor (the runner's
-   * hotkeys). Returning true consumes the digit: listen() does not see it.
+   * hotkeys, one handler set once per call). Returning true consumes the
+   * digit: listen() does not see it.
    */
   setDtmfInterceptor(fn: ((digit: string) => boolean) | undefined): void;
   /** Emit an event on the call (flow.step, tool.called...). `callId` and `t` are filled in. */
@@ -81,7 +82,7 @@ export type ListenResult =
   | { type: 'timeout' };
 
 export interface RespondOptions {
-  /** Conversation so far (system first). respond() appends assistant/tool messages. */
+  /** Conversation so far (system first). Not modified: the turn's additions come back as `history`. */
   messages: ChatMessage[];
   tools?: readonly ToolSpec[];
   /** Runs a tool; the returned value is JSON-serialized back to the model. Throwing reports the error to the model. */
@@ -101,4 +102,10 @@ export interface RespondResult {
   toolCalls: { call: ToolCall; result?: unknown; error?: string }[];
   /** Set when a tool listed in stopOnTools ran. */
   stoppedOnTool?: string;
+  /**
+   * What this turn adds to the conversation, in order: assistant messages
+   * (cut to what the caller heard) and tool calls with their results.
+   * respond() does not modify `messages`; append this to keep the history.
+   */
+  history: ChatMessage[];
 }

@@ -10,7 +10,8 @@ import { Templates, type TemplateScope } from './templates.js';
 import { ToolRunner } from './tools.js';
 import { outboundHooks, type AmdOutcome } from './outbound-hooks.js';
 import { holdWhile } from './thinking.js';
-import { realClock } from '../time/clock.js';
+import { realClock, type Clock } from '../time/clock.js';
+import { holdingFetch } from '../time/hold-fetch.js';
 
 export interface FlowRunContext {
   config: VoicebotConfig;
@@ -19,6 +20,8 @@ export interface FlowRunContext {
   logger: Logger;
   /** Replaces global fetch for http steps, http tools and play urls (tests). */
   fetch?: typeof fetch;
+  /** The call's time source: on a virtual clock, fetches hold it until their response arrived. */
+  clock?: Clock;
 }
 
 /**
@@ -74,7 +77,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
     configVars: config.vars,
     tools: {},
   };
-  const fetchFn = ctx.fetch ?? globalThis.fetch;
+  const fetchFn = ctx.clock ? holdingFetch(ctx.clock, ctx.fetch ?? globalThis.fetch) : (ctx.fetch ?? globalThis.fetch);
   const rc: RunContext = {
     session,
     config,
@@ -82,7 +85,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
     fetch: fetchFn,
     templates,
     scope,
-    tools: new ToolRunner(config, templates, fetchFn, session, scope),
+    tools: new ToolRunner(config, templates, fetchFn, session, scope, ctx.clock ?? realClock),
     history: [],
     counters: new Map(),
     endedByFlow: false,
@@ -90,6 +93,18 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
 
   let current: string | undefined = setup?.amd ? await amdStart(session, config, ctx.flow, setup.amd, logger) : flow.start;
   let last: Step | undefined;
+  // One hotkey handler for the whole call, reading the running step's keys (not one pushed per step).
+  let running: { keys: Record<string, string>; ac: AbortController; jump: string | undefined } | undefined;
+  session.setDtmfInterceptor((digit) => {
+    const r = running;
+    const target = r?.keys[digit];
+    if (!r || !target) return false;
+    if (!r.jump) {
+      r.jump = target;
+      r.ac.abort(new HotkeyJump(target));
+    }
+    return true;
+  });
   let steps = 0;
   let errorJumps = 0;
 
@@ -120,21 +135,8 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
       const ac = new AbortController();
       const onEnd = (): void => ac.abort(session.endSignal.reason);
       session.endSignal.addEventListener('abort', onEnd, { once: true });
-      let jump: string | undefined;
-      const keys = hotkeysFor(config, step);
-      session.setDtmfInterceptor(
-        Object.keys(keys).length
-          ? (digit) => {
-              const target = keys[digit];
-              if (!target) return false;
-              if (!jump) {
-                jump = target;
-                ac.abort(new HotkeyJump(target));
-              }
-              return true;
-            }
-          : undefined,
-      );
+      const turn = { keys: hotkeysFor(config, step), ac, jump: undefined as string | undefined };
+      running = turn;
 
       let result: StepResult;
       // A slow http step: the caller hears hold audio instead of dead air (settings.hold).
@@ -143,7 +145,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
         result = await STEP_EXECUTORS[step.kind](step as never, rc, ac.signal).finally(() => hold?.stop());
         errorJumps = 0;
       } catch (e) {
-        if (jump !== undefined) result = jump;
+        if (turn.jump !== undefined) result = turn.jump;
         else if (session.ended) break;
         else {
           const err = toVoicebotError(e, 'VB_ERR_FLOW_STEP', { step: qualified(step), kind: step.kind });
@@ -159,11 +161,11 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
         }
       } finally {
         session.endSignal.removeEventListener('abort', onEnd);
-        session.setDtmfInterceptor(undefined);
+        running = undefined;
       }
-      if (jump !== undefined) {
-        logger.debug({ step: qualified(step), to: jump }, 'dtmf hotkey');
-        result = jump;
+      if (turn.jump !== undefined) {
+        logger.debug({ step: qualified(step), to: turn.jump }, 'dtmf hotkey');
+        result = turn.jump;
       }
       rc.previous = qualified(step);
       current = result === null ? undefined : result === undefined ? step.next : result;

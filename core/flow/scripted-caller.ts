@@ -3,6 +3,7 @@ import { FRAME_MS, samplesPerFrame } from '../audio/frame.js';
 import type { Tickable } from '../audio/pacer.js';
 import type { CallEvent } from '../engine/events.js';
 import type { CallerSide, HangupReason, PlaceCallOptions, TelephonyPlugin } from '../plugins/telephony.js';
+import { realClock, type Clock, type TimerHandle } from '../time/clock.js';
 
 /** One thing the caller does when the bot listens. */
 export type CallerTurn =
@@ -24,6 +25,8 @@ export interface ScriptedCallerOptions {
   onAppEvent: (listener: (ev: CallEvent) => void) => () => void;
   /** Paces caller audio like a phone: one frame per tick (VoicebotApp.clock). */
   clock: { add(t: Tickable): void; remove(t: Tickable): void };
+  /** Time source of the idle timeout (default realClock; VoicebotApp.time in simulations). */
+  time?: Clock;
   voice: CallerVoice;
   call?: PlaceCallOptions;
   /** Called for each event of this call, in order, as it happens. */
@@ -72,7 +75,7 @@ export class ScriptedCaller {
   private speechPos = 0;
   private speechDone: (() => void) | undefined;
   private frameNo = 0;
-  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private idleTimer: TimerHandle | undefined;
   private off: (() => void) | undefined;
   private pacer: Tickable | undefined;
   private frame: AudioFrame | undefined;
@@ -241,15 +244,17 @@ export class ScriptedCaller {
 
   private bumpIdle(): void {
     const ms = this.opts.idleTimeoutMs;
-    if (!ms) return;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.hangup(), ms);
-    this.idleTimer.unref?.();
+    // After the call: events of a hangup handler must not re-arm it (it would hold the clock's next jump).
+    if (!ms || this.ended) return;
+    const time = this.opts.time ?? realClock;
+    time.clearTimeout(this.idleTimer);
+    this.idleTimer = time.setTimeout(() => this.hangup(), ms);
   }
 
   private stopAudio(): void {
     this.ended = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    (this.opts.time ?? realClock).clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     if (this.pacer) this.opts.clock.remove(this.pacer);
     this.pacer = undefined;
     this.speechDone?.();

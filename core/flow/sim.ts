@@ -3,6 +3,7 @@ import type { AudioBuffer, AudioFrame } from '../audio/frame.js';
 import { resample } from '../audio/resampler.js';
 import type { VoicebotConfig } from '../config/types.js';
 import { VoicebotError } from '../errors/index.js';
+import type { Clock } from '../time/clock.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { createDefaultRegistry, type PluginRegistry } from '../plugins/registry.js';
 import type { TelephonyPlugin } from '../plugins/telephony.js';
@@ -26,6 +27,8 @@ export interface SimulationOptions {
   /** Every frame of bot audio the caller hears (tests decode mock speech from it). */
   onAudio?: (frame: AudioFrame) => void;
   idleTimeoutMs?: number;
+  /** Time source of the app and the caller (default realClock; a VirtualClock runs the call in virtual time). */
+  clock?: Clock;
 }
 
 export interface Simulation {
@@ -59,14 +62,16 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
     configDir: config.source.dir,
     logger: logger.child({ slot: 'telephony', provider: 'mock' }),
     language: config.settings.language,
+    ...(opts.clock ? { clock: opts.clock } : {}),
   })) as TelephonyPlugin;
-  const app = await VoicebotApp.create({ config, logger, registry, overrides: { telephony } });
+  const app = await VoicebotApp.create({ config, logger, registry, overrides: { telephony }, clock: opts.clock });
   await app.start();
   const voice = opts.callerVoice === 'tts' ? ttsVoice(app.plugins.tts, config.settings.language) : mockSpeechVoice;
   const caller = new ScriptedCaller({
     telephony,
     onAppEvent: (l) => app.onEvent(l),
     clock: app.clock,
+    time: app.time,
     voice,
     call: { from: opts.from ?? '+15550100', to: opts.to ?? '+15550199', sampleRate: opts.sampleRate ?? 8000 },
     onEvent: opts.onEvent,

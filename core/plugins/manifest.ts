@@ -28,6 +28,14 @@ export interface PluginManifest<S extends SlotName = SlotName, O = Record<string
    * environment variable which is unset). Run by the config loader after the
    * options validate, so `voicebot validate` reports them at the provider line.
    */
+  /**
+   * The plugin can run on a virtual clock (`voicebot test` / `simulate`):
+   * every wait it makes goes through `ctx.clock`, and real work of its own
+   * that the event loop cannot show as pending (a worker thread, a child
+   * process) holds the clock while it runs (`holdWhile(ctx.clock, p)`).
+   * Network providers leave it unset: their calls run on the wall clock.
+   */
+  virtualTime?: boolean;
   checkOptions?(options: O, env: Readonly<Record<string, string | undefined>>): VoicebotError[];
   /**
    * The plugin's own coded errors (`VB_ERR_<PLUGIN>_*`), registered when the

@@ -12,7 +12,10 @@ export interface SttCapabilities {
 
 export interface Transcript {
   text: string;
+  /** false: an interim hypothesis of the running utterance (may still change); true: its final text. */
   final: boolean;
+  /** Interim only, where the provider gives it: 0..1, how unlikely this text is to change. */
+  stability?: number;
   confidence?: number;
   language?: string;
 }

@@ -21,6 +21,21 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** True for a clock that does not follow the wall clock (tests, `voicebot test`). */
   readonly virtual: boolean;
+  /**
+   * A virtual clock does not move while held: call it before real work the
+   * event loop cannot show as pending (a worker thread, a socket round trip)
+   * and call the returned release when it is done. The real clock has none.
+   */
+  hold?(): () => void;
+}
+
+const noop = (): void => {};
+
+/** Hold `clock` (if it can be held) until `p` settles; returns `p`. */
+export function holdWhile<T>(clock: Clock | undefined, p: Promise<T>): Promise<T> {
+  const release = clock?.hold?.() ?? noop;
+  p.then(release, release);
+  return p;
 }
 
 /** Shared sleep on any clock: resolves at `ms` or at abort, never rejects. */

@@ -84,6 +84,7 @@ export class EnergyVad extends VadPlugin {
 export const energyVadPlugin = definePlugin<'vad', EnergyVadOptions>({
   slot: 'vad',
   name: 'energy',
+  virtualTime: true,
   description: 'Energy VAD with an adaptive noise floor (default)',
   optionsSchema: {
     type: 'object',

@@ -4,6 +4,7 @@ import { VoicebotError } from '../../core/plugin-api.js';
 import type { Logger } from '../../core/plugin-api.js';
 import { ProviderError, asProviderError } from '../../core/plugin-api.js';
 import { definePlugin } from '../../core/plugin-api.js';
+import { holdWhile, type Clock } from '../../core/plugin-api.js';
 import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugin-api.js';
 import { FLITE_VOICES, FliteEngine, isFliteVoice, sharedFliteEngine, type FliteResult, type FliteVoice } from './engine.js';
 
@@ -33,10 +34,11 @@ export class FliteTts extends TtsPlugin {
   private readonly chunkMs: number;
   private readonly engine: FliteEngine;
   private readonly logger: Logger | undefined;
+  private readonly clock: Clock | undefined;
   private acquired = false;
   private warnedVoices = new Set<string>();
 
-  constructor(provider = 'flite', options: FliteOptions = {}, deps: { engine?: FliteEngine; logger?: Logger } = {}) {
+  constructor(provider = 'flite', options: FliteOptions = {}, deps: { engine?: FliteEngine; logger?: Logger; clock?: Clock } = {}) {
     super(provider);
     const voice = options.voice ?? 'slt';
     if (!isFliteVoice(voice)) throw new VoicebotError('VB_ERR_FLITE_VOICE', { voice, voices: Object.keys(FLITE_VOICES).join(', ') });
@@ -46,6 +48,7 @@ export class FliteTts extends TtsPlugin {
     this.chunkMs = options.chunkMs ?? 100;
     this.engine = deps.engine ?? sharedFliteEngine();
     this.logger = deps.logger;
+    this.clock = deps.clock;
     this.capabilities = { streaming: true, sampleRates: [FLITE_VOICES[voice]], wordTimings: false };
   }
 
@@ -72,7 +75,8 @@ export class FliteTts extends TtsPlugin {
     if (pieces.length === 0 || req.signal?.aborted) return;
     const features = this.pitch !== undefined ? { int_f0_target_mean: this.pitch } : undefined;
     const run = (text: string): Promise<FliteResult> => {
-      const p = this.engine.synthesize({ voice, text, speed: this.speed, features }, req.signal);
+      // Synthesis runs in a worker thread: a virtual clock waits for it (it takes no call time).
+      const p = holdWhile(this.clock, this.engine.synthesize({ voice, text, speed: this.speed, features }, req.signal));
       p.catch(() => {}); // awaited below; a prefetched piece may be abandoned on abort
       return p;
     };
@@ -115,6 +119,7 @@ export class FliteTts extends TtsPlugin {
 export const flitePlugin = definePlugin<'tts', FliteOptions>({
   slot: 'tts',
   name: 'flite',
+  virtualTime: true,
   description: 'Offline TTS: Flite in WebAssembly (voices slt, kal16, rms, awb at 16 kHz; kal at 8 kHz)',
   optionsSchema: {
     type: 'object',
@@ -127,7 +132,7 @@ export const flitePlugin = definePlugin<'tts', FliteOptions>({
     additionalProperties: false,
   },
   sampleRates: (options) => [FLITE_VOICES[options.voice ?? 'slt']],
-  create: (options, ctx) => new FliteTts('flite', options, { logger: ctx.logger }),
+  create: (options, ctx) => new FliteTts('flite', options, { logger: ctx.logger, clock: ctx.clock }),
 });
 
 export default flitePlugin;

@@ -13,6 +13,7 @@ export class InprocessAudioStream extends AudioStreamPlugin {
 export const inprocessPlugin = definePlugin<'audioStream', Record<string, never>>({
   slot: 'audioStream',
   name: 'inprocess',
+  virtualTime: true,
   description: 'No network: telephony and engine share the process (default)',
   optionsSchema: { type: 'object', properties: {}, additionalProperties: false },
   create: () => new InprocessAudioStream('inprocess'),

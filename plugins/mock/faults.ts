@@ -1,5 +1,6 @@
 import { ProviderError } from '../../core/plugin-api.js';
 import type { SlotName } from '../../core/plugin-api.js';
+import { realClock, type Clock } from '../../core/plugin-api.js';
 
 /** Options every mock service shares: latency and failure injection. */
 export interface FaultOptions {
@@ -29,6 +30,8 @@ export class Faults {
   constructor(
     private readonly slot: SlotName,
     private readonly opts: FaultOptions,
+    /** Where delays are waited out (PluginContext.clock): virtual in tests and simulations. */
+    readonly clock: Clock = realClock,
   ) {
     this.state = (opts.seed ?? 1) >>> 0;
   }
@@ -60,20 +63,11 @@ export class Faults {
 
   async delay(signal?: AbortSignal): Promise<void> {
     const ms = this.opts.latencyMs ?? 0;
-    if (ms > 0) await sleep(ms, signal);
+    if (ms > 0) await this.clock.sleep(ms, signal);
   }
 }
 
-/** Resolves after ms, or early (without throwing) when signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** Resolves after ms on `clock`, or early (without throwing) when signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal, clock: Clock = realClock): Promise<void> {
+  return clock.sleep(ms, signal);
 }

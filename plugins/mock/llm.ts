@@ -14,6 +14,7 @@
  */
 import { definePlugin } from '../../core/plugin-api.js';
 import { LlmPlugin, type ChatRequest, type LlmCapabilities, type LlmEvent } from '../../core/plugin-api.js';
+import type { Clock } from '../../core/plugin-api.js';
 import { FAULT_SCHEMA_PROPS, Faults, sleep, type FaultOptions } from './faults.js';
 
 export interface MockLlmRule {
@@ -44,9 +45,9 @@ export class MockLlm extends LlmPlugin {
   private readonly tokenDelayMs: number;
   private calls = 0;
 
-  constructor(provider = 'mock', opts: MockLlmOptions = {}) {
+  constructor(provider = 'mock', opts: MockLlmOptions = {}, clock?: Clock) {
     super(provider);
-    this.faults = new Faults('llm', opts);
+    this.faults = new Faults('llm', opts, clock);
     this.rules = (opts.script ?? []).map((rule) => ({ rule, re: rule.when ? new RegExp(rule.when, 'i') : undefined }));
     this.tokenDelayMs = opts.tokenDelayMs ?? 0;
   }
@@ -90,7 +91,7 @@ export class MockLlm extends LlmPlugin {
     const parts = text.split(/(?<= )/);
     for (const p of parts) {
       if (signal?.aborted) return true;
-      if (this.tokenDelayMs) await sleep(this.tokenDelayMs, signal);
+      if (this.tokenDelayMs) await sleep(this.tokenDelayMs, signal, this.faults.clock);
       if (signal?.aborted) return true;
       yield { type: 'text', text: p };
     }
@@ -119,6 +120,7 @@ export class MockLlm extends LlmPlugin {
 export const mockLlmPlugin = definePlugin<'llm', MockLlmOptions>({
   slot: 'llm',
   name: 'mock',
+  virtualTime: true,
   description: 'Scriptable deterministic LLM (echo by default)',
   optionsSchema: {
     type: 'object',
@@ -147,5 +149,5 @@ export const mockLlmPlugin = definePlugin<'llm', MockLlmOptions>({
     },
     additionalProperties: false,
   },
-  create: (options) => new MockLlm('mock', options),
+  create: (options, ctx) => new MockLlm('mock', options, ctx.clock),
 });

@@ -9,6 +9,7 @@ import {
   type Transcript,
 } from '../../core/plugin-api.js';
 import { MockSpeechDecoder, GAP_MS } from './mock-speech.js';
+import type { Clock } from '../../core/plugin-api.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
 
 export interface MockSttOptions extends FaultOptions {
@@ -22,9 +23,9 @@ export class MockStt extends SttPlugin {
   private readonly faults: Faults;
   private readonly script: string[] | undefined;
 
-  constructor(provider = 'mock', opts: MockSttOptions = {}) {
+  constructor(provider = 'mock', opts: MockSttOptions = {}, clock?: Clock) {
     super(provider);
-    this.faults = new Faults('stt', opts);
+    this.faults = new Faults('stt', opts, clock);
     this.script = opts.transcripts ? [...opts.transcripts] : undefined;
   }
 
@@ -86,6 +87,7 @@ export class MockStt extends SttPlugin {
 export const mockSttPlugin = definePlugin<'stt', MockSttOptions>({
   slot: 'stt',
   name: 'mock',
+  virtualTime: true,
   description: 'Deterministic STT that decodes mock-speech audio exactly',
   optionsSchema: {
     type: 'object',
@@ -93,5 +95,5 @@ export const mockSttPlugin = definePlugin<'stt', MockSttOptions>({
     additionalProperties: false,
   },
   sampleRates: [8000, 16000, 24000, 48000],
-  create: (options) => new MockStt('mock', options),
+  create: (options, ctx) => new MockStt('mock', options, ctx.clock),
 });

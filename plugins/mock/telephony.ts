@@ -16,6 +16,7 @@ import {
   type TelephonyCapabilities,
   type TransferOptions,
 } from '../../core/plugin-api.js';
+import { realClock, type Clock } from '../../core/plugin-api.js';
 import { sleep } from './faults.js';
 
 export interface MockTelephonyOptions {
@@ -146,7 +147,7 @@ class MockCall implements IncomingCall, CallLeg, MediaPort, CallerSide {
   async transfer(to: string, _opts?: TransferOptions): Promise<void> {
     this.sm.transition(LegState.Transferring, 'transfer');
     const o = this.owner.options;
-    if (o.transferLatencyMs) await sleep(o.transferLatencyMs);
+    if (o.transferLatencyMs) await sleep(o.transferLatencyMs, undefined, this.owner.clock);
     if (this.sm.ended) throw new VoicebotError('VB_ERR_CALL_STATE', { callId: this.info.id, action: 'transfer', state: 'ended' });
     if (o.failTransfersTo?.includes(to)) {
       this.sm.transition(LegState.Answered, 'transfer failed');
@@ -235,9 +236,13 @@ export class MockTelephony extends TelephonyPlugin {
   answers = 0;
   private seq = 0;
 
-  constructor(provider = 'mock', options: MockTelephonyOptions = {}) {
+  /** Where transfer latency is waited out (PluginContext.clock). */
+  readonly clock: Clock;
+
+  constructor(provider = 'mock', options: MockTelephonyOptions = {}, clock: Clock = realClock) {
     super(provider);
     this.options = options;
+    this.clock = clock;
   }
 
   protected override _placeCall(opts: PlaceCallOptions): CallerSide {
@@ -289,6 +294,7 @@ export class MockTelephony extends TelephonyPlugin {
 export const mockTelephonyPlugin = definePlugin<'telephony', MockTelephonyOptions>({
   slot: 'telephony',
   name: 'mock',
+  virtualTime: true,
   description: 'Simulated phone line for tests, benchmarks and `voicebot simulate`',
   optionsSchema: {
     type: 'object',
@@ -301,5 +307,5 @@ export const mockTelephonyPlugin = definePlugin<'telephony', MockTelephonyOption
     },
     additionalProperties: false,
   },
-  create: (options) => new MockTelephony('mock', options),
+  create: (options, ctx) => new MockTelephony('mock', options, ctx.clock),
 });

@@ -1,6 +1,7 @@
 import { definePlugin } from '../../core/plugin-api.js';
 import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugin-api.js';
 import { encodeMockSpeech, mockSpeechDurationMs, mockSpeechOffsetMs } from './mock-speech.js';
+import type { Clock } from '../../core/plugin-api.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
 
 export interface MockTtsOptions extends FaultOptions {
@@ -14,9 +15,9 @@ export class MockTts extends TtsPlugin {
   private readonly faults: Faults;
   private readonly chunkMs: number;
 
-  constructor(provider = 'mock', opts: MockTtsOptions = {}) {
+  constructor(provider = 'mock', opts: MockTtsOptions = {}, clock?: Clock) {
     super(provider);
-    this.faults = new Faults('tts', opts);
+    this.faults = new Faults('tts', opts, clock);
     this.chunkMs = opts.chunkMs ?? 100;
   }
 
@@ -54,6 +55,7 @@ export class MockTts extends TtsPlugin {
 export const mockTtsPlugin = definePlugin<'tts', MockTtsOptions>({
   slot: 'tts',
   name: 'mock',
+  virtualTime: true,
   description: 'Deterministic TTS producing mock-speech audio (tests, benchmarks)',
   optionsSchema: {
     type: 'object',
@@ -61,5 +63,5 @@ export const mockTtsPlugin = definePlugin<'tts', MockTtsOptions>({
     additionalProperties: false,
   },
   sampleRates: [8000, 16000, 24000, 48000],
-  create: (options) => new MockTts('mock', options),
+  create: (options, ctx) => new MockTts('mock', options, ctx.clock),
 });

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { VoicebotError } from '../../core/plugin-api.js';
 import { ProviderError, asProviderError } from '../../core/plugin-api.js';
 import { definePlugin } from '../../core/plugin-api.js';
+import { holdWhile, type Clock } from '../../core/plugin-api.js';
 import { SttPlugin, type RecognizeRequest, type SttCapabilities, type Transcript } from '../../core/plugin-api.js';
 import { DecoderPool, locate, type DecoderPaths } from './decoder.js';
 
@@ -38,10 +39,12 @@ export class PocketSphinxStt extends SttPlugin {
   private readonly paths: DecoderPaths;
   private readonly pool: DecoderPool;
   private readonly hints: boolean;
+  private readonly clock: Clock | undefined;
 
   /** Throws VB_ERR_POCKETSPHINX_MISSING when the library or model is not installed. */
-  constructor(provider = 'pocketsphinx', opts: PocketSphinxOptions = {}) {
+  constructor(provider = 'pocketsphinx', opts: PocketSphinxOptions = {}, clock?: Clock) {
     super(provider);
+    this.clock = clock;
     this.paths = locate(opts);
     this.hints = opts.hints ?? true;
     this.pool = new DecoderPool(this.paths, {
@@ -73,7 +76,8 @@ export class PocketSphinxStt extends SttPlugin {
     }
     if ((req.audio.length * 1000) / req.sampleRate < MIN_AUDIO_MS) return { text: '', final: true };
     try {
-      const r = await this.pool.decode(req.audio, this.hints ? req.hints : undefined, req.signal);
+      // Decoding runs in a worker thread: a virtual clock waits for it (it takes no call time).
+      const r = await holdWhile(this.clock, this.pool.decode(req.audio, this.hints ? req.hints : undefined, req.signal));
       this.emitMetric('decode', r.decodeMs, req.callId);
       return { text: r.text, final: true, language: 'en-US', ...(r.fromHints ? { confidence: 0.5 } : {}) };
     } catch (e) {
@@ -90,6 +94,7 @@ export class PocketSphinxStt extends SttPlugin {
 export const pocketsphinxPlugin = definePlugin<'stt', PocketSphinxOptions>({
   slot: 'stt',
   name: 'pocketsphinx',
+  virtualTime: true,
   description: 'Offline speech recognition with CMU PocketSphinx (apt-get install pocketsphinx pocketsphinx-en-us)',
   optionsSchema: {
     type: 'object',
@@ -113,7 +118,7 @@ export const pocketsphinxPlugin = definePlugin<'stt', PocketSphinxOptions>({
       return [e as VoicebotError];
     }
   },
-  create: (options) => new PocketSphinxStt('pocketsphinx', options),
+  create: (options, ctx) => new PocketSphinxStt('pocketsphinx', options, ctx.clock),
 });
 
 export default pocketsphinxPlugin;

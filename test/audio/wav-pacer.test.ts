@@ -5,6 +5,27 @@ import { describe, expect, it } from 'vitest';
 import { decodeWav, encodeWav, interleaveStereo, WavWriter } from '../../core/audio/wav.js';
 import { OutboundPacer, PacerClock } from '../../core/audio/pacer.js';
 import type { AudioFrame } from '../../core/audio/frame.js';
+import type { Clock } from '../../core/time/clock.js';
+import { VirtualClock } from '../../core/time/virtual-clock.js';
+
+/** `base`, except that the first timer of `ms` > 0 fires `lateMs` late (a loaded event loop). */
+function lateOnce(base: Clock, lateMs: number): Clock {
+  let done = false;
+  return {
+    now: () => base.now(),
+    wallNow: () => base.wallNow(),
+    setTimeout: (fn, ms) => {
+      if (!done && ms > 0) {
+        done = true;
+        return base.setTimeout(fn, ms + lateMs);
+      }
+      return base.setTimeout(fn, ms);
+    },
+    clearTimeout: (h) => base.clearTimeout(h),
+    sleep: (ms, signal) => base.sleep(ms, signal),
+    virtual: true,
+  };
+}
 
 describe('WAV', () => {
   it('round trips mono and stereo, and the writer patches sizes', () => {
@@ -29,7 +50,8 @@ describe('WAV', () => {
 
 describe('PacerClock + OutboundPacer', () => {
   it('emits queued audio in order, one reused frame per tick, pads the tail, and releases the timer', async () => {
-    const clock = new PacerClock(20);
+    const vc = new VirtualClock({ auto: false });
+    const clock = new PacerClock(20, vc);
     const got: number[][] = [];
     let frameObj: AudioFrame | undefined;
     let drained = 0;
@@ -48,14 +70,8 @@ describe('PacerClock + OutboundPacer', () => {
     for (let i = 0; i < 400; i++) audio[i] = i + 1;
     p.enqueue(audio);
     expect(clock.running).toBe(true);
-    await new Promise<void>((r) => {
-      const check = setInterval(() => {
-        if (drained) {
-          clearInterval(check);
-          r();
-        }
-      }, 5);
-    });
+    await vc.advance(60);
+    expect(drained).toBe(1);
     expect(got).toEqual([
       [1, 2, 3, 160],
       [161, 162, 163, 320],
@@ -77,16 +93,35 @@ describe('PacerClock + OutboundPacer', () => {
     expect(clock.running).toBe(false);
   });
 
-  it('catches up a late timer by whole frames (fake time)', () => {
-    let t = 0;
-    const clock = new PacerClock(20, () => t);
-    let ticks = 0;
-    clock.add({ tick: () => ticks++ });
-    // Fire manually as a late timer would.
-    t = 60;
-    (clock as unknown as { fire: () => void }).fire();
-    expect(ticks).toBe(3);
-    clock.remove({ tick: () => {} });
-    clock.resetStats();
+  it('ticks every missed period of a late timer with its own deadline (virtual time)', async () => {
+    const vc = new VirtualClock({ auto: false });
+    const clock = new PacerClock(20, lateOnce(vc, 45));
+    const slots: number[] = [];
+    const member = { tick: (slot: number) => slots.push(slot) };
+    clock.add(member);
+    await vc.advance(100);
+    // The 20 ms timer fired at 65: periods 20, 40, 60 at once, then on time again.
+    expect(slots).toEqual([20, 40, 60, 80, 100]);
+    clock.remove(member);
+    expect(clock.running).toBe(false);
+  });
+
+  // Regression: fire() ticked a late member three times with the same `now` and the
+  // pacer's nextDue moved past it after the first, so the lost frames were never sent.
+  it('an outbound stream catches up after a late timer: 5 frames by 85 ms, none lost', async () => {
+    const vc = new VirtualClock({ auto: false });
+    const clock = new PacerClock(20, lateOnce(vc, 45));
+    const at: number[] = [];
+    const p = new OutboundPacer({ sampleRate: 8000, clock, sink: (_f, atMs) => at.push(atMs) });
+    p.start();
+    p.enqueue(new Int16Array(160 * 10));
+    expect(at).toEqual([0]);
+    await vc.advance(85);
+    expect(at.length).toBe(5);
+    // Media time stays one period apart whatever the timer did.
+    expect(at).toEqual([0, 20, 40, 60, 80]);
+    await vc.advance(200);
+    expect(at.length).toBe(10);
+    expect(p.playedMs).toBe(200);
   });
 });

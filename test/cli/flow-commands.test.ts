@@ -72,7 +72,8 @@ describe.concurrent('voicebot simulate / console / test', () => {
     const t = await voicebot(['help', 'test']);
     expect(t.stdout).toContain('voicebot test [-c FILE]');
     expect(t.stdout).toContain('PATTERN');
-  });
+    // T: the sibling simulations run in virtual time, i.e. on the CPU instead of idling, and share two cores with it.
+  }, T);
 
   it('usage errors exit 2 with VB_ERR_CLI_USAGE and no stack trace', async ({ expect }) => {
     const runs = await Promise.all([
@@ -89,7 +90,7 @@ describe.concurrent('voicebot simulate / console / test', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     expect(runs[0].stderr).toContain('--caller-voice must be mock or tts');
-  });
+  }, T);
 
   it(
     'simulate --say "I\'d like sales" --json: one event per line, the path taken, call.ended last; exit 0',

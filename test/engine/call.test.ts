@@ -3,7 +3,7 @@ import type { ChatMessage } from '../../core/plugins/llm.js';
 import { MockLlm } from '../../plugins/mock/llm.js';
 import { MockStt } from '../../plugins/mock/stt.js';
 import { MockTts } from '../../plugins/mock/tts.js';
-import { Rig, ofType, settings } from './harness.js';
+import { Rig, jitteryClock, ofType, settings } from './harness.js';
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -32,7 +32,9 @@ describe.each([
     const messages: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'I need help with billing' }];
     const r = await session.respond({ messages });
     expect(r).toMatchObject({ interrupted: false, playedText: 'You said: I need help with billing.', toolCalls: [] });
-    expect(messages.at(-1)).toEqual({ role: 'assistant', content: 'You said: I need help with billing.' });
+    // respond() leaves the caller's messages alone and returns what the turn adds.
+    expect(messages).toHaveLength(2);
+    expect(r.history).toEqual([{ role: 'assistant', content: 'You said: I need help with billing.' }]);
     await caller.waitHeard((h) => h.includes('You said: I need help with billing.'));
 
     const m = ofType(events, 'turn.metrics');
@@ -93,7 +95,7 @@ describe('respond()', () => {
     }
     const reply = 'Sure. Your balance is 42.50 dollars, due on Jan. 5. Anything else?';
     rig = await new Rig({
-      plugins: () => ({ stt: new MockStt(), tts: new MockTts(), llm: new SpyLlm('mock', { tokenDelayMs: 80, script: [{ reply }] }) }),
+      plugins: (_i, clock) => ({ stt: new MockStt('mock', {}, clock), tts: new MockTts('mock', {}, clock), llm: new SpyLlm('mock', { tokenDelayMs: 80, script: [{ reply }] }, clock) }),
     }).init();
     const { caller, session } = await rig.call();
     void caller.firstLoudFrame().then(() => order.push('first-audio'));
@@ -131,14 +133,15 @@ describe('respond()', () => {
     expect(ran).toEqual(['lookup{"id":7}']);
     expect(r.playedText).toBe('Let me check. It ships tomorrow.');
     expect(r.toolCalls).toEqual([{ call: expect.objectContaining({ name: 'lookup' }), result: { eta: 'tomorrow' } }]);
-    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
-    expect(messages[1]).toMatchObject({ content: 'Let me check.', toolCalls: [{ name: 'lookup' }] });
-    expect(messages[2]).toMatchObject({ content: '{"eta":"tomorrow"}', name: 'lookup' });
+    expect(messages.map((m) => m.role)).toEqual(['user']);
+    expect(r.history.map((m) => m.role)).toEqual(['assistant', 'tool', 'assistant']);
+    expect(r.history[0]).toMatchObject({ content: 'Let me check.', toolCalls: [{ name: 'lookup' }] });
+    expect(r.history[1]).toMatchObject({ content: '{"eta":"tomorrow"}', name: 'lookup' });
 
     const m2: ChatMessage[] = [{ role: 'user', content: 'get me a human' }];
     const r2 = await session.respond({ messages: m2, tools, runTool: async () => 'ok', stopOnTools: ['handoff'] });
     expect(r2.stoppedOnTool).toBe('handoff');
-    expect(m2.map((m) => m.role)).toEqual(['user', 'assistant', 'tool']);
+    expect(r2.history.map((m) => m.role)).toEqual(['assistant', 'tool']);
     caller.stop();
   });
 
@@ -182,6 +185,35 @@ describe('recording', () => {
     expect(doc.transcript.map((e: { speaker: string; text: string }) => `${e.speaker}:${e.text}`)).toEqual(['caller:hi', 'bot:You said: hi.']);
     expect(doc.turns).toHaveLength(1);
     expect(doc.reason).toBe('bot-hangup');
+  });
+});
+
+describe('recording under a late event loop', () => {
+  // Regression: a bot frame that went out more than a frame late started a new
+  // talk spurt at wall-clock time, so the bot track was torn ("You s6\u0007…").
+  it('places bot frames by media time: late timers do not tear the bot track', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { decodeWav } = await import('../../core/audio/wav.js');
+    const { decodeMockSpeech } = await import('../../plugins/mock/mock-speech.js');
+    const { VirtualClock } = await import('../../core/time/virtual-clock.js');
+    const dir = mkdtempSync(join(tmpdir(), 'rec-late-'));
+    const base = new VirtualClock();
+    // Every 4th timer 70 ms late: the pacer resyncs (more than two frames behind).
+    rig = await new Rig({ time: jitteryClock(base, 4, 70), settings: settings({ recording: { enabled: true, dir } }) }).init();
+    const { caller, session, side } = await rig.call();
+    const l = session.listen({ input: ['speech'], timeoutMs: 5000 });
+    await caller.say('hi');
+    await l;
+    await session.respond({ messages: [{ role: 'user', content: 'tell me more' }] });
+    await session.hangup();
+    await side.ended;
+    caller.stop();
+    base.dispose();
+    const wav = decodeWav(readFileSync(join(dir, `${side.callId}.wav`)));
+    const right = wav.samples.filter((_, i) => i % 2 === 1);
+    expect(decodeMockSpeech(right, 16000)).toBe('You said: tell me more.');
   });
 });
 

@@ -1,4 +1,5 @@
 import type { AudioFrame } from '../../core/audio/frame.js';
+import type { PacerClock, Tickable } from '../../core/audio/pacer.js';
 import type { CallerSide } from '../../core/plugins/telephony.js';
 import { MockSpeechDecoder, encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
 
@@ -20,12 +21,17 @@ export class TestCaller {
   private readonly frame: AudioFrame;
   private queue: { samples: Int16Array; pos: number; done: () => void }[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly pacing: PacerClock | undefined;
+  private readonly ticker: Tickable = { tick: () => this.tick() };
+  private ticking = false;
   private t = 0;
   private onLoud: (() => void) | undefined;
   private heardWaiters: { pred: (h: string[]) => boolean; resolve: () => void }[] = [];
 
-  constructor(side: CallerSide) {
+  /** With `clock`, frames go out on its ticks (virtual time in tests); without, on a 20 ms interval. */
+  constructor(side: CallerSide, clock?: PacerClock) {
     this.side = side;
+    this.pacing = clock;
     this.rate = side.sampleRate;
     this.spf = this.rate / 50;
     this.decoder = new MockSpeechDecoder(this.rate);
@@ -54,13 +60,18 @@ export class TestCaller {
 
   /** Start streaming (silence until told to speak). */
   start(): this {
-    this.timer ??= setInterval(this.tick, 20);
+    if (this.pacing) {
+      if (!this.ticking) this.pacing.add(this.ticker);
+      this.ticking = true;
+    } else this.timer ??= setInterval(this.tick, 20);
     return this;
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.ticking) this.pacing?.remove(this.ticker);
+    this.ticking = false;
     this.side.setReceiver(undefined);
   }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PacerClock } from '../../core/audio/pacer.js';
-import { createCallSession } from '../../core/engine/session.js';
+import { createCallSession } from '../../core/engine/call-engine.js';
 import { silentLogger } from '../../core/logging.js';
+import { VirtualClock } from '../../core/time/virtual-clock.js';
 import type { VadDetector } from '../../core/plugins/vad.js';
 import { EnergyVad } from '../../plugins/energy/vad.js';
 import { MockLlm } from '../../plugins/mock/llm.js';
@@ -26,15 +27,16 @@ class ExplodingVad extends EnergyVad {
 
 describe('call control and isolation', () => {
   it('a plugin throwing on the audio path ends only its own call', async () => {
-    const telephony = new MockTelephony('mock', { codec: 'pcmu' });
-    const clock = new PacerClock();
+    const time = new VirtualClock();
+    const telephony = new MockTelephony('mock', { codec: 'pcmu' }, time);
+    const clock = new PacerClock(20, time);
     const sessions: ReturnType<typeof createCallSession>[] = [];
     await telephony.listen({
       onIncomingCall: (call) =>
         void call.answer().then((leg) => {
           const s = createCallSession({
             leg,
-            plugins: { vad: sessions.length === 0 ? new ExplodingVad() : new EnergyVad(), stt: new MockStt(), llm: new MockLlm(), tts: new MockTts() },
+            plugins: { vad: sessions.length === 0 ? new ExplodingVad() : new EnergyVad(), stt: new MockStt('mock', {}, time), llm: new MockLlm('mock', {}, time), tts: new MockTts('mock', {}, time) },
             settings: settings(),
             logger: silentLogger(),
             clock,
@@ -49,8 +51,8 @@ describe('call control and isolation', () => {
     await new Promise((r) => setImmediate(r));
     const badEvents: string[] = [];
     sessions[0].on((e) => badEvents.push(e.type === 'call.error' ? `${e.type}:${e.code}` : e.type));
-    const badCaller = new TestCaller(bad).start();
-    const goodCaller = new TestCaller(good).start();
+    const badCaller = new TestCaller(bad, clock).start();
+    const goodCaller = new TestCaller(good, clock).start();
     expect(await bad.ended).toBe('error');
     expect(badEvents).toContain('call.error:VB_ERR_PROVIDER');
     const l = sessions[1].listen({ input: ['speech'], timeoutMs: 5000 });
@@ -60,17 +62,19 @@ describe('call control and isolation', () => {
     badCaller.stop();
     goodCaller.stop();
     await telephony.stop();
+    time.dispose();
   });
 
   it('transfers: a failed transfer keeps the call, a good one ends it', async () => {
-    const telephony = new MockTelephony('mock', { codec: 'pcmu', failTransfersTo: ['+1999'] });
-    const clock = new PacerClock();
+    const time = new VirtualClock();
+    const telephony = new MockTelephony('mock', { codec: 'pcmu', failTransfersTo: ['+1999'], transferLatencyMs: 800 }, time);
+    const clock = new PacerClock(20, time);
     let session: ReturnType<typeof createCallSession> | undefined;
     const events: { type: string }[] = [];
     await telephony.listen({
       onIncomingCall: (call) =>
         void call.answer().then((leg) => {
-          session = createCallSession({ leg, plugins: { vad: new EnergyVad(), tts: new MockTts() }, settings: settings(), logger: silentLogger(), clock });
+          session = createCallSession({ leg, plugins: { vad: new EnergyVad(), tts: new MockTts('mock', {}, time) }, settings: settings(), logger: silentLogger(), clock });
           session.on((e) => events.push(e));
           session.start();
         }),
@@ -86,6 +90,9 @@ describe('call control and isolation', () => {
     expect(session!.ended).toBe(true);
     expect(ofType(events as never, 'call.transferred')).toHaveLength(1);
     expect(events.at(-1)).toMatchObject({ type: 'call.ended', reason: 'transferred' });
+    // Two transfers, each with the line's modelled latency, in virtual time.
+    expect(time.now()).toBeGreaterThanOrEqual(1600);
     await telephony.stop();
+    time.dispose();
   });
 });

@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { routedCallCount } from '../../core/engine/metric-router.js';
+import type { VirtualClock } from '../../core/time/virtual-clock.js';
 import { MockTts } from '../../plugins/mock/tts.js';
 import { MockStt } from '../../plugins/mock/stt.js';
 import { MockLlm } from '../../plugins/mock/llm.js';
@@ -93,7 +94,7 @@ describe('teardown', () => {
       );
     }
     expect(ended).toBe(N);
-    await new Promise((r) => setTimeout(r, 50));
+    await rig.time.sleep(50);
 
     expect(rig.sessions).toHaveLength(N);
     for (const s of rig.sessions) {
@@ -106,6 +107,8 @@ describe('teardown', () => {
     expect(routedCallCount()).toBe(0);
     expect(rig.telephony.calls.size).toBe(0);
     expect(timeouts()).toBeLessThanOrEqual(baseTimeouts);
+    // The calls' timers live on the rig's virtual clock: none may be left there either.
+    expect((rig.time as VirtualClock).pending).toBe(0);
 
     rig.sessions.length = 0;
     if (!gc) {

@@ -149,33 +149,36 @@ export class FakeSession implements CallSession {
     if (!this.opts.llm) throw new Error('no fake llm');
     this.respondCalls.push({ messages: [...opts.messages], tools: opts.tools });
     const toolCalls: RespondResult['toolCalls'] = [];
+    // Like the engine: the caller's messages stay as they are; the turn's additions come back as history.
+    const messages = [...opts.messages];
+    const start = messages.length;
     let played = '';
     for (let round = 0; round < 5; round++) {
-      const reply = this.opts.llm(opts.messages, opts.tools);
+      const reply = this.opts.llm(messages, opts.tools);
       if (reply.toolCalls?.length) {
         const calls: ToolCall[] = reply.toolCalls.map((c) => ({ id: `t${++this.ids}`, name: c.name, arguments: JSON.stringify(c.args) }));
-        opts.messages.push({ role: 'assistant', content: reply.text ?? '', toolCalls: calls });
+        messages.push({ role: 'assistant', content: reply.text ?? '', toolCalls: calls });
         let stopped: string | undefined;
         for (const call of calls) {
           try {
             const result = await opts.runTool!(call, opts.signal ?? new AbortController().signal);
             toolCalls.push({ call, result });
-            opts.messages.push({ role: 'tool', content: JSON.stringify(result), toolCallId: call.id, name: call.name });
+            messages.push({ role: 'tool', content: JSON.stringify(result), toolCallId: call.id, name: call.name });
             if (opts.stopOnTools?.includes(call.name)) stopped = call.name;
           } catch (e) {
             toolCalls.push({ call, error: (e as Error).message });
-            opts.messages.push({ role: 'tool', content: JSON.stringify({ error: (e as Error).message }), toolCallId: call.id, name: call.name });
+            messages.push({ role: 'tool', content: JSON.stringify({ error: (e as Error).message }), toolCallId: call.id, name: call.name });
           }
         }
-        if (stopped) return { playedText: played, interrupted: false, toolCalls, stoppedOnTool: stopped };
+        if (stopped) return { playedText: played, interrupted: false, toolCalls, stoppedOnTool: stopped, history: messages.slice(start) };
         continue;
       }
       played = reply.text ?? '';
       if (played) this.emit({ type: 'bot.said', text: played, interrupted: false });
-      opts.messages.push({ role: 'assistant', content: played });
-      return { playedText: played, interrupted: false, toolCalls };
+      messages.push({ role: 'assistant', content: played });
+      return { playedText: played, interrupted: false, toolCalls, history: messages.slice(start) };
     }
-    return { playedText: played, interrupted: false, toolCalls };
+    return { playedText: played, interrupted: false, toolCalls, history: messages.slice(start) };
   }
 
   async classifyIntent(text: string, intents: readonly string[]): Promise<string | null> {

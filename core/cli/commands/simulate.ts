@@ -3,6 +3,9 @@ import { createLogger } from '../../logging.js';
 import type { CallEvent } from '../../engine/events.js';
 import type { CallerTurn, ObservedEvent } from '../../flow/scripted-caller.js';
 import { startSimulation } from '../../flow/sim.js';
+import { timeModeFor } from '../../flow/virtual-time.js';
+import { createDefaultRegistry } from '../../plugins/registry.js';
+import { VirtualClock } from '../../time/virtual-clock.js';
 import type { Command, ParsedArgs } from '../command.js';
 import { loadForCommand } from '../load.js';
 
@@ -64,11 +67,15 @@ export const simulateCommand: Command = {
     '      --from NUMBER        caller number (default +15550100)',
     '      --to NUMBER          called number, for routes: (default +15550199)',
     '      --json               one JSON event per line on stdout',
+    '      --realtime           run on the wall clock even when every provider is local',
     '',
     '  Telephony is always the mock line; vad/stt/llm/tts are the configured plugins.',
     '  Turns run in command-line order, each when the bot listens; after the bot',
     '  answered the last one the caller hangs up. Exit 0 when the call ended',
     '  normally, 1 when it ended in an error (or no route accepted it).',
+    '  With only local providers the call runs in virtual time (as fast as the',
+    '  machine allows, same conversation and timings); a network provider means',
+    '  the wall clock (said on stderr).',
   ].join('\n'),
   options: {
     config: { type: 'string', short: 'c' },
@@ -79,6 +86,7 @@ export const simulateCommand: Command = {
     from: { type: 'string' },
     to: { type: 'string' },
     json: { type: 'boolean' },
+    realtime: { type: 'boolean' },
   },
   maxPositionals: 0,
   async run(args, io) {
@@ -98,8 +106,14 @@ export const simulateCommand: Command = {
         if (line) io.stdout(line + '\n');
       }
     };
+    const registry = createDefaultRegistry();
+    const mode = await timeModeFor(config, registry, args.values.realtime === true);
+    if (!mode.virtual && mode.reason !== '--realtime') io.stderr(`note: running in real time: ${mode.reason}\n`);
+    const clock = mode.virtual ? new VirtualClock() : undefined;
     const sim = await startSimulation({
       config,
+      registry,
+      clock,
       flow: typeof args.values.flow === 'string' ? args.values.flow : undefined,
       callerVoice: voice as 'mock' | 'tts' | undefined,
       from: typeof args.values.from === 'string' ? args.values.from : undefined,
@@ -126,6 +140,7 @@ export const simulateCommand: Command = {
       return res.reason === 'error' || res.reason === 'rejected' ? 1 : 0;
     } finally {
       io.signal.removeEventListener('abort', onAbort);
+      clock?.dispose();
     }
   },
 };

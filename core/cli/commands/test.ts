@@ -8,6 +8,7 @@ import { createLogger } from '../../logging.js';
 import { createDefaultRegistry } from '../../plugins/registry.js';
 import { formatFailures, formatTranscript, loadScenarioFile, type Scenario, type ScenarioFile } from '../../flow/scenario.js';
 import { runScenario, type ScenarioResult } from '../../flow/scenario-run.js';
+import { timeModeFor, type TimeMode } from '../../flow/virtual-time.js';
 import type { Command } from '../command.js';
 
 function testFilesIn(dir: string): string[] {
@@ -25,27 +26,34 @@ interface Job {
   file: string;
   sc: Scenario;
   config: VoicebotConfig;
+  virtual: boolean;
 }
 
 export const testCommand: Command = {
   name: 'test',
   summary: 'Run the flow scenarios (flows/*.test.yaml): simulated calls with pass/fail report',
   usage: [
-    '  voicebot test [-c FILE] [-j N] [PATTERN]',
+    '  voicebot test [-c FILE] [-j N] [--realtime] [PATTERN]',
     '',
     '  -c, --config FILE   config file (default ./voicebot.yaml)',
     '  -j, --jobs N        scenarios run as N concurrent calls (default ' + DEFAULT_JOBS + ')',
+    '      --realtime      run on the wall clock even when every provider is local',
     '  PATTERN             run only scenarios whose "file › name" contains PATTERN',
     '',
     '  Scenario files are *.test.yaml in the config directory and in its flows/.',
     '  A file with `config: x.yaml` tests that config (relative to the file);',
     '  otherwise the -c config. With -c, only files testing that config run.',
     '  Telephony is always the mock line; the other slots are the configured ones.',
+    '  When every configured provider is local (mock, energy, flite, pocketsphinx,',
+    '  plugins declaring virtualTime) the calls run in virtual time: timers jump,',
+    '  real work (synthesis, decoding) takes no call time, and the reported',
+    '  latencies are the modelled ones. A network provider means the wall clock.',
     '  Exit 0 when every scenario passed, 1 otherwise. See flows/README.md.',
   ].join('\n'),
   options: {
     config: { type: 'string', short: 'c' },
     jobs: { type: 'string', short: 'j' },
+    realtime: { type: 'boolean' },
   },
   maxPositionals: 1,
   async run(args, io) {
@@ -77,6 +85,19 @@ export const testCommand: Command = {
       return p;
     };
 
+    const realtime = args.values.realtime === true;
+    const modes = new Map<VoicebotConfig, TimeMode>();
+    const modeOf = async (config: VoicebotConfig, target: string): Promise<TimeMode> => {
+      let m = modes.get(config);
+      if (!m) {
+        m = await timeModeFor(config, registry, realtime);
+        modes.set(config, m);
+        const what = relative(io.cwd, target) || target;
+        io.stdout(m.virtual ? `${what}: virtual time (every provider is local; --realtime for the wall clock)\n` : `${what}: real time (${m.reason})\n`);
+      }
+      return m;
+    };
+
     let passed = 0;
     let failed = 0;
     const queue: Job[] = [];
@@ -99,7 +120,8 @@ export const testCommand: Command = {
         failed += scenarios.length;
         continue;
       }
-      for (const sc of scenarios) queue.push({ file, sc, config });
+      const { virtual } = await modeOf(config, target);
+      for (const sc of scenarios) queue.push({ file, sc, config, virtual });
     }
 
     // Run `jobs` calls at a time; report in file order as results come in.
@@ -108,8 +130,8 @@ export const testCommand: Command = {
     const start = (): void => {
       if (nextJob >= queue.length || io.signal.aborted) return;
       const i = nextJob++;
-      const { sc, config } = queue[i];
-      results[i] = runScenario(sc, config, { registry, logger }).finally(() => start());
+      const { sc, config, virtual } = queue[i];
+      results[i] = runScenario(sc, config, { registry, logger, virtual }).finally(() => start());
     };
     for (let k = 0; k < jobs; k++) start();
     for (let i = 0; i < queue.length; i++) {

@@ -1,5 +1,4 @@
 import type { LlmStep } from '../../config/types.js';
-import type { ChatMessage } from '../../plugins/llm.js';
 import { findHandler, render, waitForCaller, type StepExecutor } from '../context.js';
 import { toolSpecs } from '../tools.js';
 
@@ -38,16 +37,15 @@ export const runLlm: StepExecutor<LlmStep> = async (step, rc, signal) => {
       const exit = hit ? intentExits.find((e) => e.intent === hit) : undefined;
       if (exit) return exit.goto;
     }
-    const messages: ChatMessage[] = [{ role: 'system', content: system }, ...rc.history];
     const r = await session.respond({
-      messages,
+      messages: [{ role: 'system', content: system }, ...rc.history],
       tools: tools.length ? tools : undefined,
       runTool: (call, s) => rc.tools.run(call.name, call.arguments, s),
       stopOnTools: exitTools,
       bargeIn: step.bargeIn,
       signal,
     });
-    rc.history.splice(0, rc.history.length, ...messages.slice(1));
+    rc.history.push(...r.history);
     if (r.stoppedOnTool) {
       const exit = step.exits.find((e) => e.tool === r.stoppedOnTool);
       if (exit) return exit.goto;
