@@ -45,6 +45,23 @@ export interface Settings {
   sampleRate: number | 'auto';
   /** Local softphone / HTTP server of `voicebot run` (provider: local). */
   server: { host: string; port: number };
+  /** Ops HTTP server (/healthz, /readyz, /metrics); undefined = off. */
+  ops?: { host: string; port: number };
+  fleet: FleetSettings;
+}
+
+/** Several edges and workers (README "Running a fleet"); times in ms. */
+export interface FleetSettings {
+  redis?: string;
+  keyPrefix: string;
+  /** Worker: most concurrent calls; 0 = no limit. */
+  capacity: number;
+  advertiseUrl?: string;
+  heartbeatMs: number;
+  ttlMs: number;
+  drainTimeoutMs: number;
+  drainMessage: string;
+  dispatchBudgetMs: number;
 }
 
 export interface RouteConfig {
@@ -59,6 +76,8 @@ export interface Handlers {
   error?: string;
   hangup?: string;
   noInput?: string;
+  /** Fleet: where a re-dispatched call goes on after its worker was lost (default: the step it was in). */
+  workerLost?: string;
 }
 
 export interface ToolConfig {

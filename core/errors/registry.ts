@@ -8,6 +8,7 @@ import { RINGCENTRAL_ERRORS } from './codes/ringcentral.js';
 import { OPENAI_ERRORS } from './codes/openai.js';
 import { LOCAL_ERRORS } from './codes/local.js';
 import { WEBSOCKET_ERRORS } from './codes/websocket.js';
+import { FLEET_ERRORS } from './codes/fleet.js';
 
 /**
  * The single registry of coded errors. Each domain keeps its codes in
@@ -24,6 +25,7 @@ export const ERROR_DEFS = {
   ...OPENAI_ERRORS,
   ...LOCAL_ERRORS,
   ...WEBSOCKET_ERRORS,
+  ...FLEET_ERRORS,
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERROR_DEFS;

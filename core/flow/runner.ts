@@ -4,6 +4,7 @@ import type { CallEvent } from '../engine/events.js';
 import type { DistributiveOmit } from '../engine/session-api.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import type { Logger } from '../logging.js';
+import type { ChatMessage } from '../plugins/llm.js';
 import { findHandler, hotkeysFor, qualified, type RunContext, type StepResult } from './context.js';
 import { AUDIO_KINDS, STEP_EXECUTORS } from './steps/index.js';
 import { Templates, type TemplateScope } from './templates.js';
@@ -16,6 +17,18 @@ export interface FlowRunContext {
   logger: Logger;
   /** Replaces global fetch for http steps, http tools and play urls (tests). */
   fetch?: typeof fetch;
+  /** Continue a call another worker was running (fleet re-dispatch): from `on.workerLost`, else from `resume.step`. */
+  resume?: FlowState;
+  /** Called as each step starts, with what another worker needs to continue the call from there. */
+  onState?: (state: FlowState) => void;
+}
+
+/** What survives a worker loss: the running step, saved variables and the LLM conversation. */
+export interface FlowState {
+  /** Qualified step ("flow.step"). */
+  step: string;
+  vars: Record<string, unknown>;
+  history: ChatMessage[];
 }
 
 /**
@@ -43,6 +56,17 @@ function resolveStep(config: VoicebotConfig, target: string, from: string): Step
   return step;
 }
 
+/** Where a re-dispatched call goes on: the lost step's `on.workerLost` (step → flow → global), else that step again. */
+function resumeTarget(config: VoicebotConfig, lost: string, fallback: string): string {
+  let step: Step;
+  try {
+    step = resolveStep(config, lost, fallback);
+  } catch {
+    return fallback; // this worker's config has no such step: start the flow over, with the saved vars
+  }
+  return findHandler(config, step, 'workerLost') ?? lost;
+}
+
 function safeEmit(session: CallSession, ev: DistributiveOmit<CallEvent, 'callId' | 't'>): void {
   try {
     session.emit(ev);
@@ -66,7 +90,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
   const templates = new Templates(config);
   const scope: TemplateScope = {
     call: { id: session.info.id, from: session.info.from, to: session.info.to },
-    vars: {},
+    vars: ctx.resume ? { ...ctx.resume.vars } : {},
     configVars: config.vars,
     tools: {},
   };
@@ -79,12 +103,12 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
     templates,
     scope,
     tools: new ToolRunner(config, templates, fetchFn, session, scope),
-    history: [],
+    history: ctx.resume ? [...ctx.resume.history] : [],
     counters: new Map(),
     endedByFlow: false,
   };
 
-  let current: string | undefined = flow.start;
+  let current: string | undefined = ctx.resume ? resumeTarget(config, ctx.resume.step, flow.start) : flow.start;
   let last: Step | undefined;
   let steps = 0;
   let errorJumps = 0;
@@ -112,6 +136,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
       }
       last = step;
       safeEmit(session, { type: 'flow.step', flow: step.flow, step: step.name, kind: step.kind });
+      ctx.onState?.({ step: qualified(step), vars: scope.vars, history: rc.history });
 
       const ac = new AbortController();
       const onEnd = (): void => ac.abort(session.endSignal.reason);

@@ -1,4 +1,4 @@
-import type { ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler } from '../../core/app/roles.js';
+import type { ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler, WorkerPicker } from '../../core/app/roles.js';
 import { VoicebotError } from '../../core/errors/index.js';
 import type { Logger } from '../../core/logging.js';
 import { AudioStreamPlugin, type AudioStreamCapabilities } from '../../core/plugins/audio-stream.js';
@@ -59,18 +59,30 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private stopped = false;
+  private draining = false;
 
-  constructor(provider: string, options: WebSocketStreamOptions, log: Logger) {
+  constructor(
+    provider: string,
+    options: WebSocketStreamOptions,
+    log: Logger,
+    /** settings.fleet: a worker's capacity (0 = no limit); with a registry an edge needs no `url`. */
+    private readonly fleet: { capacity: number; registry: boolean } = { capacity: 0, registry: false },
+  ) {
     super(provider);
     this.options = options;
     this.log = log;
   }
 
+  setDraining(draining: boolean): void {
+    this.draining = draining;
+    if (this.server) this.server.draining = draining;
+  }
+
   setRole(role: RunRole, onStream: StreamHandler | undefined): void {
-    if (role === 'edge' && !this.options.url) {
+    if (role === 'edge' && !this.options.url && !this.fleet.registry) {
       throw new VoicebotError('VB_ERR_WS_ROLE', {
         role,
-        detail: 'needs plugins.audioStream.url: the worker to stream calls to, e.g. url: ws://127.0.0.1:8081/calls (next to token:).',
+        detail: 'needs plugins.audioStream.url: the worker to stream calls to, e.g. url: ws://127.0.0.1:8081/calls (next to token:), or settings.fleet.redis to pick workers from the registry.',
       });
     }
     this.role = role;
@@ -102,6 +114,7 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
       reconnectGraceMs: o.reconnectGraceMs ?? DEFAULTS.reconnectGraceMs,
       connectTimeoutMs: o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       pingIntervalMs: o.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
+      capacity: this.fleet.capacity,
       url: o.url ?? '',
     };
   }
@@ -113,6 +126,7 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
     if (this.role !== 'edge') {
       const server = new StreamServer(s, this.log.child({ end: 'worker' }));
       server.handler = this.handler;
+      server.draining = this.draining;
       await server.listen();
       this.server = server;
       this.log.info({ url: server.url }, 'taking audio streams');
@@ -156,8 +170,9 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
     return claim.promise;
   }
 
-  forward(leg: CallLeg, opts: { flow?: string; onEvent?: (ev: StreamEvent) => void } = {}): Promise<ForwardResult> {
+  forward(leg: CallLeg, opts: { flow?: string; onEvent?: (ev: StreamEvent) => void; pick?: WorkerPicker } = {}): Promise<ForwardResult> {
     const url = this.role === 'edge' ? this.options.url : this.server?.url;
+    if (opts.pick) return this.open(leg, opts.flow, url ?? '', opts.onEvent, opts.pick).done;
     if (!url) {
       return Promise.resolve({
         reason: 'error',
@@ -167,8 +182,9 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
     return this.open(leg, opts.flow, url, opts.onEvent).done;
   }
 
-  private open(leg: CallLeg, flow: string | undefined, url: string, onEvent?: (ev: StreamEvent) => void): EdgeStream {
-    const es = new EdgeStream(leg, flow, { ...this.settings, url }, this.log.child({ end: 'edge', callId: leg.info.id, worker: safeUrl(url) }), onEvent);
+  private open(leg: CallLeg, flow: string | undefined, url: string, onEvent?: (ev: StreamEvent) => void, pick?: WorkerPicker): EdgeStream {
+    const log = this.log.child({ end: 'edge', callId: leg.info.id, ...(pick ? {} : { worker: safeUrl(url) }) });
+    const es = new EdgeStream(leg, flow, { ...this.settings, url }, log, onEvent, pick);
     this.edges.add(es);
     void es.done.then(() => this.edges.delete(es));
     es.start();
@@ -204,6 +220,9 @@ export const websocketStreamPlugin = definePlugin<'audioStream', WebSocketStream
     required: ['token'],
     additionalProperties: false,
   },
-  create: (options, ctx) => new WebSocketAudioStream('websocket', options, ctx.logger),
+  create: (options, ctx) => new WebSocketAudioStream('websocket', options, ctx.logger, {
+      capacity: ctx.settings?.fleet?.capacity ?? 0,
+      registry: Boolean(ctx.settings?.fleet?.redis),
+    }),
 });
 export default websocketStreamPlugin;

@@ -14,6 +14,8 @@ import type { Logger } from '../../core/logging.js';
 import { LegState, LegStateMachine } from '../../core/plugins/leg-state.js';
 import type { MediaPort } from '../../core/plugins/media-port.js';
 import type { CallInfo, CallLeg, HangupReason, TransferOptions } from '../../core/plugins/telephony.js';
+import type { CallEvent } from '../../core/engine/events.js';
+import type { FlowState } from '../../core/flow/runner.js';
 import { presentedToken, refuseUpgrade, tokenMatches } from './auth.js';
 import { FrameDecoder, FrameSender } from './media.js';
 import {
@@ -39,7 +41,12 @@ export interface WorkerSettings {
   maxBufferedMs: number;
   reconnectGraceMs: number;
   pingIntervalMs: number;
+  /** Most concurrent calls (settings.fleet.capacity); 0 = no limit. */
+  capacity?: number;
 }
+
+/** Largest `state` message sent to the edge; the oldest conversation turns are left out beyond it. */
+const MAX_STATE_BYTES = 48 * 1024;
 
 /** Largest text or binary message accepted (a 20 ms l16 frame at 48 kHz is 1920 bytes). */
 export const MAX_PAYLOAD = 64 * 1024;
@@ -62,6 +69,8 @@ class Conn {
 type Pending = { resolve: () => void; reject: (e: VoicebotError) => void; timer: NodeJS.Timeout };
 
 export class WorkerLeg implements CallLeg, MediaPort {
+  /** The flow state an edge carried over from a lost worker (fleet re-dispatch). */
+  readonly carried: FlowState | undefined;
   readonly info: CallInfo;
   readonly media: MediaPort = this;
   readonly inputRate: number;
@@ -93,6 +102,7 @@ export class WorkerLeg implements CallLeg, MediaPort {
     private readonly log: Logger,
   ) {
     this.info = { id: start.callId, from: start.from, to: start.to, meta: { ...start.meta, stream: 'websocket' } };
+    this.carried = start.carry;
     this.format = format;
     this.inputRate = this.outputRate = format.sampleRate;
     this.sm = new LegStateMachine(start.callId);
@@ -197,6 +207,22 @@ export class WorkerLeg implements CallLeg, MediaPort {
         this.server.sendError(conn, 'VB_ERR_WS_PROTOCOL', { callId: this.info.id, detail: 'a second start on a started stream is ignored' });
         return;
     }
+  }
+
+  // ── Mirror to the edge (core/app CallMirror): split mode shows the call there ──
+  onCallEvent(ev: CallEvent): void {
+    if (!this.sm.ended || ev.type === 'call.ended') this.sendJson({ type: 'event', event: ev });
+  }
+
+  onFlowState(state: FlowState): void {
+    if (this.sm.ended) return;
+    const history = [...state.history];
+    let msg = JSON.stringify({ type: 'state', state: { ...state, history } });
+    while (msg.length > MAX_STATE_BYTES && history.length > 0) {
+      history.shift();
+      msg = JSON.stringify({ type: 'state', state: { ...state, history } });
+    }
+    if (msg.length <= MAX_STATE_BYTES && this.conn) this.server.sendText(this.conn, msg, this.sender);
   }
 
   // ── MediaPort ──────────────────────────────────────────────────────────
@@ -328,7 +354,9 @@ export class WorkerLeg implements CallLeg, MediaPort {
 /** Accepts edge streams on host:port/path. */
 export class StreamServer {
   readonly settings: WorkerSettings;
-  handler: ((leg: WorkerLeg, flow: string | undefined) => void) | undefined;
+  handler: ((leg: WorkerLeg, flow: string | undefined, carried?: FlowState) => void) | undefined;
+  /** Draining (SIGTERM): new calls are refused, resumes still attach. */
+  draining = false;
   private readonly log: Logger;
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -418,6 +446,10 @@ export class StreamServer {
   }
 
   sendJson(conn: Conn, msg: object, sender?: FrameSender): void {
+    this.sendText(conn, JSON.stringify(msg), sender);
+  }
+
+  sendText(conn: Conn, text: string, sender?: FrameSender): void {
     const ws = conn.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
     const limit = hardLimitBytes(sender);
@@ -427,7 +459,7 @@ export class StreamServer {
       ws.close(CLOSE.backpressure, 'VB_ERR_WS_BACKPRESSURE');
       return;
     }
-    ws.send(JSON.stringify(msg), sender ? sender.flush : undefined);
+    ws.send(text, sender ? sender.flush : undefined);
   }
 
   sendError(conn: Conn, code: ErrorCode, params: Record<string, string | number>, close?: number): void {
@@ -519,6 +551,16 @@ export class StreamServer {
       this.sendError(conn, 'VB_ERR_WS_UNAVAILABLE', { detail: 'this process runs no call engine (--role edge)' }, CLOSE.unavailable);
       return;
     }
+    // A fleet worker protects its own capacity; the edge tries another worker on these.
+    if (this.draining) {
+      this.sendError(conn, 'VB_ERR_FLEET_DRAINING', {}, CLOSE.unavailable);
+      return;
+    }
+    const cap = this.settings.capacity ?? 0;
+    if (cap > 0 && this.sessions.size >= cap) {
+      this.sendError(conn, 'VB_ERR_FLEET_CAPACITY', { load: this.sessions.size, capacity: cap }, CLOSE.unavailable);
+      return;
+    }
     for (const l of this.sessions.values()) {
       if (l.info.id === m.callId) {
         this.sendError(conn, 'VB_ERR_WS_PROTOCOL', { callId: m.callId, detail: 'this call is already streaming; to re-attach, send start with resume' }, CLOSE.protocol);
@@ -532,7 +574,7 @@ export class StreamServer {
     if (waiter) {
       this.waiters.delete(m.callId);
       waiter(leg);
-    } else this.handler!(leg, m.flow);
+    } else this.handler!(leg, m.flow, m.carry);
   }
 
   private beat(): void {
