@@ -144,6 +144,7 @@ export interface LineCall {
   heard(text: string, ms?: number): Promise<unknown>;
   ended(ms?: number): Promise<Record<string, any>>;
   say(text: string): void;
+  hangup(): void;
 }
 
 /** Places a call on an edge's stdin line; resolves once answered. */
@@ -160,5 +161,6 @@ export function lineCall(edge: Proc, tag: string): LineCall {
     heard: (text, ms) => edge.next((e) => e.ev === 'heard' && e.tag === tag && e.text === text, `"${text}" heard on ${tag}`, ms),
     ended: (ms) => edge.next((e) => e.ev === 'ended' && e.tag === tag, `${tag} ended`, ms),
     say: (text) => edge.send({ cmd: 'say', tag, text }),
+    hangup: () => edge.send({ cmd: 'hangup', tag }),
   };
 }

@@ -3,6 +3,7 @@ import { RUN_ROLES, type RunRole } from '../../app/roles.js';
 import { VoicebotError } from '../../errors/index.js';
 import { createLogger } from '../../logging.js';
 import { FleetNode } from '../../fleet/node.js';
+import { redisLabel } from '../../fleet/registry.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { loadForCommand } from '../load.js';
@@ -85,7 +86,9 @@ export const runCommand: Command = {
     const listening = role !== 'edge' ? app.remote?.listenUrl : undefined;
     // The worker's address on stdout, so scripts (and tests using port 0) can read it.
     if (listening) io.stdout(args.values.json ? JSON.stringify({ type: 'stream.listening', url: listening }) + '\n' : `worker listening on ${listening}\n`);
-    const what = role === 'edge' ? ` (edge: streaming calls to ${(app.remote?.workerUrl ?? '').replace(/[?#].*$/, '')})` : role === 'worker' ? ` (worker: taking streams on ${listening})` : '';
+    const redis = app.config.settings.fleet.redis;
+    const target = redis ? `the workers in the registry at ${redisLabel(redis)}` : (app.remote?.workerUrl ?? '').replace(/[?#].*$/, '');
+    const what = role === 'edge' ? ` (edge: streaming calls to ${target})` : role === 'worker' ? ` (worker: taking streams on ${listening})` : '';
     if (role === 'edge') {
       const token = (app.remote as { options?: { token?: string } } | undefined)?.options?.token;
       const check = await fleet.checkWorkers(token);
