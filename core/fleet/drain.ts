@@ -31,6 +31,11 @@ export async function drain(
     const first = await Promise.race([app.whenIdle().then(() => 'idle' as const), wait(opts.timeoutMs)]);
     if (first !== 'timeout') return first;
     const left = app.activeCalls;
+    // An edge has no voice of its own: stop() hangs its calls up (their workers see `stop: shutdown`).
+    if (app.role === 'edge') {
+      log.warn({ calls: left }, `drain timeout: hanging up ${left} call(s)`);
+      return 'timeout';
+    }
     log.warn({ calls: left }, `drain timeout: ending ${left} call(s) politely`);
     void app.endLiveCalls(opts.message);
     const second = await Promise.race([app.whenIdle().then(() => 'idle' as const), wait(GOODBYE_MS)]);

@@ -240,6 +240,23 @@ describe.skipIf(!REDIS_SERVER)('a fleet: 2 edges, 3 workers, Redis registry (ski
     expect(sample(m, 'voicebot_registered')).toBe(1);
     expect(sample(m, 'voicebot_worker_capacity')).toBe(CAPACITY);
   }, 180_000);
+
+  it('SIGTERM on an edge: /readyz flips, new calls are not answered, the live call finishes, exit 0', async () => {
+    const edge = edges[1];
+    const live = await placeCall(edge.proc);
+    await live.heard('Hello.', 30_000);
+    edge.proc.child.kill('SIGTERM');
+    await pollStatus(edge, 503);
+    edge.proc.send({ cmd: 'call', tag: 'refused', to: '+15550123' });
+    const refused = await edge.proc.next((e) => e.ev === 'ended' && e.tag === 'refused', 'the call during drain refused');
+    expect(refused.reason).toBe('rejected');
+    expect(edge.proc.events.some((e) => e.ev === 'answered' && e.tag === 'refused')).toBe(false);
+    live.say('red');
+    live.say('blue');
+    await live.heard('Got red and blue.', 30_000);
+    expect((await live.ended()).reason).toBe('bot-hangup');
+    expect(await edge.proc.exited).toBe(0);
+  }, 60_000);
 });
 
 async function pollStatus(w: { ops: string }, status: number): Promise<void> {
