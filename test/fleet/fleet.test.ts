@@ -193,6 +193,14 @@ describe.skipIf(!REDIS_SERVER)('a fleet: 2 edges, 3 workers, Redis registry (ski
     expect(redispatched).toBe(lostIds.length);
     expect(edgeMetrics.map((t) => sample(t, 'voicebot_calls_total', { outcome: 'bot-hangup' }) ?? 0).reduce((a, b) => a + b, 0)).toBe(CALLS);
     workers.splice(workers.indexOf(victim), 1);
+    // Every call, the moved ones included, ended on a surviving worker; their turns were measured there.
+    const workerMetrics = await Promise.all(workers.map(async (w) => (await get(`${w.ops}/metrics`)).text));
+    expect(workerMetrics.map((t) => sample(t, 'voicebot_calls_total', { outcome: 'bot-hangup' }) ?? 0).reduce((a, b) => a + b, 0)).toBe(CALLS);
+    for (const t of workerMetrics) {
+      expect(sample(t, 'voicebot_active_calls')).toBe(0);
+      expect(sample(t, 'voicebot_registered')).toBe(1);
+      expect(sample(t, 'nodejs_eventloop_lag_p99_seconds')).toBeLessThan(5);
+    }
   }, 240_000);
 
   it('SIGTERM on a worker: /readyz flips, no new call reaches it, its calls finish, it exits 0; a new worker is used', async () => {

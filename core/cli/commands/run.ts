@@ -26,6 +26,9 @@ export const runCommand: Command = {
     '                      edge: telephony only, stream each call to the worker at audioStream.url;',
     '                      worker: engine only, take streamed calls on audioStream.listen',
     '                      (edge and worker need audioStream: { provider: websocket, token: ... })',
+    '',
+    '  SIGTERM drains: no new calls, live ones finish within settings.fleet.drainTimeout, exit 0',
+    '  (a second SIGTERM stops at once). Ctrl-C stops at once. See README "Running a fleet".',
   ].join('\n'),
   options: {
     config: { type: 'string', short: 'c' },
