@@ -178,7 +178,7 @@ export const CONFIG_SCHEMA: Schema = obj(
       ),
       fleet: obj(
         {
-          redis: str('worker registry, e.g. redis://127.0.0.1:6379 (a worker registers there, an edge dispatches from it)'),
+          redis: { type: 'string', pattern: '^rediss?://', description: 'worker registry, e.g. redis://127.0.0.1:6379 (a worker registers there, an edge dispatches from it)' },
           keyPrefix: str('Redis key prefix, default voicebot'),
           capacity: { type: 'integer', minimum: 0, description: 'worker: most concurrent calls (default 0: no limit); more are refused' },
           advertiseUrl: { type: 'string', pattern: '^wss?://', description: 'worker: the stream URL edges dial (default the listen address)' },
