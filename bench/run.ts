@@ -20,6 +20,7 @@ const SECTIONS: Section[] = [
   { name: 'rtp', run: async (o) => (await import('./rtp-latency.js')).runRtpLatencyBench(o) as never },
   { name: 'concurrency', run: async (o) => (await import('./concurrency.js')).runConcurrencyBench(o) as never },
   { name: 'startup', run: async (o) => (await import('./startup.js')).runStartupBench(o) as never },
+  { name: 'fleet', run: async (o) => (await import('./fleet.js')).runFleetBench(o) as never },
 ];
 
 const dir = new URL('../../bench/results/', import.meta.url);
