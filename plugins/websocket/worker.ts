@@ -45,7 +45,7 @@ export interface WorkerSettings {
   capacity?: number;
 }
 
-/** Largest `state` message sent to the edge; the oldest conversation turns are left out beyond it. */
+/** Largest `state`/`event` message sent to the edge (bytes, under MAX_PAYLOAD); the oldest conversation turns are left out beyond it. */
 const MAX_STATE_BYTES = 48 * 1024;
 
 /** Largest text or binary message accepted (a 20 ms l16 frame at 48 kHz is 1920 bytes). */
@@ -211,18 +211,25 @@ export class WorkerLeg implements CallLeg, MediaPort {
 
   // ── Mirror to the edge (core/app CallMirror): split mode shows the call there ──
   onCallEvent(ev: CallEvent): void {
-    if (!this.sm.ended || ev.type === 'call.ended') this.sendJson({ type: 'event', event: ev });
+    if (this.sm.ended && ev.type !== 'call.ended') return;
+    const conn = this.conn;
+    if (!conn) return;
+    let msg = JSON.stringify({ type: 'event', event: ev });
+    // A big tool result must not exceed the edge's message limit (that would close the stream): leave it out.
+    if (Buffer.byteLength(msg) > MAX_STATE_BYTES && ev.type === 'tool.called') msg = JSON.stringify({ type: 'event', event: { ...ev, args: '(too large)', result: '(too large)' } });
+    if (Buffer.byteLength(msg) <= MAX_STATE_BYTES) this.server.sendText(conn, msg, this.sender);
   }
 
   onFlowState(state: FlowState): void {
-    if (this.sm.ended) return;
+    if (this.sm.ended || !this.conn) return;
     const history = [...state.history];
     let msg = JSON.stringify({ type: 'state', state: { ...state, history } });
-    while (msg.length > MAX_STATE_BYTES && history.length > 0) {
+    while (Buffer.byteLength(msg) > MAX_STATE_BYTES && history.length > 0) {
       history.shift();
       msg = JSON.stringify({ type: 'state', state: { ...state, history } });
     }
-    if (msg.length <= MAX_STATE_BYTES && this.conn) this.server.sendText(this.conn, msg, this.sender);
+    // Variables alone over the limit: not sent; a re-dispatch then carries the last state that fitted.
+    if (Buffer.byteLength(msg) <= MAX_STATE_BYTES) this.server.sendText(this.conn, msg, this.sender);
   }
 
   // ── MediaPort ──────────────────────────────────────────────────────────

@@ -103,3 +103,23 @@ describe('re-dispatch onto a worker (carry)', () => {
     expect(app.activeCalls).toBe(0);
   });
 });
+
+describe('state and event size', () => {
+  it('a long conversation is carried without its oldest turns, under the stream message limit', async () => {
+    const app = await workerApp();
+    const c = await rawClient(app.remote!.listenUrl!);
+    cleanups.push(() => c.ws.terminate());
+    // 90 turns of 300 two-byte characters: about 55 KB — a start the worker takes (< 64 KiB), a state it must trim (> 48 KiB).
+    const history = Array.from({ length: 90 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `${i}:` + 'é'.repeat(300) }));
+    c.send(startMsg('long-1', { carry: { step: 'main.plain', vars: { first: 'x' }, history } }));
+    await c.next((m) => m.type === 'started', 'started');
+    const st = await c.next((m) => m.type === 'state', 'state');
+    const bytes = Buffer.byteLength(JSON.stringify(st));
+    expect(bytes).toBeLessThanOrEqual(48 * 1024);
+    const kept = st.state.history as { content: string }[];
+    expect(kept.length).toBeGreaterThan(10);
+    expect(kept.length).toBeLessThan(90);
+    expect(kept[kept.length - 1].content.startsWith('89:')).toBe(true); // the newest turns stay
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
+  });
+});
