@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
 import type { VoicebotApp } from '../app/app.js';
 import type { Logger } from '../logging.js';
 import { realClock, type Clock } from '../time/clock.js';
-import { Dispatcher } from './dispatcher.js';
+import type { Dispatcher } from './dispatcher.js';
 import { drain, type DrainOutcome } from './drain.js';
-import { VoicebotMetrics } from './metrics.js';
-import { OpsServer, type Readiness } from './ops-server.js';
+import { redisLabel } from './labels.js';
+import type { VoicebotMetrics } from './metrics.js';
+import type { OpsServer, Readiness } from './ops-server.js';
 import { probeWorker } from './probe.js';
-import { FLEET_PROTOCOL, WorkerRegistration, connectRedis, redisLabel } from './registry.js';
+import type { WorkerRegistration } from './registry.js';
 
 /** How often an edge re-reads the registry. */
 export const REFRESH_MS = 500;
@@ -26,55 +27,88 @@ export interface FleetOptions {
 }
 
 export class FleetNode {
-  readonly metrics: VoicebotMetrics;
+  readonly metrics: VoicebotMetrics | undefined;
   readonly ops: OpsServer | undefined;
   readonly registration: WorkerRegistration | undefined;
   readonly dispatcher: Dispatcher | undefined;
   readonly workerId: string;
   private readonly clock: Clock;
 
-  constructor(
-    private readonly app: VoicebotApp,
-    private readonly log: Logger,
-    opts: FleetOptions,
-  ) {
+  /**
+   * Loads only what the config uses (ioredis with settings.fleet.redis,
+   * prom-client with settings.ops), so a plain `voicebot run` pays for neither.
+   */
+  static async create(app: VoicebotApp, log: Logger, opts: FleetOptions): Promise<FleetNode> {
     const { role, config } = app;
     const f = config.settings.fleet;
-    this.clock = opts.clock ?? realClock;
-    this.workerId = opts.workerId ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
-    if (f.redis && role === 'worker') {
-      this.registration = new WorkerRegistration(
-        connectRedis(f.redis, log),
-        f.keyPrefix,
-        () => ({
-          id: this.workerId,
-          url: f.advertiseUrl ?? app.remote?.listenUrl ?? '',
-          capacity: f.capacity,
-          load: app.activeCalls,
-          version: opts.version,
-          protocol: FLEET_PROTOCOL,
-          draining: app.draining,
-          host: hostname(),
-          pid: process.pid,
-        }),
-        f.heartbeatMs,
-        f.ttlMs,
-        this.clock,
-        log.child({ fleet: 'registry' }),
-      );
-      // Load changes reach the registry at once, not only with the next heartbeat.
-      app.onEvent((ev) => {
-        if (ev.type === 'call.started' || ev.type === 'call.ended') this.registration?.update();
-      });
+    const clock = opts.clock ?? realClock;
+    const workerId = opts.workerId ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+    let registration: WorkerRegistration | undefined;
+    let dispatcher: Dispatcher | undefined;
+    if (f.redis && (role === 'worker' || role === 'edge')) {
+      const { FLEET_PROTOCOL, WorkerRegistration, connectRedis } = await import('./registry.js');
+      if (role === 'worker') {
+        const reg = new WorkerRegistration(
+          connectRedis(f.redis, log),
+          f.keyPrefix,
+          () => ({
+            id: workerId,
+            url: f.advertiseUrl ?? app.remote?.listenUrl ?? '',
+            capacity: f.capacity,
+            load: app.activeCalls,
+            version: opts.version,
+            protocol: FLEET_PROTOCOL,
+            draining: app.draining,
+            host: hostname(),
+            pid: process.pid,
+          }),
+          f.heartbeatMs,
+          f.ttlMs,
+          clock,
+          log.child({ fleet: 'registry' }),
+        );
+        // Load changes reach the registry at once, not only with the next heartbeat.
+        app.onEvent((ev) => {
+          if (ev.type === 'call.started' || ev.type === 'call.ended') reg.update();
+        });
+        registration = reg;
+      } else {
+        const { Dispatcher } = await import('./dispatcher.js');
+        dispatcher = new Dispatcher(connectRedis(f.redis, log), f.keyPrefix, f.dispatchBudgetMs, REFRESH_MS, clock, log.child({ fleet: 'dispatch' }));
+        app.dispatcher = dispatcher;
+      }
     }
-    if (f.redis && role === 'edge') {
-      this.dispatcher = new Dispatcher(connectRedis(f.redis, log), f.keyPrefix, f.dispatchBudgetMs, REFRESH_MS, this.clock, log.child({ fleet: 'dispatch' }));
-      app.dispatcher = this.dispatcher;
-    }
-    this.metrics = new VoicebotMetrics(app, { capacity: () => (role === 'edge' ? 0 : f.capacity), registered: () => this.registration?.registered ?? false });
-    if (this.dispatcher) this.dispatcher.onRetry = (code) => this.metrics.dispatchRetries.inc({ code });
+    let node: FleetNode | undefined;
+    let metrics: VoicebotMetrics | undefined;
+    let server: OpsServer | undefined;
     const ops = config.settings.ops;
-    this.ops = ops ? new OpsServer(ops, () => this.readiness(), this.metrics.registry) : undefined;
+    if (ops) {
+      const [{ VoicebotMetrics }, { OpsServer }] = await Promise.all([import('./metrics.js'), import('./ops-server.js')]);
+      const m = new VoicebotMetrics(app, { capacity: () => (role === 'edge' ? 0 : f.capacity), registered: () => registration?.registered ?? false });
+      if (dispatcher) dispatcher.onRetry = (code) => m.dispatchRetries.inc({ code });
+      metrics = m;
+      server = new OpsServer(ops, () => node!.readiness(), m.registry);
+    }
+    node = new FleetNode(app, log, clock, workerId, registration, dispatcher, metrics, server);
+    return node;
+  }
+
+  private constructor(
+    private readonly app: VoicebotApp,
+    private readonly log: Logger,
+    clock: Clock,
+    workerId: string,
+    registration: WorkerRegistration | undefined,
+    dispatcher: Dispatcher | undefined,
+    metrics: VoicebotMetrics | undefined,
+    ops: OpsServer | undefined,
+  ) {
+    this.metrics = metrics;
+    this.ops = ops;
+    this.clock = clock;
+    this.workerId = workerId;
+    this.registration = registration;
+    this.dispatcher = dispatcher;
   }
 
   readiness(): Readiness {

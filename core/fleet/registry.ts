@@ -9,6 +9,9 @@ import { Redis } from 'ioredis';
 import { VoicebotError } from '../errors/index.js';
 import type { Logger } from '../logging.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
+import { redisLabel } from './labels.js';
+
+export { redisLabel };
 
 /** Bumped when edges and workers stop understanding each other's stream protocol. */
 export const FLEET_PROTOCOL = 1;
@@ -34,16 +37,6 @@ export const keys = (prefix: string): { set: string; entry: (id: string) => stri
   set: `${prefix}:workers`,
   entry: (id) => `${prefix}:worker:${id}`,
 });
-
-/** The URL without credentials (logs). */
-export function redisLabel(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    return '(invalid redis url)';
-  }
-}
 
 /** One ioredis client that fails fast per command and keeps reconnecting in the background. */
 export function connectRedis(url: string, log: Logger): Redis {

@@ -3,7 +3,7 @@ import { RUN_ROLES, type RunRole } from '../../app/roles.js';
 import { VoicebotError } from '../../errors/index.js';
 import { createLogger } from '../../logging.js';
 import { FleetNode } from '../../fleet/node.js';
-import { redisLabel } from '../../fleet/registry.js';
+import { redisLabel } from '../../fleet/labels.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { loadForCommand } from '../load.js';
@@ -71,7 +71,7 @@ export const runCommand: Command = {
     let term = false;
     const onTerm = (): void => void (term = true);
     process.on('SIGTERM', onTerm);
-    const fleet = new FleetNode(app, logger, { version: packageVersion(), ...(process.env.VOICEBOT_WORKER_ID ? { workerId: process.env.VOICEBOT_WORKER_ID } : {}) });
+    const fleet = await FleetNode.create(app, logger, { version: packageVersion(), ...(process.env.VOICEBOT_WORKER_ID ? { workerId: process.env.VOICEBOT_WORKER_ID } : {}) });
     try {
       await fleet.listen();
       await app.start();
