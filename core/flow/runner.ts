@@ -135,8 +135,9 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
         return;
       }
       last = step;
-      safeEmit(session, { type: 'flow.step', flow: step.flow, step: step.name, kind: step.kind });
+      // State first: whoever sees this step's event already has the state to continue from it.
       ctx.onState?.({ step: qualified(step), vars: scope.vars, history: rc.history });
+      safeEmit(session, { type: 'flow.step', flow: step.flow, step: step.name, kind: step.kind });
 
       const ac = new AbortController();
       const onEnd = (): void => ac.abort(session.endSignal.reason);

@@ -10,6 +10,9 @@
  * redis-server; .ci/run installs it) — skipped with that reason without it.
  */
 import { rmSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { REFRESH_MS } from '../../core/fleet/node.js';
+import { listWorkers } from '../../core/fleet/registry.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   LINE,
@@ -163,7 +166,9 @@ describe.skipIf(!REDIS_SERVER)('a fleet: 2 edges, 3 workers, Redis registry (ski
 
     // Every caller answers the first question; the flow saves it and waits in step `second`.
     for (const { c, i } of calls) c.say(`alpha ${i}`);
-    await Promise.all(workers.map((w) => until(() => w.proc.events.filter((e) => e.type === 'flow.step' && e.step === 'second').length === perWorker[workers.indexOf(w)], `${w.proc.name} in step second`, 60_000)));
+    // Each edge prints the worker's flow.step event once its state (sent just before) has arrived.
+    const inSecond = (): number => edges.flatMap((e) => e.proc.events).filter((e) => e.type === 'flow.step' && e.step === 'second').length;
+    await until(() => inSecond() === CALLS, 'every call in step second (seen on the edges)', 60_000);
 
     // kill -9 the busiest worker mid-call.
     const victim = workers[perWorker.indexOf(Math.max(...perWorker))];
@@ -215,8 +220,19 @@ describe.skipIf(!REDIS_SERVER)('a fleet: 2 edges, 3 workers, Redis registry (ski
     draining.proc.child.kill('SIGTERM');
     await pollStatus(draining, 503);
     expect(JSON.parse((await get(`${draining.ops}/readyz`)).text).reasons).toContain('draining');
-    // Edges see the draining flag within a registry refresh; new calls go to the other worker only.
-    await new Promise((r) => setTimeout(r, 1200));
+    // The registry says draining; edges see it within a refresh (500 ms); new calls go to the other worker only.
+    const client = new Redis(redis!.url);
+    try {
+      for (let i = 0; ; i++) {
+        const list = await listWorkers(client, 'voicebot');
+        if (list.find((w) => w.url === draining.url)?.draining) break;
+        if (i > 200) throw new Error('the draining worker never marked itself draining in Redis');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    } finally {
+      client.disconnect();
+    }
+    await new Promise((r) => setTimeout(r, 2 * REFRESH_MS + 200));
     const seen = placement(edges.map((e) => e.proc));
     const late = await Promise.all(Array.from({ length: 4 }, (_, i) => placeCall(edges[i % 2].proc)));
     await Promise.all(late.map((c) => c.heard('Hello.', 30_000)));
