@@ -90,6 +90,8 @@ export class FleetNode {
       server = new OpsServer(ops, () => node!.readiness(), m.registry);
     }
     node = new FleetNode(app, log, clock, workerId, registration, dispatcher, metrics, server);
+    // OpenTelemetry API only (no-op until the user registers an SDK); small to load.
+    (await import('./tracing.js')).traceCalls(app, opts.version);
     return node;
   }
 
