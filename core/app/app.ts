@@ -69,6 +69,7 @@ export class VoicebotApp implements TelephonyHandler {
   private readonly streamListeners = new Set<(ev: StreamEvent) => void>();
   private readonly calls = new Map<string, Promise<void>>();
   private readonly sessions = new Map<string, CallSession>();
+  private readonly loadListeners = new Set<() => void>();
   private started = false;
   private stopping = false;
   /** Plugins started and telephony listening. */
@@ -146,6 +147,22 @@ export class VoicebotApp implements TelephonyHandler {
     this.up = true;
   }
 
+  /** Called whenever activeCalls changed (a fleet worker reports its load). */
+  onLoadChange(listener: () => void): () => void {
+    this.loadListeners.add(listener);
+    return () => this.loadListeners.delete(listener);
+  }
+
+  private track(id: string, run: Promise<void>): void {
+    this.calls.set(id, run);
+    for (const l of this.loadListeners) l();
+  }
+
+  private untrack(id: string): void {
+    this.calls.delete(id);
+    for (const l of this.loadListeners) l();
+  }
+
   /** Started and not stopping (readiness, with `draining`). */
   get isUp(): boolean {
     return this.up && !this.stopping;
@@ -203,8 +220,8 @@ export class VoicebotApp implements TelephonyHandler {
     }
     const run = (this.role === 'edge' ? this.handleEdgeCall(call, flow) : this.handleCall(call, flow))
       .catch((e) => this.logError(`call ${call.info.id}`, e))
-      .finally(() => this.calls.delete(call.info.id));
-    this.calls.set(call.info.id, run);
+      .finally(() => this.untrack(call.info.id));
+    this.track(call.info.id, run);
   }
 
   /** Attach an already answered leg (e.g. a stream a worker received) and run a flow on it. */
@@ -212,8 +229,8 @@ export class VoicebotApp implements TelephonyHandler {
     const f = flow ?? routeCall(this.config, leg.info.to) ?? Object.keys(this.config.flows)[0];
     const run = this.runCall(leg, f, carried)
       .catch((e) => this.logError(`call ${leg.info.id}`, e))
-      .finally(() => this.calls.delete(leg.info.id));
-    this.calls.set(leg.info.id, run);
+      .finally(() => this.untrack(leg.info.id));
+    this.track(leg.info.id, run);
     return run;
   }
 

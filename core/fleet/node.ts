@@ -68,9 +68,7 @@ export class FleetNode {
           log.child({ fleet: 'registry' }),
         );
         // Load changes reach the registry at once, not only with the next heartbeat.
-        app.onEvent((ev) => {
-          if (ev.type === 'call.started' || ev.type === 'call.ended') reg.update();
-        });
+        app.onLoadChange(() => reg.update());
         registration = reg;
       } else {
         const { Dispatcher } = await import('./dispatcher.js');

@@ -93,11 +93,11 @@ export class WorkerRegistration {
   update(): void {
     if (this.stopped || this.pending) return;
     this.pending = true;
-    // A call's end is reported before the app forgets it: write a moment later so the load is current.
+    // Coalesce a burst of call starts/ends into one write.
     this.clock.setTimeout(() => {
       this.pending = false;
       void this.write();
-    }, 50);
+    }, 10);
   }
 
   async stop(): Promise<void> {

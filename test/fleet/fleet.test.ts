@@ -12,7 +12,7 @@
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { REFRESH_MS } from '../../core/fleet/node.js';
-import { listWorkers } from '../../core/fleet/registry.js';
+import { listWorkers, type WorkerEntry } from '../../core/fleet/registry.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   LINE,
@@ -210,6 +210,9 @@ describe.skipIf(!REDIS_SERVER)('a fleet: 2 edges, 3 workers, Redis registry (ski
 
   it('SIGTERM on a worker: /readyz flips, no new call reaches it, its calls finish, it exits 0; a new worker is used', async () => {
     const [draining, other] = workers;
+    // The registry shows the last calls gone (within a heartbeat), and the edges have read it.
+    await registryShows((list) => workers.every((w) => list.find((e) => e.url === w.url)?.load === 0), 'both workers idle in the registry');
+    await new Promise((r) => setTimeout(r, 2 * REFRESH_MS + 200));
     const before = placement(edges.map((e) => e.proc));
     const first = await Promise.all(Array.from({ length: 6 }, (_, i) => placeCall(edges[i % 2].proc)));
     await Promise.all(first.map((c) => c.heard('Hello.', 30_000)));
@@ -221,17 +224,7 @@ describe.skipIf(!REDIS_SERVER)('a fleet: 2 edges, 3 workers, Redis registry (ski
     await pollStatus(draining, 503);
     expect(JSON.parse((await get(`${draining.ops}/readyz`)).text).reasons).toContain('draining');
     // The registry says draining; edges see it within a refresh (500 ms); new calls go to the other worker only.
-    const client = new Redis(redis!.url);
-    try {
-      for (let i = 0; ; i++) {
-        const list = await listWorkers(client, 'voicebot');
-        if (list.find((w) => w.url === draining.url)?.draining) break;
-        if (i > 200) throw new Error('the draining worker never marked itself draining in Redis');
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    } finally {
-      client.disconnect();
-    }
+    await registryShows((list) => list.find((w) => w.url === draining.url)?.draining === true, 'the worker marked draining');
     await new Promise((r) => setTimeout(r, 2 * REFRESH_MS + 200));
     const seen = placement(edges.map((e) => e.proc));
     const late = await Promise.all(Array.from({ length: 4 }, (_, i) => placeCall(edges[i % 2].proc)));
@@ -282,6 +275,20 @@ describe.skipIf(!REDIS_SERVER)('a fleet: 2 edges, 3 workers, Redis registry (ski
     expect(await edge.proc.exited).toBe(0);
   }, 60_000);
 });
+
+/** Polls the registry in Redis (as an edge reads it) until `pred` holds. */
+async function registryShows(pred: (list: WorkerEntry[]) => boolean, what: string): Promise<void> {
+  const client = new Redis(redis!.url);
+  try {
+    for (let i = 0; i < 400; i++) {
+      if (pred(await listWorkers(client, 'voicebot'))) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`the registry never showed ${what}`);
+  } finally {
+    client.disconnect();
+  }
+}
 
 async function pollStatus(w: { ops: string }, status: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
