@@ -22,6 +22,7 @@ const SECTIONS: Section[] = [
   { name: 'concurrency', run: async (o) => (await import('./concurrency.js')).runConcurrencyBench(o) as never },
   { name: 'startup', run: async (o) => (await import('./startup.js')).runStartupBench(o) as never },
   { name: 'vad', run: async (o) => (await import('./vad.js')).runVadBench(o) as never },
+  { name: 'fleet', run: async (o) => (await import('./fleet.js')).runFleetBench(o) as never },
 ];
 
 const dir = new URL('../../bench/results/', import.meta.url);

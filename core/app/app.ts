@@ -14,12 +14,19 @@ import { createDefaultRegistry, type PluginRegistry } from '../plugins/registry.
 import type { SlotName } from '../plugins/slots.js';
 import type { CallLeg, IncomingCall, TelephonyHandler } from '../plugins/telephony.js';
 import { createPlugins, type ResolvedPlugins, type SlotOverrides } from './plugins.js';
-import { asRemoteStream, type RemoteAudioStream, type RunRole, type StreamEvent } from './roles.js';
+import { asRemoteStream, type RemoteAudioStream, type RunRole, type StreamEvent, type WorkerPicker } from './roles.js';
+import type { FlowState } from '../flow/runner.js';
+import type { CallSession } from '../engine/session-api.js';
 import { routeCall } from './routing.js';
 
 /** Optional on a telephony plugin: receives every event of the calls it carries. */
 export interface CallEventObserver {
   onCallEvent(ev: CallEvent): void;
+}
+
+/** Optional on a streamed leg (worker side): mirrors the call's events and flow state to the edge. */
+export interface CallMirror extends CallEventObserver {
+  onFlowState(state: FlowState): void;
 }
 
 export interface AppOptions {
@@ -104,8 +111,16 @@ export class VoicebotApp implements TelephonyHandler {
   private readonly calls = new Map<string, Promise<void>>();
   /** How to end each active call when stop() runs out of patience. */
   private readonly enders = new Map<string, () => Promise<void>>();
+  private readonly sessions = new Map<string, CallSession>();
+  private readonly loadListeners = new Set<() => void>();
   private started = false;
   private stopping = false;
+  /** Plugins started and telephony listening. */
+  private up = false;
+  /** SIGTERM: no new calls, live ones finish (core/fleet/drain.ts). */
+  private drainingFlag = false;
+  /** Edge in a fleet: picks a worker per call (set before start). */
+  dispatcher: WorkerPicker | undefined;
 
   private constructor(config: VoicebotConfig, plugins: ResolvedPlugins, logger: Logger, role: RunRole, container: DependencyContainer) {
     this.config = config;
@@ -144,7 +159,7 @@ export class VoicebotApp implements TelephonyHandler {
     if (role === 'edge' && !this.plugins.telephony) {
       throw new VoicebotError('VB_ERR_WS_ROLE', { role, detail: 'answers calls, but plugins.telephony is not configured. Add plugins.telephony (or run this process with --role worker).' });
     }
-    remote?.setRole(role, role === 'edge' ? undefined : (leg, flow) => this.onStreamedLeg(leg, flow));
+    remote?.setRole(role, role === 'edge' ? undefined : (leg, flow, carried) => this.onStreamedLeg(leg, flow, carried));
   }
 
   /** Edge calls as they are streamed out (role edge): started, reconnecting, resumed, ended. */
@@ -169,6 +184,49 @@ export class VoicebotApp implements TelephonyHandler {
     for (const p of this.servicePlugins()) await startOne(p, this.configuredName(p), () => p.start());
     const tel = this.plugins.telephony;
     if (tel && this.role !== 'worker') await startOne(tel, this.configuredName(tel), () => tel.listen(this));
+    this.up = true;
+  }
+
+  /** Called whenever activeCalls changed (a fleet worker reports its load). */
+  onLoadChange(listener: () => void): () => void {
+    this.loadListeners.add(listener);
+    return () => this.loadListeners.delete(listener);
+  }
+
+  private track(id: string, run: Promise<void>): void {
+    this.calls.set(id, run);
+    for (const l of this.loadListeners) l();
+  }
+
+  private untrack(id: string): void {
+    this.calls.delete(id);
+    for (const l of this.loadListeners) l();
+  }
+
+  /** Started and not stopping (readiness, with `draining`). */
+  get isUp(): boolean {
+    return this.up && !this.stopping;
+  }
+
+  get draining(): boolean {
+    return this.drainingFlag;
+  }
+
+  /** Stop taking calls (incoming ones are rejected, a worker refuses new streams); live calls go on. */
+  beginDrain(): void {
+    if (this.drainingFlag) return;
+    this.drainingFlag = true;
+    this.remote?.setDraining?.(true);
+  }
+
+  /** Resolves once no call is running (calls that start meanwhile are waited for too). */
+  async whenIdle(): Promise<void> {
+    while (this.calls.size > 0) await Promise.allSettled([...this.calls.values()]);
+  }
+
+  /** End every live call here, saying `text` first where this process speaks (worker/all). */
+  async endLiveCalls(text: string, reason: 'shutdown' = 'shutdown'): Promise<void> {
+    await Promise.allSettled([...this.sessions.values()].map((s) => (s.ended ? undefined : s.hangup(text, reason))));
   }
 
   /** The provider as the config names it (`./plugins/x.js`, `openai`), which is what the user can find and fix. */
@@ -214,7 +272,7 @@ export class VoicebotApp implements TelephonyHandler {
 
   /** TelephonyHandler: never throws; one call's failure stays that call's. */
   onIncomingCall(call: IncomingCall): void {
-    if (this.stopping) {
+    if (this.stopping || this.drainingFlag) {
       void call.reject('unavailable').catch(() => {});
       return;
     }
@@ -226,42 +284,53 @@ export class VoicebotApp implements TelephonyHandler {
     }
     const run = (this.role === 'edge' ? this.handleEdgeCall(call, flow) : this.handleCall(call, flow))
       .catch((e) => this.logError(`call ${call.info.id}`, e))
-      .finally(() => this.calls.delete(call.info.id));
-    this.calls.set(call.info.id, run);
+      .finally(() => this.untrack(call.info.id));
+    this.track(call.info.id, run);
   }
 
   /** Attach an already answered leg (e.g. a stream a worker received) and run a flow on it. */
-  runLeg(leg: CallLeg, flow?: string): Promise<void> {
+  runLeg(leg: CallLeg, flow?: string, carried?: FlowState): Promise<void> {
     const f = flow ?? routeCall(this.config, leg.info.to) ?? Object.keys(this.config.flows)[0];
-    const run = this.runCall(leg, f)
+    const run = this.runCall(leg, f, carried)
       .catch((e) => this.logError(`call ${leg.info.id}`, e))
-      .finally(() => this.calls.delete(leg.info.id));
-    this.calls.set(leg.info.id, run);
+      .finally(() => this.untrack(leg.info.id));
+    this.track(leg.info.id, run);
     return run;
   }
 
   /** A call that arrived as a stream (worker / all). */
-  private onStreamedLeg(leg: CallLeg, flow: string | undefined): void {
+  private onStreamedLeg(leg: CallLeg, flow: string | undefined, carried?: FlowState): void {
     if (this.stopping) {
       void leg.hangup('shutdown').catch(() => {});
       return;
     }
-    void this.runLeg(leg, flow !== undefined && Object.hasOwn(this.config.flows, flow) ? flow : undefined);
+    void this.runLeg(leg, flow !== undefined && Object.hasOwn(this.config.flows, flow) ? flow : undefined, carried);
   }
 
   /** Edge: answer, then stream the leg to the worker until the call ends. */
   private async handleEdgeCall(call: IncomingCall, flow: string): Promise<void> {
     const remote = this.remote!;
+    const pick = this.dispatcher;
+    // In a fleet, a call no worker can take is not answered (the caller's network plays busy/unavailable).
+    if (pick && !pick.pick(new Set())) {
+      const e = new VoicebotError('VB_ERR_FLEET_NO_WORKER', { callId: call.info.id, detail: 'the registry lists no ready worker with free capacity' });
+      this.logger.error({ callId: call.info.id, code: e.code }, e.message);
+      this.dispatchStream({ type: 'stream.ended', callId: call.info.id, reason: 'rejected', code: e.code, message: e.message });
+      await call.reject('unavailable').catch(() => {});
+      return;
+    }
     const leg = await call.answer();
     const callId = leg.info.id;
     this.enders.set(callId, () => leg.hangup('shutdown'));
-    const r = await remote.forward(leg, { flow, onEvent: (ev) => this.dispatchStream(ev) });
+    const r = await remote.forward(leg, { flow, onEvent: (ev) => this.dispatchStream(ev), ...(pick ? { pick } : {}) });
     if (r.error) this.logger.error({ callId, code: r.error.code }, `call ${callId} ended by its audio stream: ${r.error.message}`);
     this.enders.delete(callId);
     this.dispatchStream({ type: 'stream.ended', callId, reason: r.reason, ...(r.error ? { code: r.error.code, message: r.error.message } : {}) });
   }
 
   private dispatchStream(ev: StreamEvent): void {
+    // Split mode: the worker's call events are shown here as if the call ran in this process.
+    if (ev.type === 'worker.event') return this.dispatch(ev.event);
     for (const l of this.streamListeners) {
       try {
         l(ev);
@@ -277,7 +346,7 @@ export class VoicebotApp implements TelephonyHandler {
     await this.runCall(leg, flow);
   }
 
-  private async runCall(leg: CallLeg, flow: string): Promise<void> {
+  private async runCall(leg: CallLeg, flow: string, carried?: FlowState): Promise<void> {
     const scope = this.container.createChildContainer();
     const log = this.logger.child({ callId: leg.info.id });
     const session = createCallSession({
@@ -291,7 +360,13 @@ export class VoicebotApp implements TelephonyHandler {
     scope.register(TOKENS.Logger, { useValue: log });
     scope.register(TOKENS.CallLeg, { useValue: leg });
     scope.register(TOKENS.CallSession, { useValue: session });
-    const off = session.on((ev) => this.dispatch(ev));
+    const mirror = leg as Partial<CallMirror>;
+    const toEdge = typeof mirror.onCallEvent === 'function' && typeof mirror.onFlowState === 'function' ? (mirror as CallMirror) : undefined;
+    const off = session.on((ev) => {
+      this.dispatch(ev);
+      toEdge?.onCallEvent(ev);
+    });
+    this.sessions.set(leg.info.id, session);
     this.enders.set(leg.info.id, async () => {
       const closing = session.close('shutdown');
       await leg.hangup('shutdown').catch(() => {});
@@ -299,7 +374,14 @@ export class VoicebotApp implements TelephonyHandler {
     });
     try {
       session.start();
-      await runFlow(session, { config: this.config, flow, logger: log, clock: this.time });
+      await runFlow(session, {
+        config: this.config,
+        flow,
+        logger: log,
+        clock: this.time,
+        ...(carried ? { resume: carried } : {}),
+        ...(toEdge ? { onState: (st: FlowState) => toEdge.onFlowState(st) } : {}),
+      });
       if (!session.ended) await session.hangup(undefined, 'bot-hangup');
     } catch (e) {
       const err = e instanceof VoicebotError ? e : toVoicebotError(e, 'VB_ERR_PROVIDER', { provider: 'flow', slot: 'flow' });
@@ -307,6 +389,7 @@ export class VoicebotApp implements TelephonyHandler {
       if (!session.ended) await session.hangup(undefined, 'error').catch(() => {});
     } finally {
       await session.close('bot-hangup').catch((e) => this.logError('session close', e));
+      this.sessions.delete(leg.info.id);
       off();
       this.enders.delete(leg.info.id);
       await scope.dispose();

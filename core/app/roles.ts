@@ -1,6 +1,8 @@
 import type { AudioStreamPlugin } from '../plugins/audio-stream.js';
 import type { CallLeg, HangupReason } from '../plugins/telephony.js';
 import type { VoicebotError } from '../errors/index.js';
+import type { CallEvent } from '../engine/events.js';
+import type { FlowState } from '../flow/runner.js';
 
 /**
  * How `voicebot run` splits a bot across processes:
@@ -12,15 +14,40 @@ import type { VoicebotError } from '../errors/index.js';
 export type RunRole = 'edge' | 'worker' | 'all';
 export const RUN_ROLES: readonly RunRole[] = ['all', 'edge', 'worker'];
 
-/** Called by a remote stream for each call an edge streams in (worker side). */
-export type StreamHandler = (leg: CallLeg, flow: string | undefined) => void;
+/**
+ * Called by a remote stream for each call an edge streams in (worker side).
+ * `carried`: the flow state of a call re-dispatched after its worker was lost.
+ */
+export type StreamHandler = (leg: CallLeg, flow: string | undefined, carried?: FlowState) => void;
+
+/** A worker an edge can stream a call to (from the fleet registry). */
+export interface WorkerTarget {
+  id: string;
+  url: string;
+}
+
+/** Chooses workers for an edge's calls (core/fleet/dispatcher.ts). */
+export interface WorkerPicker {
+  /** A worker for a call, none of `exclude` (ids); undefined when no worker can take it now. */
+  pick(exclude: ReadonlySet<string>): WorkerTarget | undefined;
+  /** Placing a call on `target` failed (refused or unreachable): avoid it briefly, count a retry. */
+  failed(target: WorkerTarget, code: string): void;
+  /** A call was placed on `target` (its load counts here until the registry shows it). */
+  placed(target: WorkerTarget): void;
+  /** Time the edge may spend placing one call, retries included (ms). */
+  readonly budgetMs: number;
+}
 
 /** What the edge side of a streamed call reports to the app. */
 export type StreamEvent =
   | { type: 'stream.started'; callId: string; from: string; to: string; flow: string; url: string; format: string }
   | { type: 'stream.reconnecting'; callId: string; detail: string }
   | { type: 'stream.resumed'; callId: string }
-  | { type: 'stream.ended'; callId: string; reason: HangupReason; code?: string; message?: string };
+  | { type: 'stream.ended'; callId: string; reason: HangupReason; code?: string; message?: string }
+  /** The call lost its worker and goes on on another one. */
+  | { type: 'stream.redispatched'; callId: string; url: string; step: string; code: string; message: string }
+  /** A call event the worker streamed back (split mode): the edge shows it as if the call ran here. */
+  | { type: 'worker.event'; callId: string; event: CallEvent };
 
 export interface ForwardResult {
   reason: HangupReason;
@@ -36,7 +63,9 @@ export interface RemoteAudioStream {
   /** Called once before start(). `onStream` takes legs streamed in (worker/all); undefined on an edge. */
   setRole(role: RunRole, onStream: StreamHandler | undefined): void;
   /** Edge: stream an answered leg to the worker; resolves (never rejects) when the call is over on this side. */
-  forward(leg: CallLeg, opts: { flow?: string; onEvent?: (ev: StreamEvent) => void }): Promise<ForwardResult>;
+  forward(leg: CallLeg, opts: { flow?: string; onEvent?: (ev: StreamEvent) => void; pick?: WorkerPicker }): Promise<ForwardResult>;
+  /** Worker: refuse new streams (drain); resumes of live calls still attach. Optional. */
+  setDraining?(draining: boolean): void;
   /** Where edges reach this process's worker end, once started (worker/all). */
   readonly listenUrl: string | undefined;
   /** Where this edge streams calls to. */

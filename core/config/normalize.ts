@@ -43,7 +43,7 @@ export function normalizeHandlers(flow: string, h: Raw | undefined, flows: Raw):
   if (!h) return {};
   const out: Handlers = {};
   if (h.dtmf) out.dtmf = Object.fromEntries(Object.entries(h.dtmf as Record<string, string>).map(([d, t]) => [d, qualify(flow, t, flows)]));
-  for (const k of ['error', 'hangup', 'noInput', 'machine', 'human', 'unknown'] as const) if (typeof h[k] === 'string') out[k] = qualify(flow, h[k], flows);
+  for (const k of ['error', 'hangup', 'noInput', 'machine', 'human', 'unknown', 'workerLost'] as const) if (typeof h[k] === 'string') out[k] = qualify(flow, h[k], flows);
   return out;
 }
 
@@ -63,6 +63,15 @@ export const DEFAULT_SETTINGS = (dir: string): Settings => ({
   sampleRate: 'auto',
   server: { host: '127.0.0.1', port: 8080 },
   fallback: { attemptMs: 4000, budgetMs: 8000, onAuthError: false },
+  fleet: {
+    keyPrefix: 'voicebot',
+    capacity: 0,
+    heartbeatMs: 1000,
+    ttlMs: 5000,
+    drainTimeoutMs: 300_000,
+    drainMessage: 'Sorry, we have to end this call now. Please call again.',
+    dispatchBudgetMs: 3000,
+  },
 });
 
 function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, next: string | undefined, flows: Raw): Step {
@@ -155,6 +164,20 @@ export function normalizeAmd(a: unknown): AmdConfig {
   return { timeoutMs: parseDuration(o.timeout) ?? 5000, beepTimeoutMs: parseDuration(o.beepTimeout) ?? 20_000 };
 }
 
+function normalizeFleet(f: Raw, d: Settings['fleet']): Settings['fleet'] {
+  return {
+    ...(f.redis ? { redis: String(f.redis) } : {}),
+    keyPrefix: f.keyPrefix ?? d.keyPrefix,
+    capacity: f.capacity ?? d.capacity,
+    ...(f.advertiseUrl ? { advertiseUrl: String(f.advertiseUrl) } : {}),
+    heartbeatMs: parseDuration(f.heartbeat) ?? d.heartbeatMs,
+    ttlMs: parseDuration(f.ttl) ?? d.ttlMs,
+    drainTimeoutMs: parseDuration(f.drainTimeout) ?? d.drainTimeoutMs,
+    drainMessage: f.drainMessage ?? d.drainMessage,
+    dispatchBudgetMs: parseDuration(f.dispatchBudget) ?? d.dispatchBudgetMs,
+  };
+}
+
 function normalizeParams(p: unknown): Record<string, unknown> {
   if (!p || typeof p !== 'object') return { type: 'object', properties: {}, additionalProperties: false };
   const o = p as Raw;
@@ -207,6 +230,8 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
           },
         }
       : {}),
+    ...(s.ops ? { ops: { host: s.ops.host ?? '127.0.0.1', port: s.ops.port ?? 9464 } } : {}),
+    fleet: normalizeFleet(s.fleet ?? {}, d.fleet),
   };
   const tools: Record<string, ToolConfig> = {};
   for (const [name, t] of Object.entries((raw.tools ?? {}) as Raw)) {

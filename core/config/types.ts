@@ -56,6 +56,9 @@ export interface Settings {
   api?: ApiSettings;
   /** Hold ("thinking") audio while an http step runs longer than `afterMs`; absent: silence. */
   hold?: { file?: string; afterMs: number };
+  /** Ops HTTP server (/healthz, /readyz, /metrics); undefined = off. */
+  ops?: { host: string; port: number };
+  fleet: FleetSettings;
 }
 
 export interface ApiSettings {
@@ -72,6 +75,21 @@ export interface AmdConfig {
   timeoutMs: number;
   /** ms to wait for the beep after a machine was detected; then the message starts anyway. */
   beepTimeoutMs: number;
+}
+
+
+/** Several edges and workers (README "Running a fleet"); times in ms. */
+export interface FleetSettings {
+  redis?: string;
+  keyPrefix: string;
+  /** Worker: most concurrent calls; 0 = no limit. */
+  capacity: number;
+  advertiseUrl?: string;
+  heartbeatMs: number;
+  ttlMs: number;
+  drainTimeoutMs: number;
+  drainMessage: string;
+  dispatchBudgetMs: number;
 }
 
 export interface RouteConfig {
@@ -92,6 +110,8 @@ export interface Handlers {
   machine?: string;
   human?: string;
   unknown?: string;
+  /** Fleet: where a re-dispatched call goes on after its worker was lost (default: the step it was in). */
+  workerLost?: string;
 }
 
 export interface ToolConfig {

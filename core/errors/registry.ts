@@ -5,6 +5,7 @@ import { CALL_ERRORS } from './codes/call.js';
 import { CLI_ERRORS } from './codes/cli.js';
 import { FLOW_ERRORS } from './codes/flow.js';
 import { OUTBOUND_ERRORS } from './codes/outbound.js';
+import { FLEET_ERRORS } from './codes/fleet.js';
 
 /**
  * The core's coded errors. Each domain keeps its codes in ./codes/<domain>.ts;
@@ -20,6 +21,7 @@ export const CORE_ERROR_DEFS = {
   ...CLI_ERRORS,
   ...FLOW_ERRORS,
   ...OUTBOUND_ERRORS,
+  ...FLEET_ERRORS,
 } as const satisfies Record<string, ErrorDef>;
 
 /** A core code, or one a plugin registered (`VB_ERR_*` / `VB_WARN_*`). */

@@ -55,7 +55,7 @@ export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError');
 }
 
-export type HandlerKind = 'error' | 'hangup' | 'noInput' | 'machine' | 'human' | 'unknown';
+export type HandlerKind = 'error' | 'hangup' | 'noInput' | 'machine' | 'human' | 'unknown' | 'workerLost';
 
 /** Handlers are looked up step → flow → global (`on:` at the top of the config). */
 export function findHandler(config: VoicebotConfig, step: Step, kind: HandlerKind): string | undefined {

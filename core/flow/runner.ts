@@ -4,6 +4,7 @@ import type { CallEvent } from '../engine/events.js';
 import type { DistributiveOmit } from '../engine/session-api.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import type { Logger } from '../logging.js';
+import type { ChatMessage } from '../plugins/llm.js';
 import { findHandler, hotkeysFor, qualified, type RunContext, type StepResult } from './context.js';
 import { AUDIO_KINDS, STEP_EXECUTORS } from './steps/index.js';
 import { Templates, type TemplateScope } from './templates.js';
@@ -22,6 +23,18 @@ export interface FlowRunContext {
   fetch?: typeof fetch;
   /** The call's time source: on a virtual clock, fetches hold it until their response arrived. */
   clock?: Clock;
+  /** Continue a call another worker was running (fleet re-dispatch): from `on.workerLost`, else from `resume.step`. */
+  resume?: FlowState;
+  /** Called as each step starts, with what another worker needs to continue the call from there. */
+  onState?: (state: FlowState) => void;
+}
+
+/** What survives a worker loss: the running step, saved variables and the LLM conversation. */
+export interface FlowState {
+  /** Qualified step ("flow.step"). */
+  step: string;
+  vars: Record<string, unknown>;
+  history: ChatMessage[];
 }
 
 /**
@@ -49,6 +62,17 @@ function resolveStep(config: VoicebotConfig, target: string, from: string): Step
   return step;
 }
 
+/** Where a re-dispatched call goes on: the lost step's `on.workerLost` (step → flow → global), else that step again. */
+function resumeTarget(config: VoicebotConfig, lost: string, fallback: string): string {
+  let step: Step;
+  try {
+    step = resolveStep(config, lost, fallback);
+  } catch {
+    return fallback; // this worker's config has no such step: start the flow over, with the saved vars
+  }
+  return findHandler(config, step, 'workerLost') ?? lost;
+}
+
 function safeEmit(session: CallSession, ev: DistributiveOmit<CallEvent, 'callId' | 't'>): void {
   try {
     session.emit(ev);
@@ -73,7 +97,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
   const setup = outboundHooks(config)?.setupFor(session.info.id);
   const scope: TemplateScope = {
     call: { id: session.info.id, from: session.info.from, to: session.info.to, direction: session.info.direction ?? 'inbound' },
-    vars: { ...setup?.vars },
+    vars: ctx.resume ? { ...ctx.resume.vars } : { ...setup?.vars },
     configVars: config.vars,
     tools: {},
   };
@@ -86,12 +110,16 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
     templates,
     scope,
     tools: new ToolRunner(config, templates, fetchFn, session, scope, ctx.clock ?? realClock),
-    history: [],
+    history: ctx.resume ? [...ctx.resume.history] : [],
     counters: new Map(),
     endedByFlow: false,
   };
 
-  let current: string | undefined = setup?.amd ? await amdStart(session, config, ctx.flow, setup.amd, logger) : flow.start;
+  let current: string | undefined = ctx.resume
+    ? resumeTarget(config, ctx.resume.step, flow.start)
+    : setup?.amd
+      ? await amdStart(session, config, ctx.flow, setup.amd, logger)
+      : flow.start;
   let last: Step | undefined;
   // One hotkey handler for the whole call, reading the running step's keys (not one pushed per step).
   let running: { keys: Record<string, string>; ac: AbortController; jump: string | undefined } | undefined;
@@ -130,6 +158,8 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
         return;
       }
       last = step;
+      // State first: whoever sees this step's event already has the state to continue from it.
+      ctx.onState?.({ step: qualified(step), vars: scope.vars, history: rc.history });
       safeEmit(session, { type: 'flow.step', flow: step.flow, step: step.name, kind: step.kind });
 
       const ac = new AbortController();

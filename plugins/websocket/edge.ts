@@ -11,7 +11,8 @@ import { Resampler } from '../../core/plugin-api.js';
 import { VoicebotError, isErrorCode, toVoicebotError } from '../../core/plugin-api.js';
 import type { Logger } from '../../core/plugin-api.js';
 import type { CallLeg, HangupReason } from '../../core/plugin-api.js';
-import type { ForwardResult, StreamEvent } from '../../core/plugin-api.js';
+import type { ForwardResult, StreamEvent, WorkerPicker, WorkerTarget } from '../../core/plugin-api.js';
+import type { FlowState } from '../../core/plugin-api.js';
 import { FrameDecoder, FrameSender } from './media.js';
 import { MAX_PAYLOAD, hardLimitBytes } from './worker.js';
 import {
@@ -84,6 +85,17 @@ export class EdgeStream {
   private badFrames = 0;
   private warnedDrop = false;
   private readonly offer: MediaFormat[];
+  /** Where this call streams now: the static `url`, or the worker the fleet dispatcher chose. */
+  private url: string;
+  private target: WorkerTarget | undefined;
+  /** Workers that refused or failed this placement (fleet). */
+  private readonly tried = new Set<string>();
+  private placeStartedAt = 0;
+  /** The worker's last `state`: carried to another worker if this one is lost. */
+  private carried: FlowState | undefined;
+  /** Placing the call on another worker after its own was lost. */
+  private redispatching = false;
+  private lostDetail = '';
 
   constructor(
     readonly leg: CallLeg,
@@ -91,7 +103,9 @@ export class EdgeStream {
     private readonly settings: EdgeSettings,
     private readonly log: Logger,
     private readonly onEvent?: (ev: StreamEvent) => void,
+    private readonly pick?: WorkerPicker,
   ) {
+    this.url = settings.url;
     this.ready = new Promise<void>((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -117,6 +131,16 @@ export class EdgeStream {
     if (this.offer.length === 0) {
       this.giveUp(new VoicebotError('VB_ERR_WS_FORMAT', { callId: this.callId, offered: 'nothing', accepted: this.settings.codecs.join(', ') }), false);
       return;
+    }
+    if (this.pick) {
+      this.placeStartedAt = Date.now();
+      const t = this.pick.pick(this.tried);
+      if (!t) {
+        this.giveUp(new VoicebotError('VB_ERR_FLEET_NO_WORKER', { callId: this.callId, detail: 'the registry lists no ready worker with free capacity' }), false);
+        return;
+      }
+      this.target = t;
+      this.url = t.url;
     }
     this.connect();
   }
@@ -144,7 +168,8 @@ export class EdgeStream {
   // ── connection ─────────────────────────────────────────────────────────
   private connect(): void {
     const resume = this.session;
-    const ws = new WebSocket(this.settings.url, {
+    const carry = this.redispatching ? this.carried : undefined;
+    const ws = new WebSocket(this.url, {
       headers: { authorization: `Bearer ${this.settings.token}` },
       perMessageDeflate: false,
       handshakeTimeout: this.settings.connectTimeoutMs,
@@ -157,10 +182,10 @@ export class EdgeStream {
       res.resume();
       const e =
         status === 401
-          ? new VoicebotError('VB_ERR_WS_AUTH', { side: 'worker', detail: `HTTP 401 from ${safeUrl(this.settings.url)}` })
+          ? new VoicebotError('VB_ERR_WS_AUTH', { side: 'worker', detail: `HTTP 401 from ${safeUrl(this.url)}` })
           : status === 503
-            ? new VoicebotError('VB_ERR_WS_UNAVAILABLE', { detail: `HTTP 503 from ${safeUrl(this.settings.url)}` })
-            : new VoicebotError('VB_ERR_WS_CONNECT', { url: safeUrl(this.settings.url), detail: `HTTP ${status} instead of a WebSocket upgrade` });
+            ? new VoicebotError('VB_ERR_WS_UNAVAILABLE', { detail: `HTTP 503 from ${safeUrl(this.url)}` })
+            : new VoicebotError('VB_ERR_WS_CONNECT', { url: safeUrl(this.url), detail: `HTTP ${status} instead of a WebSocket upgrade` });
       this.lastError = e;
       if (status === 401 || status === 404) this.permanent = e;
       ws.terminate();
@@ -177,10 +202,11 @@ export class EdgeStream {
         meta: this.leg.info.meta,
         offer: this.offer,
         ...(resume ? { resume } : {}),
+        ...(carry ? { carry } : {}),
       };
       ws.send(JSON.stringify(start));
       this.answerTimer = setTimeout(() => {
-        this.lastError = new VoicebotError('VB_ERR_WS_CONNECT', { url: safeUrl(this.settings.url), detail: `no answer to start within ${this.settings.connectTimeoutMs} ms` });
+        this.lastError = new VoicebotError('VB_ERR_WS_CONNECT', { url: safeUrl(this.url), detail: `no answer to start within ${this.settings.connectTimeoutMs} ms` });
         ws.terminate();
       }, this.settings.connectTimeoutMs);
     });
@@ -192,7 +218,7 @@ export class EdgeStream {
     ws.on('pong', () => (this.alive = true));
     ws.on('error', (e) => {
       if (!this.lastError || this.lastError.code !== 'VB_ERR_WS_AUTH') {
-        this.lastError ??= toVoicebotError(e, 'VB_ERR_WS_CONNECT', { url: safeUrl(this.settings.url) });
+        this.lastError ??= toVoicebotError(e, 'VB_ERR_WS_CONNECT', { url: safeUrl(this.url) });
       }
     });
     ws.on('close', (code) => this.onClose(ws, code));
@@ -207,12 +233,16 @@ export class EdgeStream {
     this.sender?.setSocket(undefined);
     const why = this.permanent ?? this.lastError;
     if (!this.session) {
-      // Never started: nothing to resume.
-      this.giveUp(why ?? new VoicebotError('VB_ERR_WS_CONNECT', { url: safeUrl(this.settings.url), detail: `closed with code ${code} before start was answered` }), false);
+      // Never started: nothing to resume; in a fleet, another worker may take the call.
+      const e = why ?? new VoicebotError('VB_ERR_WS_CONNECT', { url: safeUrl(this.url), detail: `closed with code ${code} before start was answered` });
+      if (this.tryNext(e)) return;
+      if (this.redispatching) this.giveUp(this.lost(`${this.lostDetail}; no other worker took the call (${e.message})`), true);
+      else this.giveUp(this.pick ? new VoicebotError('VB_ERR_FLEET_NO_WORKER', { callId: this.callId, detail: `the last worker tried said: ${e.message}` }) : e, false);
       return;
     }
     const detail = why?.message ?? `the socket closed with code ${code}`;
     if (this.permanent) {
+      if (this.redispatch(this.permanent.message)) return;
       this.giveUp(this.lost(this.permanent.message), true);
       return;
     }
@@ -225,6 +255,7 @@ export class EdgeStream {
     }
     const left = this.lostAt + this.settings.reconnectGraceMs - Date.now();
     if (left <= 0) {
+      if (this.redispatch(detail)) return;
       this.giveUp(this.lost(detail), true);
       return;
     }
@@ -234,6 +265,44 @@ export class EdgeStream {
       this.retryTimer = undefined;
       if (this.state === 'reconnecting') this.connect();
     }, delay);
+  }
+
+  /** Fleet: the worker refused the call or could not be reached before it started; try another within the budget. */
+  private tryNext(why: VoicebotError): boolean {
+    const pick = this.pick;
+    if (!pick || !this.target) return false;
+    pick.failed(this.target, why.code);
+    this.tried.add(this.target.id);
+    if (Date.now() - this.placeStartedAt > pick.budgetMs) return false;
+    const next = pick.pick(this.tried);
+    if (!next) return false;
+    this.moveTo(next);
+    return true;
+  }
+
+  /** Fleet: the call's worker is gone for good; place the call on another one, with the flow state it last reported. */
+  private redispatch(detail: string): boolean {
+    const pick = this.pick;
+    if (!pick || !this.target || this.state === 'ended') return false;
+    this.tried.clear();
+    this.tried.add(this.target.id);
+    const next = pick.pick(this.tried);
+    if (!next) return false;
+    this.log.warn({ lost: this.target.id, next: next.id, step: this.carried?.step }, `the call's worker is lost (${detail}); placing it on ${next.id}`);
+    this.lostDetail = detail;
+    this.redispatching = true;
+    this.session = undefined;
+    this.placeStartedAt = Date.now();
+    this.moveTo(next);
+    return true;
+  }
+
+  private moveTo(next: WorkerTarget): void {
+    this.target = next;
+    this.url = next.url;
+    this.permanent = undefined;
+    this.lastError = undefined;
+    this.connect();
   }
 
   private lost(detail: string): VoicebotError {
@@ -289,6 +358,12 @@ export class EdgeStream {
         void this.leg.hangup(reason).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'hanging up the caller failed'));
         return;
       }
+      case 'event':
+        this.onEvent?.({ type: 'worker.event', callId: this.callId, event: m.event });
+        return;
+      case 'state':
+        this.carried = m.state;
+        return;
       case 'error': {
         const e = remoteError(m.code, m.message);
         this.log.warn({ code: e.code }, `the worker reported: ${m.message}`);
@@ -304,7 +379,7 @@ export class EdgeStream {
     if (!ws) return;
     if (this.answerTimer) clearTimeout(this.answerTimer);
     this.answerTimer = undefined;
-    if (!this.format) {
+    if (!this.format || this.format.codec !== format.codec || this.format.sampleRate !== format.sampleRate) {
       if (!this.offer.some((f) => f.codec === format.codec && f.sampleRate === format.sampleRate)) {
         this.permanent = new VoicebotError('VB_ERR_WS_PROTOCOL', { callId: this.callId, detail: `the worker chose ${describeFormat(format)}, which was not offered` });
         ws.close(CLOSE.protocol);
@@ -325,10 +400,18 @@ export class EdgeStream {
     if (resumed) {
       this.log.info({ attempts: this.attempt }, 'audio stream resumed');
       this.onEvent?.({ type: 'stream.resumed', callId: this.callId });
+    } else if (this.redispatching) {
+      this.redispatching = false;
+      if (this.target) this.pick?.placed(this.target);
+      const step = this.carried?.step ?? '(flow start)';
+      const w = new VoicebotError('VB_WARN_FLEET_WORKER_LOST', { callId: this.callId, detail: this.lostDetail, worker: this.target?.id ?? '?', step });
+      this.log.warn({ code: w.code }, w.message);
+      this.onEvent?.({ type: 'stream.redispatched', callId: this.callId, url: safeUrl(this.url), step, code: w.code, message: w.message });
     } else {
+      if (this.target) this.pick?.placed(this.target);
       this.log.info({ format: describeFormat(format) }, 'streaming the call to the worker');
       const { id: callId, from, to } = this.leg.info;
-      this.onEvent?.({ type: 'stream.started', callId, from, to, flow: this.flow ?? '', url: safeUrl(this.settings.url), format: describeFormat(format) });
+      this.onEvent?.({ type: 'stream.started', callId, from, to, flow: this.flow ?? '', url: safeUrl(this.url), format: describeFormat(format) });
       this.resolveReady();
     }
     this.lostAt = 0;

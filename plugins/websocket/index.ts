@@ -1,10 +1,10 @@
-import type { ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler } from '../../core/plugin-api.js';
+import type { ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler, WorkerPicker } from '../../core/plugin-api.js';
 import { VoicebotError } from '../../core/plugin-api.js';
 import type { Logger } from '../../core/plugin-api.js';
-import { realClock, type Clock } from '../../core/plugin-api.js';
 import { AudioStreamPlugin, type AudioStreamCapabilities } from '../../core/plugin-api.js';
 import { definePlugin } from '../../core/plugin-api.js';
 import type { CallLeg } from '../../core/plugin-api.js';
+import { realClock, type Clock } from '../../core/plugin-api.js';
 import { EdgeStream, safeUrl, type EdgeSettings } from './edge.js';
 import { CODECS, type Codec } from './protocol.js';
 import { StreamServer, type WorkerSettings } from './worker.js';
@@ -63,23 +63,31 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private stopped = false;
+  private draining = false;
 
   constructor(
     provider: string,
     options: WebSocketStreamOptions,
     log: Logger,
     private readonly clock: Clock = realClock,
+    /** settings.fleet: a worker's capacity (0 = no limit); with a registry an edge needs no `url`. */
+    private readonly fleet: { capacity: number; registry: boolean } = { capacity: 0, registry: false },
   ) {
     super(provider);
     this.options = options;
     this.log = log;
   }
 
+  setDraining(draining: boolean): void {
+    this.draining = draining;
+    if (this.server) this.server.draining = draining;
+  }
+
   setRole(role: RunRole, onStream: StreamHandler | undefined): void {
-    if (role === 'edge' && !this.options.url) {
+    if (role === 'edge' && !this.options.url && !this.fleet.registry) {
       throw new VoicebotError('VB_ERR_WS_ROLE', {
         role,
-        detail: 'needs plugins.audioStream.url: the worker to stream calls to, e.g. url: ws://127.0.0.1:8081/calls (next to token:).',
+        detail: 'needs plugins.audioStream.url: the worker to stream calls to, e.g. url: ws://127.0.0.1:8081/calls (next to token:), or settings.fleet.redis to pick workers from the registry.',
       });
     }
     this.role = role;
@@ -112,6 +120,7 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
       connectTimeoutMs: o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       pingIntervalMs: o.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
       startTimeoutMs: o.startTimeoutMs ?? DEFAULTS.startTimeoutMs,
+      capacity: this.fleet.capacity,
       url: o.url ?? '',
     };
   }
@@ -123,6 +132,7 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
     if (this.role !== 'edge') {
       const server = new StreamServer(s, this.log.child({ end: 'worker' }), this.clock);
       server.handler = this.handler;
+      server.draining = this.draining;
       await server.listen();
       this.server = server;
       this.log.info({ url: server.url }, 'taking audio streams');
@@ -166,8 +176,9 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
     return claim.promise;
   }
 
-  forward(leg: CallLeg, opts: { flow?: string; onEvent?: (ev: StreamEvent) => void } = {}): Promise<ForwardResult> {
+  forward(leg: CallLeg, opts: { flow?: string; onEvent?: (ev: StreamEvent) => void; pick?: WorkerPicker } = {}): Promise<ForwardResult> {
     const url = this.role === 'edge' ? this.options.url : this.server?.url;
+    if (opts.pick) return this.open(leg, opts.flow, url ?? '', opts.onEvent, opts.pick).done;
     if (!url) {
       return Promise.resolve({
         reason: 'error',
@@ -177,8 +188,9 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
     return this.open(leg, opts.flow, url, opts.onEvent).done;
   }
 
-  private open(leg: CallLeg, flow: string | undefined, url: string, onEvent?: (ev: StreamEvent) => void): EdgeStream {
-    const es = new EdgeStream(leg, flow, { ...this.settings, url }, this.log.child({ end: 'edge', callId: leg.info.id, worker: safeUrl(url) }), onEvent);
+  private open(leg: CallLeg, flow: string | undefined, url: string, onEvent?: (ev: StreamEvent) => void, pick?: WorkerPicker): EdgeStream {
+    const log = this.log.child({ end: 'edge', callId: leg.info.id, ...(pick ? {} : { worker: safeUrl(url) }) });
+    const es = new EdgeStream(leg, flow, { ...this.settings, url }, log, onEvent, pick);
     this.edges.add(es);
     void es.done.then(() => this.edges.delete(es));
     es.start();
@@ -215,6 +227,10 @@ export const websocketStreamPlugin = definePlugin<'audioStream', WebSocketStream
     required: ['token'],
     additionalProperties: false,
   },
-  create: (options, ctx) => new WebSocketAudioStream('websocket', options, ctx.logger, ctx.clock),
+  create: (options, ctx) =>
+    new WebSocketAudioStream('websocket', options, ctx.logger, ctx.clock, {
+      capacity: ctx.settings?.fleet?.capacity ?? 0,
+      registry: Boolean(ctx.settings?.fleet?.redis),
+    }),
 });
 export default websocketStreamPlugin;

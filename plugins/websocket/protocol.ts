@@ -5,6 +5,8 @@
  */
 import { isSupportedRate } from '../../core/plugin-api.js';
 import type { HangupReason } from '../../core/plugin-api.js';
+import type { CallEvent } from '../../core/plugin-api.js';
+import type { FlowState } from '../../core/plugin-api.js';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME_MS = 20;
@@ -52,6 +54,8 @@ export interface StartMsg {
   offer: MediaFormat[];
   /** `session` from an earlier `started`: re-attach a dropped stream to its call. */
   resume?: string;
+  /** Fleet re-dispatch: the flow state of a call whose worker was lost (from its last `state`). */
+  carry?: FlowState;
 }
 export interface CallerDtmfMsg {
   type: 'dtmf';
@@ -89,6 +93,16 @@ export interface TransferMsg {
   to: string;
   timeoutMs?: number;
 }
+/** A call event of the worker's engine, for the edge's logs and softphone (split mode). */
+export interface EventMsg {
+  type: 'event';
+  event: CallEvent;
+}
+/** The flow state at the start of each step: what another worker needs to continue the call. */
+export interface StateMsg {
+  type: 'state';
+  state: FlowState;
+}
 export interface HangupMsg {
   type: 'hangup';
   reason: HangupReason;
@@ -112,7 +126,7 @@ export interface ErrorMsg {
 }
 
 export type EdgeToWorker = StartMsg | CallerDtmfMsg | MarkMsg | ResultMsg | StopMsg | ErrorMsg;
-export type WorkerToEdge = StartedMsg | MarkMsg | ClearMsg | SendDtmfMsg | TransferMsg | HangupMsg | StopMsg | ErrorMsg;
+export type WorkerToEdge = StartedMsg | MarkMsg | ClearMsg | SendDtmfMsg | TransferMsg | HangupMsg | StopMsg | ErrorMsg | EventMsg | StateMsg;
 
 /** A parse outcome: a message, an unknown type (ignorable), or garbage (fatal). */
 export type Parsed<T> = { ok: true; msg: T } | { ok: false; fatal: boolean; detail: string };
@@ -152,6 +166,7 @@ export function parseEdgeMessage(text: string): Parsed<EdgeToWorker> {
       if (m.resume !== undefined && !isStr(m.resume)) return { ok: false, fatal: true, detail: 'start.resume must be a session string' };
       if (m.meta !== undefined && (!isObj(m.meta) || !Object.values(m.meta).every((v) => isStr(v, 4096))))
         return { ok: false, fatal: true, detail: 'start.meta must map names to strings' };
+      if (m.carry !== undefined && !isFlowState(m.carry)) return { ok: false, fatal: true, detail: 'start.carry must be {"step","vars":{…},"history":[…]}' };
       if (!Array.isArray(m.offer) || m.offer.length === 0 || m.offer.length > 16)
         return { ok: false, fatal: true, detail: 'start.offer must list 1–16 formats like {"codec":"l16","sampleRate":16000}' };
       return { ok: true, msg: { ...(m as unknown as StartMsg), offer: (m.offer as unknown[]).filter(isFormat) } };
@@ -207,6 +222,10 @@ export function parseWorkerMessage(text: string): Parsed<WorkerToEdge> {
         : bad('transfer needs a numeric id and a non-empty to');
     case 'hangup':
       return { ok: true, msg: { type: 'hangup', reason: reasonOf(m.reason) } };
+    case 'event':
+      return isObj(m.event) && isStr(m.event.type) && isStr(m.event.callId) ? { ok: true, msg: { type: 'event', event: m.event as unknown as CallEvent } } : bad('event needs an event object with type and callId');
+    case 'state':
+      return isFlowState(m.state) ? { ok: true, msg: { type: 'state', state: m.state } } : bad('state needs {"step","vars":{…},"history":[…]}');
     case 'stop':
       return { ok: true, msg: { type: 'stop', reason: reasonOf(m.reason) } };
     case 'error':
@@ -214,6 +233,16 @@ export function parseWorkerMessage(text: string): Parsed<WorkerToEdge> {
     default:
       return bad(`unknown message type "${m.type.slice(0, 40)}"`);
   }
+}
+
+function isFlowState(x: unknown): x is FlowState {
+  return (
+    isObj(x) &&
+    isStr(x.step) &&
+    isObj(x.vars) &&
+    Array.isArray(x.history) &&
+    x.history.every((h) => isObj(h) && ['system', 'user', 'assistant', 'tool'].includes(h.role as string) && typeof h.content === 'string')
+  );
 }
 
 function reasonOf(x: unknown): HangupReason {

@@ -11,10 +11,12 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AudioFrame } from '../../core/plugin-api.js';
 import { VoicebotError, type ErrorCode } from '../../core/plugin-api.js';
 import type { Logger } from '../../core/plugin-api.js';
-import { realClock, type Clock, type TimerHandle } from '../../core/plugin-api.js';
 import { LegState, LegStateMachine } from '../../core/plugin-api.js';
 import type { MediaPort } from '../../core/plugin-api.js';
 import type { CallInfo, CallLeg, HangupReason, TransferOptions } from '../../core/plugin-api.js';
+import type { CallEvent } from '../../core/plugin-api.js';
+import type { FlowState } from '../../core/plugin-api.js';
+import { realClock, type Clock, type TimerHandle } from '../../core/plugin-api.js';
 import { presentedToken, refuseUpgrade, tokenMatches } from './auth.js';
 import { FrameDecoder, FrameSender } from './media.js';
 import {
@@ -42,7 +44,12 @@ export interface WorkerSettings {
   pingIntervalMs: number;
   /** An authenticated connection must send `start` within this many ms. */
   startTimeoutMs: number;
+  /** Most concurrent calls (settings.fleet.capacity); 0 = no limit. */
+  capacity?: number;
 }
+
+/** Largest `state`/`event` message sent to the edge (bytes, under MAX_PAYLOAD); the oldest conversation turns are left out beyond it. */
+const MAX_STATE_BYTES = 48 * 1024;
 
 /** Largest text or binary message accepted (a 20 ms l16 frame at 48 kHz is 1920 bytes). */
 export const MAX_PAYLOAD = 64 * 1024;
@@ -67,6 +74,8 @@ class Conn {
 type Pending = { resolve: () => void; reject: (e: VoicebotError) => void; timer: NodeJS.Timeout };
 
 export class WorkerLeg implements CallLeg, MediaPort {
+  /** The flow state an edge carried over from a lost worker (fleet re-dispatch). */
+  readonly carried: FlowState | undefined;
   readonly info: CallInfo;
   readonly media: MediaPort = this;
   readonly inputRate: number;
@@ -98,6 +107,7 @@ export class WorkerLeg implements CallLeg, MediaPort {
     private readonly log: Logger,
   ) {
     this.info = { id: start.callId, from: start.from, to: start.to, meta: { ...start.meta, stream: 'websocket' } };
+    this.carried = start.carry;
     this.format = format;
     this.inputRate = this.outputRate = format.sampleRate;
     this.sm = new LegStateMachine(start.callId);
@@ -202,6 +212,29 @@ export class WorkerLeg implements CallLeg, MediaPort {
         this.server.sendError(conn, 'VB_ERR_WS_PROTOCOL', { callId: this.info.id, detail: 'a second start on a started stream is ignored' });
         return;
     }
+  }
+
+  // ── Mirror to the edge (core/app CallMirror): split mode shows the call there ──
+  onCallEvent(ev: CallEvent): void {
+    if (this.sm.ended && ev.type !== 'call.ended') return;
+    const conn = this.conn;
+    if (!conn) return;
+    let msg = JSON.stringify({ type: 'event', event: ev });
+    // A big tool result must not exceed the edge's message limit (that would close the stream): leave it out.
+    if (Buffer.byteLength(msg) > MAX_STATE_BYTES && ev.type === 'tool.called') msg = JSON.stringify({ type: 'event', event: { ...ev, args: '(too large)', result: '(too large)' } });
+    if (Buffer.byteLength(msg) <= MAX_STATE_BYTES) this.server.sendText(conn, msg, this.sender);
+  }
+
+  onFlowState(state: FlowState): void {
+    if (this.sm.ended || !this.conn) return;
+    const history = [...state.history];
+    let msg = JSON.stringify({ type: 'state', state: { ...state, history } });
+    while (Buffer.byteLength(msg) > MAX_STATE_BYTES && history.length > 0) {
+      history.shift();
+      msg = JSON.stringify({ type: 'state', state: { ...state, history } });
+    }
+    // Variables alone over the limit: not sent; a re-dispatch then carries the last state that fitted.
+    if (Buffer.byteLength(msg) <= MAX_STATE_BYTES) this.server.sendText(this.conn, msg, this.sender);
   }
 
   // ── MediaPort ──────────────────────────────────────────────────────────
@@ -333,7 +366,9 @@ export class WorkerLeg implements CallLeg, MediaPort {
 /** Accepts edge streams on host:port/path. */
 export class StreamServer {
   readonly settings: WorkerSettings;
-  handler: ((leg: WorkerLeg, flow: string | undefined) => void) | undefined;
+  handler: ((leg: WorkerLeg, flow: string | undefined, carried?: FlowState) => void) | undefined;
+  /** Draining (SIGTERM): new calls are refused, resumes still attach. */
+  draining = false;
   private readonly log: Logger;
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -427,6 +462,10 @@ export class StreamServer {
   }
 
   sendJson(conn: Conn, msg: object, sender?: FrameSender): void {
+    this.sendText(conn, JSON.stringify(msg), sender);
+  }
+
+  sendText(conn: Conn, text: string, sender?: FrameSender): void {
     const ws = conn.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
     const limit = hardLimitBytes(sender);
@@ -436,7 +475,7 @@ export class StreamServer {
       ws.close(CLOSE.backpressure, 'VB_ERR_WS_BACKPRESSURE');
       return;
     }
-    ws.send(JSON.stringify(msg), sender ? sender.flush : undefined);
+    ws.send(text, sender ? sender.flush : undefined);
   }
 
   sendError(conn: Conn, code: ErrorCode, params: Record<string, string | number>, close?: number): void {
@@ -546,6 +585,16 @@ export class StreamServer {
       this.sendError(conn, 'VB_ERR_WS_UNAVAILABLE', { detail: 'this process runs no call engine (--role edge)' }, CLOSE.unavailable);
       return;
     }
+    // A fleet worker protects its own capacity; the edge tries another worker on these.
+    if (this.draining) {
+      this.sendError(conn, 'VB_ERR_FLEET_DRAINING', {}, CLOSE.unavailable);
+      return;
+    }
+    const cap = this.settings.capacity ?? 0;
+    if (cap > 0 && this.sessions.size >= cap) {
+      this.sendError(conn, 'VB_ERR_FLEET_CAPACITY', { load: this.sessions.size, capacity: cap }, CLOSE.unavailable);
+      return;
+    }
     for (const l of this.sessions.values()) {
       if (l.info.id === m.callId) {
         this.sendError(conn, 'VB_ERR_WS_PROTOCOL', { callId: m.callId, detail: 'this call is already streaming; to re-attach, send start with resume' }, CLOSE.protocol);
@@ -559,7 +608,7 @@ export class StreamServer {
     if (waiter) {
       this.waiters.delete(m.callId);
       waiter(leg);
-    } else this.handler!(leg, m.flow);
+    } else this.handler!(leg, m.flow, m.carry);
   }
 
   private beat(): void {
