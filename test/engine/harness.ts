@@ -1,3 +1,4 @@
+import { DEFAULT_SETTINGS } from '../../core/config/normalize.js';
 import type { AudioFrame } from '../../core/audio/frame.js';
 import { PacerClock } from '../../core/audio/pacer.js';
 import { Outbound } from '../../core/engine/outbound.js';
@@ -28,6 +29,7 @@ export function settings(over: Partial<Settings> & { endOfSpeech?: number; maxCa
     recording: over.recording ?? { enabled: false, dir: '' },
     sampleRate: over.sampleRate ?? 16000,
     server: { host: '127.0.0.1', port: 0 },
+    fleet: DEFAULT_SETTINGS('.').fleet,
   };
 }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_SETTINGS } from '../../core/config/normalize.js';
 import type { FlowConfig, Handlers, Step, ToolConfig, VoicebotConfig } from '../../core/config/types.js';
 
 type StepInput = { name: string; kind: Step['kind'] } & Record<string, unknown>;
@@ -42,6 +43,7 @@ export function makeConfig(
       recording: { enabled: false, dir: 'recordings' },
       sampleRate: 16000,
       server: { host: '127.0.0.1', port: 0 },
+      fleet: DEFAULT_SETTINGS('.').fleet,
     },
     vars: extra.vars ?? {},
     tools,

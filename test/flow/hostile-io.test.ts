@@ -133,7 +133,7 @@ describe('URL templates are encoded', () => {
       vars: { API: srv.url },
       tools: { look: { description: 'd', params: {}, http: { method: 'POST', url: '{{API}}/users/{{args.id}}', headers: {}, body: {}, timeoutMs: 2000 } } },
     });
-    const scope: TemplateScope = { call: { id: 'c', from: '1', to: '2' }, vars: {}, configVars: config.vars, tools: {} };
+    const scope: TemplateScope = { call: { id: 'c', from: '1', to: '2', direction: 'inbound' }, vars: {}, configVars: config.vars, tools: {} };
     const runner = new ToolRunner(config, new Templates(config), globalThis.fetch, new FakeSession(), scope);
     expect(await runner.run('look', { id: 'a/b?admin=1' }, new AbortController().signal)).toEqual({ ok: true });
     expect(srv.targets).toEqual(['/users/a%2Fb%3Fadmin%3D1']);

@@ -32,7 +32,7 @@ describe('templates', () => {
   it('resolves call facts, saved values, dotted paths, tool results; unknown is empty', () => {
     const t = new Templates();
     const scope = {
-      call: { id: 'c1', from: '+1', to: '+2' },
+      call: { id: 'c1', from: '+1', to: '+2', direction: 'inbound' as const },
       vars: { order: { items: [{ sku: 'A7' }], total: 12 } },
       configVars: { company: 'Acme', greeting: 'Hi {{call.from}} from {{company}}' },
       tools: { book: { id: 'B42' } },

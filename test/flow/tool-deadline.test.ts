@@ -18,7 +18,7 @@ function setup(timeoutMs?: number) {
   const flow = makeFlow('m', [{ name: 'a', kind: 'hangup' }]);
   const config = makeConfig([flow], { dir, tools: { stuck: { description: 'never answers', params: {}, handler: './hang.js#hang', ...(timeoutMs ? { timeoutMs } : {}) } } });
   const session = new FakeSession();
-  const scope: TemplateScope = { call: { id: 'c', from: '1', to: '2' }, vars: {}, configVars: {}, tools: {} };
+  const scope: TemplateScope = { call: { id: 'c', from: '1', to: '2', direction: 'inbound' }, vars: {}, configVars: {}, tools: {} };
   const runner = new ToolRunner(config, new Templates(config), globalThis.fetch, session, scope);
   return { runner, session, scope };
 }

@@ -18,6 +18,9 @@ import type { CallEvent } from '../../core/engine/events.js';
 import { cliBackground, ROOT } from '../cli/helpers.js';
 import { shippedConfigText } from './helpers.js';
 
+/** The page's global, in functions page.evaluate() runs inside Chromium (the test tree has no DOM lib). */
+declare const window: unknown;
+
 const CANDIDATES = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 const CHROMIUM = CANDIDATES.find((p) => existsSync(p));
 const BUILT = existsSync(join(ROOT, 'dist/entry/cli.js'));
