@@ -18,7 +18,7 @@ import { round, table } from './stats.js';
  * /proc; the edge and the callers run here and are reported apart.
  */
 const TOKEN = 'bench-fleet-token-0123456789';
-const MAIN = fileURLToPath(new URL('../core/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../entry/cli.js', import.meta.url));
 const TICKS = 100; // USER_HZ on Linux
 
 const WORKER_CONFIG = (dir: string): string => {

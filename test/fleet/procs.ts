@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const MAIN = join(ROOT, 'dist/core/cli/main.js');
+export const MAIN = join(ROOT, 'dist/entry/cli.js');
 export const LINE = fileURLToPath(new URL('../websocket/fixtures/stdin-line.mjs', import.meta.url));
 export const TOKEN = 'fleet-test-token-0123456789';
 
