@@ -1,9 +1,10 @@
 import { ProviderError } from '../../core/plugins/errors.js';
 import type { SlotName } from '../../core/plugins/slots.js';
+import { realClock, type Clock } from '../../core/time/clock.js';
 
 /** Options every mock service shares: latency and failure injection. */
 export interface FaultOptions {
-  /** ms before each request answers. */
+  /** ms before each request answers: STT final transcript, LLM first token, TTS first chunk (see each plugin's schema). */
   latencyMs?: number;
   /** Fail every request after this many successful ones. */
   failAfter?: number;
@@ -29,6 +30,7 @@ export class Faults {
   constructor(
     private readonly slot: SlotName,
     private readonly opts: FaultOptions,
+    readonly clock: Clock = realClock,
   ) {
     this.state = (opts.seed ?? 1) >>> 0;
   }
@@ -60,7 +62,11 @@ export class Faults {
 
   async delay(signal?: AbortSignal): Promise<void> {
     const ms = this.opts.latencyMs ?? 0;
-    if (ms > 0) await sleep(ms, signal);
+    if (ms > 0) await this.clock.sleep(ms, signal);
+  }
+
+  get latencyMs(): number {
+    return this.opts.latencyMs ?? 0;
   }
 }
 
