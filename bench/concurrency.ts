@@ -21,18 +21,18 @@ const list = (name: string): number[] | undefined => process.env[name]?.split(',
 
 /**
  * Knobs (environment):
- *   VB_LEVELS      voicebot call counts, comma-separated (default 500,1000,1500,2000; --quick 250)
- *   VB_PEER_LEVELS LiveKit session counts with --peers (default 25,50,75,100; --quick 25)
+ *   VB_LEVELS      voicebot call counts, comma-separated (default 250,500,1000,1500,2000; --quick 250)
+ *   VB_PEER_LEVELS LiveKit session counts with --peers (default 10,25,50,100; --quick 25)
  *   VB_RUNS        runs per level, each in a fresh process (default 3; --quick 1)
- *   VB_MEASURE_MS  measured window per run (default 6000; --quick 3000), after VB_WARMUP_MS (default 3000)
+ *   VB_MEASURE_MS  measured window per run (default 5000; --quick 3000), after VB_WARMUP_MS (default 3000)
  *   VB_TURN_EVERY_MS  pause from a turn's trigger (580 ms after the caller stops) to the next turn (default 4000)
  */
 function knobs(opts: BenchOpts) {
   return {
-    levels: list('VB_LEVELS') ?? (opts.quick ? [250] : [500, 1000, 1500, 2000]),
-    peerLevels: list('VB_PEER_LEVELS') ?? (opts.quick ? [25] : [25, 50, 75, 100]),
+    levels: list('VB_LEVELS') ?? (opts.quick ? [250] : [250, 500, 1000, 1500, 2000]),
+    peerLevels: list('VB_PEER_LEVELS') ?? (opts.quick ? [25] : [10, 25, 50, 100]),
     runs: num('VB_RUNS') ?? (opts.quick ? 1 : 3),
-    measureMs: num('VB_MEASURE_MS') ?? (opts.quick ? 3000 : 6000),
+    measureMs: num('VB_MEASURE_MS') ?? (opts.quick ? 3000 : 5000),
     warmupMs: num('VB_WARMUP_MS') ?? 3000,
     turnEveryMs: num('VB_TURN_EVERY_MS') ?? 4000,
   };

@@ -20,7 +20,7 @@ export interface BenchOpts {
 }
 
 function sizes(opts: BenchOpts): { calls: number; turns: number; rounds: number } {
-  return opts.quick ? { calls: 5, turns: 3, rounds: 1 } : { calls: 20, turns: 5, rounds: 3 };
+  return opts.quick ? { calls: 5, turns: 3, rounds: 1 } : { calls: 20, turns: 3, rounds: 3 };
 }
 
 /** Runs every variant once per round, alternating, so machine load drifts over all of them alike. */

@@ -60,7 +60,7 @@ async function runTurns(j: TurnsJob): Promise<TurnsResult> {
   for (let i = 0; i < j.calls; i++) {
     const side = tel.placeCall();
     await side.answered;
-    const c = new SimCaller(side, 'hi there', 0, 0, t0 + 1000 + i * 37, j.turns);
+    const c = new SimCaller(side, 'hi', 0, 0, t0 + 1000 + i * 37, j.turns);
     byCall.set(side.callId, c);
     callers.push(c);
   }
@@ -100,7 +100,8 @@ async function runConcurrency(j: ConcurrencyJob) {
     measureMs: j.measureMs,
     turnEveryMs: j.turnEveryMs,
     wire: new WireStats(),
-    profileSimUrls: ['/bench/', '/plugins/mock/'],
+    // The simulated callers and the mock line and services (absolute: the checkout itself may sit under a folder named bench).
+    profileSimUrls: [new URL('./', import.meta.url).href, new URL('../plugins/mock/', import.meta.url).href],
     place: async () => tel.placeCall(),
     stop: () => a.stop(),
   });

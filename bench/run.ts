@@ -57,6 +57,13 @@ for (const s of SECTIONS) {
     process.stdout.write(`failed: ${(e as Error).message}\n`);
   }
 }
+if (peers) {
+  // The peer comparison in one table, from this invocation's sections (nothing re-measured).
+  const { peerSummary } = await import('./summary.js');
+  const rows = peerSummary(results);
+  results.peerSummary = rows;
+  process.stdout.write(`\n## vs LiveKit agents 1.9 (same run)\n${table(rows as never)}`);
+}
 results.loadAvgAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
 results.totalSeconds = Math.round((performance.now() - t0) / 1000);
 mkdirSync(dir, { recursive: true });

@@ -18,7 +18,8 @@ export function round(n: number, digits = 2): number {
 /** Plain-text table for the terminal. */
 export function table(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '(no rows)\n';
-  const cols = Object.keys(rows[0]);
+  // Columns of every row, in first-seen order (later rows may add some, e.g. ratios to ours).
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
   const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(w[i])).join('  ');
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => String(r[c] ?? ''))))].join('\n') + '\n';
@@ -73,12 +74,5 @@ export class Histogram {
       if (seen >= rank) return i === 20_000 ? this.maxValue : round((i + 1) / 10, 1);
     }
     return this.maxValue;
-  }
-
-  /** Frames at or above `ms`. */
-  countAbove(ms: number): number {
-    let n = 0;
-    for (let i = Math.floor(ms * 10); i < this.bins.length; i++) n += this.bins[i];
-    return n;
   }
 }

@@ -36,7 +36,7 @@ export interface WindowJob {
   /** ms from one turn's endpoint trigger to the caller's next turn (the trigger is the 29th silent frame, 580 ms after speech). */
   turnEveryMs: number;
   wire: WireStats;
-  /** Script URLs (substrings) counted as simulation in the CPU profile. */
+  /** Script URL prefixes counted as simulation in the CPU profile. */
   profileSimUrls: string[];
   place: (i: number) => Promise<CallerSide>;
   stop: () => Promise<void>;
@@ -62,7 +62,7 @@ function simShare(p: Profile, simUrls: string[], windowMs: number): number {
   const kind = new Map<number, 'idle' | 'sim' | 'other'>();
   for (const n of p.nodes) {
     const fn = n.callFrame.functionName;
-    kind.set(n.id, fn === '(idle)' || fn === '(program)' ? 'idle' : simUrls.some((u) => n.callFrame.url.includes(u)) ? 'sim' : 'other');
+    kind.set(n.id, fn === '(idle)' || fn === '(program)' ? 'idle' : simUrls.some((u) => n.callFrame.url.startsWith(u)) ? 'sim' : 'other');
   }
   const samples = p.samples ?? [];
   const deltas = p.timeDeltas ?? [];

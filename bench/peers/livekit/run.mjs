@@ -430,7 +430,7 @@ async function runTurns(j) {
   const t0 = performance.now();
   for (let i = 0; i < j.calls; i++) {
     const s = await startSession(i, opts, pacer, undefined);
-    const c = new SimCaller(s.line, 'hi there', 0, 0, t0 + 1000 + i * 37, j.turns);
+    const c = new SimCaller(s.line, 'hi', 0, 0, t0 + 1000 + i * 37, j.turns);
     byCall.set(s.line.callId, c);
     sessions.push(s);
     callers.push(c);
@@ -474,7 +474,8 @@ async function runConcurrency(j) {
     measureMs: j.measureMs,
     turnEveryMs: j.turnEveryMs,
     wire,
-    profileSimUrls: ['/bench/', '/plugins/mock/', '/plugins/energy/', '/peers/livekit/run.mjs'],
+    // The simulated callers, the fakes and this file (absolute: the checkout itself may sit under a folder named bench).
+    profileSimUrls: ['dist/bench/', 'dist/plugins/mock/', 'dist/plugins/energy/'].map((p) => new URL(p, ROOT).href).concat(import.meta.url),
     place: async (i) => (await startSession(i, { sttMs: 200, llmFirstMs: 350, llmTokenMs: 20, ttsFirstMs: 150, reply: REPLY, minDelay: j.endOfSpeechMs, bargeIn: true }, pacer, wire)).line,
     stop: async () => pacer.stop(),
   });
