@@ -106,7 +106,8 @@ class EnergyVadStream extends VADStream {
           this.speech += ms;
           if (this.det.probability >= 0.5) {
             this.silence = 0;
-            this.lastVoicedAt = now;
+            // When the caller sent it: time LiveKit's input queue held the frame is the framework's, not endpointing's.
+            this.lastVoicedAt = value.__sent ?? now;
           } else this.silence += ms;
         } else this.silence += ms;
         if (r === 'speech-start') {
@@ -117,9 +118,8 @@ class EnergyVadStream extends VADStream {
         }
         this.sendVADEvent(this.ev(VADEventType.INFERENCE_DONE, value, { rawAccumulatedSpeech: this.det.speaking ? this.speech : 0 }));
         if (r === 'speech-end') {
-          // Silence since the last voiced frame: LiveKit counts its endpointing delay from there.
-          this.silence = now - this.lastVoicedAt;
-          this.hooks.endOfSpeech?.(this.lastVoicedAt, now);
+          // silenceDuration is audio since the last voiced frame, as Silero reports it; LiveKit counts its endpointing delay from there.
+          this.hooks.endOfSpeech?.(this.lastVoicedAt, now, this.silence);
           this.sendVADEvent(this.ev(VADEventType.END_OF_SPEECH, value, { speaking: false }));
           this.speech = 0;
         }
@@ -363,6 +363,7 @@ function lineFor(i, input) {
       // LiveKit queues frames: each needs its own buffer.
       const af = new AudioFrame(f.samples.slice(), RATE, 1, f.samples.length);
       af.__due = f.dueAt;
+      af.__sent = performance.now();
       input.push(af);
     },
     receive: (f) => receiver?.(f),
@@ -383,12 +384,12 @@ async function startSession(i, opts, pacer, wire) {
   const hooks = {
     lateness: wire?.callerLateness,
     startOfSpeech: () => marks.open(),
-    endOfSpeech: (lastVoicedAt, emittedAt) => {
+    endOfSpeech: (lastVoicedAt, emittedAt, silenceMs) => {
       const t = marks.cur ?? marks.open();
       t.lastVoiced = lastVoicedAt;
-      t.eos = emittedAt;
-      // LiveKit's endpoint timer is due minDelay after the last voiced frame, but not before the VAD reports the end.
-      const due = Math.max(emittedAt, lastVoicedAt + opts.minDelay);
+      // LiveKit's endpoint timer: minDelay after (end-of-speech − silenceDuration), not before end-of-speech itself.
+      const due = Math.max(emittedAt, emittedAt - silenceMs + opts.minDelay);
+      t.due = due;
       opts.onEndpointDue?.(line.callId, due);
     },
   };
@@ -450,7 +451,7 @@ async function runTurns(j) {
       const t = turns[i];
       const total = c.stats.fromSpeechEnd[i];
       const spokeEnd = t.lastVoiced;
-      const endpoint = Math.max(t.eos, t.lastVoiced + j.endOfSpeechMs) - spokeEnd;
+      const endpoint = t.due - spokeEnd;
       const ready = spokeEnd + endpoint;
       const stt = Math.max(0, (t.sttFinal ?? ready) - ready);
       // The model's own time on the critical path: from the later of its start and the turn being ready, to the token ending the first sentence.
