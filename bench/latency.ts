@@ -28,9 +28,7 @@ async function interleaved(variants: Variant[], job: Omit<TurnsJob, 'preemptive'
   const out = new Map<Variant, TurnsResult[]>(variants.map((v) => [v, []]));
   for (let r = 0; r < rounds; r++) {
     for (const v of variants) {
-      const res = await runJob<TurnsResult>(v.who, { ...job, preemptive: v.preemptive }, job.timeoutMs + 30_000);
-      if (res.early > 0) throw new Error(`${v.label}: ${res.early} replies started before the endpoint was reported: the measurement is invalid`);
-      out.get(v)!.push(res);
+      out.get(v)!.push(await runJob<TurnsResult>(v.who, { ...job, preemptive: v.preemptive }, job.timeoutMs + 30_000));
     }
   }
   return out;
@@ -41,6 +39,8 @@ export interface LatencyRow {
   turns: number;
   p50Ms: string;
   p99Ms: string;
+  /** Turns whose reply began before the endpoint was due: no framework latency for them (LiveKit under load commits a turn on the transcript before its lagging VAD ends the speech). */
+  early: number;
   /** Peer's p50 / ours, median of the per-round ratios. */
   vsOursP50?: string;
   vsOursP99?: string;
@@ -62,6 +62,7 @@ function rows(variants: Variant[], got: Map<Variant, TurnsResult[]>, pick: (r: T
       turns: runs.reduce((n, r) => n + pick(r).length, 0),
       p50Ms: spread(per(runs, pick, 50), 2),
       p99Ms: spread(per(runs, pick, 99), 2),
+      early: runs.reduce((n, r) => n + r.early, 0),
     };
     if (v !== OURS) {
       row.vsOursP50 = ratio(per(runs, pick, 50), per(ours, pick, 50));

@@ -33,7 +33,7 @@ export interface SimCallerStats {
   /** ms from the caller frame that completed the endpointing delay to the bot's first audio frame. */
   latencies: number[];
   turns: number;
-  /** Replies that began before the trigger frame: the trigger is miscalibrated and latencies are not comparable. */
+  /** Turns whose reply began before the endpoint was due (no latency recorded for them). */
   early: number;
   /** ms from writing the caller's last speech frame to the bot's first audio frame (includes the endpointing delay). */
   fromSpeechEnd: number[];
@@ -99,7 +99,7 @@ export class SimCaller {
         // First audible frame of the reply.
         this.stats.latencies.push(performance.now() - this.triggerAt);
         this.waiting = false;
-      } else if (this.trailing) this.stats.early++;
+      }
       this.botAudioAt = performance.now();
     });
     void caller.ended.then(() => (this.ended = true));
@@ -127,12 +127,7 @@ export class SimCaller {
     } else {
       this.frame.samples = this.silence;
       this.silentFrames++;
-      if (this.trailing && this.triggerFrames > 0 && this.silentFrames === this.triggerFrames) {
-        this.trailing = false;
-        this.triggerAt = performance.now();
-        this.waiting = true;
-        this.nextTurnAt = now + this.turnEveryMs;
-      }
+      if (this.trailing && this.triggerFrames > 0 && this.silentFrames === this.triggerFrames) this.trigger(performance.now());
     }
     this.frame.timestampMs += 20;
     this.lastWriteAt = performance.now();
@@ -148,15 +143,19 @@ export class SimCaller {
    * A peer whose endpoint is a timer passes the time it was due instead.
    */
   endpointed(at = this.lastWriteAt): void {
-    if (!this.trailing) return;
+    if (this.trailing) this.trigger(at);
+  }
+
+  /** The endpoint is due at `at`: time the reply from there, unless it already began (counted as early, no latency). */
+  private trigger(at: number): void {
     this.trailing = false;
-    this.triggerAt = at;
-    this.waiting = true;
     this.nextTurnAt = at + this.turnEveryMs;
     if (this.botAudioAt > this.speechEndAt) {
-      // The reply began before the endpoint was reported: count it, then keep waiting for the next reply.
       this.stats.early++;
+      return;
     }
+    this.triggerAt = at;
+    this.waiting = true;
   }
 
   get done(): boolean {
