@@ -42,6 +42,8 @@ const results: Record<string, unknown> = {
   loadAvgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
 };
 const t0 = performance.now();
+// Sections measured by this invocation (with --only, latest.json also carries older ones).
+const fresh: Record<string, unknown> = {};
 for (const s of SECTIONS) {
   if (only && !only.includes(s.name)) continue;
   process.stdout.write(`\n## ${s.name}\n`);
@@ -49,6 +51,7 @@ for (const s of SECTIONS) {
   try {
     const rows = await s.run();
     results[s.name] = rows;
+    fresh[s.name] = rows;
     // Raw per-run figures stay in the JSON; the table shows the summaries.
     process.stdout.write(table(rows.map(({ runs: _runs, ...r }) => r)));
     process.stdout.write(`(${s.name}: ${Math.round((performance.now() - ts) / 1000)} s, load average ${loadavg()[0].toFixed(2)})\n`);
@@ -58,9 +61,9 @@ for (const s of SECTIONS) {
   }
 }
 if (peers) {
-  // The peer comparison in one table, from this invocation's sections (nothing re-measured).
+  // The peer comparison in one table, from this invocation's sections only (nothing re-measured, nothing older).
   const { peerSummary } = await import('./summary.js');
-  const rows = peerSummary(results);
+  const rows = peerSummary(fresh);
   results.peerSummary = rows;
   process.stdout.write(`\n## vs LiveKit agents 1.9 (same run)\n${table(rows as never)}`);
 }
