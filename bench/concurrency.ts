@@ -1,120 +1,122 @@
-import '../entry/builtins.js'; // the built-in providers, as the CLI registers them
-import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { VoicebotApp } from '../core/app/app.js';
-import { loadConfigText } from '../core/config/load.js';
-import { silentLogger } from '../core/logging.js';
-import { createDefaultRegistry } from '../core/plugins/registry.js';
-import { MockTelephony } from '../plugins/mock/telephony.js';
-import { SimCaller, runTicker } from './sim-caller.js';
-import { round, table } from './stats.js';
-
-/** Mock services with realistic latencies; 8 kHz μ-law line; a caller turn every few seconds. */
-const CONFIG = `version: 1
-plugins:
-  telephony: { provider: mock }
-  stt: { provider: mock }
-  llm: { provider: mock, latencyMs: 300, script: [ { reply: "Okay, noted." } ] }
-  tts: { provider: mock, latencyMs: 150 }
-settings:
-  timeouts: { endOfSpeech: 400ms, noInput: 60s, maxCall: 1h }
-flows:
-  main:
-    steps:
-      talk: { llm: { system: "bench", maxTurns: 100000 } }
-`;
-
-export interface ConcurrencyRow {
-  calls: number;
-  sustained: boolean;
-  pacingJitterP50Ms: number;
-  pacingJitterP99Ms: number;
-  lateTicks: number;
-  eventLoopLagP99Ms: number;
-  cpuPctOfCorePerCall: number;
-  heapKBPerCall: number;
-  rssKBPerCall: number;
-  callerTurns: number;
-}
-
-async function runLevel(n: number, measureMs: number): Promise<ConcurrencyRow> {
-  const { config } = await loadConfigText(CONFIG, '/bench/concurrency.yaml', { env: {}, registry: createDefaultRegistry() });
-  const tel = new MockTelephony('mock', { codec: 'pcmu' });
-  const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
-  await app.start();
-  global.gc?.();
-  const heap0 = process.memoryUsage().heapUsed;
-  const rss0 = process.memoryUsage().rss;
-  const callers: SimCaller[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    const side = tel.placeCall();
-    // Turns every 4 s, first ones spread over the first 4 s so the load is even.
-    callers.push(new SimCaller(side, 'hello there', 29, 4000, t0 + 500 + ((i * 4000) / n), Number.MAX_SAFE_INTEGER));
-  }
-  const warmupEnd = t0 + 3000;
-  const end = warmupEnd + measureMs;
-  let measuring = false;
-  let cpu0 = process.cpuUsage();
-  let wall0 = 0;
-  const lag = monitorEventLoopDelay({ resolution: 10 });
-    let rssPeak = 0;
-  await runTicker(callers, () => {
-    const now = performance.now();
-    if (!measuring && now >= warmupEnd) {
-      measuring = true;
-      app.clock.resetStats();
-      lag.enable();
-      cpu0 = process.cpuUsage();
-      wall0 = now;
-    }
-    if (measuring && Math.floor(now / 1000) !== Math.floor((now - 20) / 1000)) {
-      const m = process.memoryUsage();
-      rssPeak = Math.max(rssPeak, m.rss);
-    }
-    return now >= end;
-  });
-  lag.disable();
-  const cpu = process.cpuUsage(cpu0);
-  const wall = performance.now() - wall0;
-  // Retained heap with every call still live: collect first, so the figure is what calls hold, not garbage.
-  global.gc?.();
-  const live = process.memoryUsage();
-  const row: ConcurrencyRow = {
-    calls: n,
-    sustained: false,
-    pacingJitterP50Ms: app.clock.latenessPercentile(50),
-    pacingJitterP99Ms: app.clock.latenessPercentile(99),
-    lateTicks: app.clock.lateTicks,
-    eventLoopLagP99Ms: round(lag.percentile(99) / 1e6, 1),
-    cpuPctOfCorePerCall: round(((cpu.user + cpu.system) / 1000 / wall / n) * 100, 3),
-    heapKBPerCall: round((live.heapUsed - heap0) / 1024 / n, 1),
-    rssKBPerCall: round((Math.max(rssPeak, live.rss) - rss0) / 1024 / n, 1),
-    callerTurns: callers.reduce((s, c) => s + c.stats.turns, 0),
-  };
-  row.sustained = row.pacingJitterP99Ms <= 10 && row.lateTicks === 0 && callers.every((c) => !c.ended);
-  await app.stop();
-  return row;
-}
+import { runJob, type ConcurrencyJob, type Who } from './jobs.js';
+import { END_OF_SPEECH_MS, type BenchOpts } from './latency.js';
+import { spread } from './stats.js';
+import type { WindowResult } from './window.js';
 
 /**
- * Ramp concurrent simulated calls in one process until outbound pacing
- * jitter p99 exceeds 10 ms or the clock had to skip frames. The simulated
- * callers (50 frames/s each, μ-law both ways) run in the same process, so
- * the figures include their cost.
+ * The real-time rule, both directions, per frame where it arrives:
+ * caller frames reach the bot at most CALLER_LATE_P99_MS late (p99), bot
+ * frames reach the caller with gap jitter at most BOT_JITTER_P99_MS (p99),
+ * and no call ends.
  */
-export async function runConcurrencyBench(opts: { quick: boolean }): Promise<ConcurrencyRow[]> {
-  const levels = process.env.VB_LEVELS ? process.env.VB_LEVELS.split(",").map(Number) : opts.quick ? [250] : [250, 500, 1000, 1500, 2000, 2500, 3000, 4000];
-  const measureMs = opts.quick ? 3000 : 10000;
-  const rows: ConcurrencyRow[] = [];
-  for (const n of levels) {
-    const row = await runLevel(n, measureMs);
-    rows.push(row);
-    if (!row.sustained) break;
-  }
-  return rows;
+export const CALLER_LATE_P99_MS = 50;
+export const BOT_JITTER_P99_MS = 20;
+
+export function onTime(r: WindowResult): boolean {
+  return r.callerLateP99Ms <= CALLER_LATE_P99_MS && r.botJitterP99Ms <= BOT_JITTER_P99_MS && r.callsEnded === 0;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.stdout.write(table((await runConcurrencyBench({ quick: process.argv.includes('--quick') })) as never));
+const num = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
+const list = (name: string): number[] | undefined => process.env[name]?.split(',').map(Number);
+
+/**
+ * Knobs (environment):
+ *   VB_LEVELS      voicebot call counts, comma-separated (default 250,500,1000,1500,2000; --quick 250)
+ *   VB_PEER_LEVELS LiveKit session counts with --peers (default 10,25,50,100; --quick 25)
+ *   VB_RUNS        runs per level, each in a fresh process (default 3; --quick 1)
+ *   VB_MEASURE_MS  measured window per run (default 5000; --quick 3000), after VB_WARMUP_MS (default 3000)
+ *   VB_TURN_EVERY_MS  pause from a turn's trigger (580 ms after the caller stops) to the next turn (default 4000)
+ */
+function knobs(opts: BenchOpts) {
+  return {
+    levels: list('VB_LEVELS') ?? (opts.quick ? [250] : [250, 500, 1000, 1500, 2000]),
+    peerLevels: list('VB_PEER_LEVELS') ?? (opts.quick ? [25] : [10, 25, 50, 100]),
+    runs: num('VB_RUNS') ?? (opts.quick ? 1 : 3),
+    measureMs: num('VB_MEASURE_MS') ?? (opts.quick ? 3000 : 5000),
+    warmupMs: num('VB_WARMUP_MS') ?? 3000,
+    turnEveryMs: num('VB_TURN_EVERY_MS') ?? 4000,
+  };
+}
+
+export interface ConcurrencyRow {
+  framework: string;
+  calls: number;
+  /** Runs on time / runs. */
+  sustained: string;
+  callerLateP99Ms: string;
+  botJitterP99Ms: string;
+  eventLoopLagP99Ms: string;
+  cpuPctOfCore: string;
+  simPctOfBusy: string;
+  heapKBPerCall: string;
+  rssKBPerCall: string;
+  secondsBetweenTurnsPerCall: string;
+  runs: WindowResult[];
+}
+
+function row(framework: string, calls: number, runs: WindowResult[]): ConcurrencyRow {
+  const f = (k: keyof WindowResult, d = 1): string => spread(runs.map((r) => r[k] as number), d);
+  return {
+    framework,
+    calls,
+    sustained: `${runs.filter(onTime).length}/${runs.length}`,
+    callerLateP99Ms: f('callerLateP99Ms'),
+    botJitterP99Ms: f('botJitterP99Ms'),
+    eventLoopLagP99Ms: f('eventLoopLagP99Ms'),
+    cpuPctOfCore: f('cpuPctOfCore', 0),
+    simPctOfBusy: f('simPctOfBusy', 0),
+    heapKBPerCall: f('heapKBPerCall', 0),
+    rssKBPerCall: f('rssKBPerCall', 0),
+    secondsBetweenTurnsPerCall: f('secondsBetweenTurnsPerCall', 2),
+    runs,
+  };
+}
+
+/** A level holds when the majority of its runs are on time; the ramp stops at the first level that does not. */
+const holds = (runs: WindowResult[]): boolean => runs.filter(onTime).length * 2 > runs.length;
+
+/**
+ * Concurrent calls per process, each level's runs in fresh child processes
+ * (so memory per call is against that process's own baseline), voicebot and
+ * (with --peers) LiveKit alternating run by run.
+ */
+export async function runConcurrencyBench(opts: BenchOpts): Promise<ConcurrencyRow[]> {
+  const k = knobs(opts);
+  const job = (calls: number): ConcurrencyJob => ({ mode: 'concurrency', calls, warmupMs: k.warmupMs, measureMs: k.measureMs, turnEveryMs: k.turnEveryMs, endOfSpeechMs: END_OF_SPEECH_MS });
+  const ramps: { who: Who; label: string; levels: number[]; rows: ConcurrencyRow[]; stopped: boolean }[] = [{ who: 'ours', label: 'voicebot', levels: k.levels, rows: [], stopped: false }];
+  if (opts.peers) ramps.push({ who: 'livekit', label: 'LiveKit agents 1.9', levels: k.peerLevels, rows: [], stopped: false });
+  const steps = Math.max(...ramps.map((r) => r.levels.length));
+  for (let i = 0; i < steps; i++) {
+    const runs = new Map<(typeof ramps)[number], WindowResult[]>();
+    for (let r = 0; r < k.runs; r++) {
+      for (const ramp of ramps) {
+        const n = ramp.levels[i];
+        if (ramp.stopped || n === undefined) continue;
+        const timeout = k.warmupMs + k.measureMs + 120_000;
+        const res = await runJob<WindowResult>(ramp.who, job(n), timeout).catch((e: Error) => {
+          process.stdout.write(`  ${ramp.label} ${n}: ${e.message}\n`);
+          return undefined;
+        });
+        const l = runs.get(ramp) ?? [];
+        if (res) l.push(res);
+        runs.set(ramp, l);
+      }
+    }
+    for (const [ramp, l] of runs) {
+      const n = ramp.levels[i];
+      ramp.rows.push(row(ramp.label, n, l));
+      if (!holds(l)) ramp.stopped = true;
+    }
+  }
+  return ramps.flatMap((r) => r.rows);
+}
+
+/** Highest level that held, per framework (for the peer summary). */
+export function highestSustained(rows: ConcurrencyRow[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of rows) {
+    const [ok, of] = r.sustained.split('/').map(Number);
+    if (ok * 2 > of) out.set(r.framework, Math.max(out.get(r.framework) ?? 0, r.calls));
+  }
+  return out;
 }

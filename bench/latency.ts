@@ -1,88 +1,115 @@
-import '../entry/builtins.js'; // the built-in providers, as the CLI registers them
-import { fileURLToPath } from 'node:url';
-import { VoicebotApp } from '../core/app/app.js';
-import { loadConfigText } from '../core/config/load.js';
-import type { CallEvent } from '../core/engine/events.js';
-import { silentLogger } from '../core/logging.js';
-import { createDefaultRegistry } from '../core/plugins/registry.js';
-import { MockTelephony } from '../plugins/mock/telephony.js';
-import { SimCaller, runTicker } from './sim-caller.js';
-import { percentile, round, table } from './stats.js';
+import { MODELLED, runJob, type Breakdown, type TurnsJob, type TurnsResult, type Who } from './jobs.js';
+import { median, percentile, round, spread } from './stats.js';
 
-const END_OF_SPEECH_MS = 200;
+/** Configured endpointing delay (voicebot `endOfSpeech`, LiveKit `endpointing.minDelay`). */
+export const END_OF_SPEECH_MS = 200;
 
-const CONFIG = `version: 1
-plugins:
-  telephony: { provider: mock }
-  stt: { provider: mock }
-  llm: { provider: mock, script: [ { reply: "Ok." } ] }
-  tts: { provider: mock }
-settings:
-  bargeIn: { enabled: false }
-  timeouts: { endOfSpeech: ${END_OF_SPEECH_MS}ms, noInput: 60s, maxCall: 1h }
-flows:
-  main:
-    steps:
-      talk: { llm: { system: "bench", maxTurns: 100000 } }
-`;
+interface Variant {
+  label: string;
+  who: Who;
+  preemptive?: boolean;
+}
+
+const OURS: Variant = { label: 'voicebot', who: 'ours' };
+const LK: Variant = { label: 'LiveKit agents 1.9', who: 'livekit' };
+const LK_PRE: Variant = { label: 'LiveKit agents 1.9, preemptive generation', who: 'livekit', preemptive: true };
+
+export interface BenchOpts {
+  quick: boolean;
+  peers: boolean;
+}
+
+function sizes(opts: BenchOpts): { calls: number; turns: number; rounds: number } {
+  return opts.quick ? { calls: 5, turns: 3, rounds: 1 } : { calls: 20, turns: 3, rounds: 3 };
+}
+
+/** Runs every variant once per round, alternating, so machine load drifts over all of them alike. */
+async function interleaved(variants: Variant[], job: Omit<TurnsJob, 'preemptive'>, rounds: number): Promise<Map<Variant, TurnsResult[]>> {
+  const out = new Map<Variant, TurnsResult[]>(variants.map((v) => [v, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const v of variants) {
+      out.get(v)!.push(await runJob<TurnsResult>(v.who, { ...job, preemptive: v.preemptive }, job.timeoutMs + 30_000));
+    }
+  }
+  return out;
+}
 
 export interface LatencyRow {
-  metric: string;
+  framework: string;
   turns: number;
-  p50Ms: number;
-  p99Ms: number;
-  target?: string;
+  p50Ms: string;
+  p99Ms: string;
+  /** Turns whose reply began before the endpoint was due: no framework latency for them (LiveKit under load commits a turn on the transcript before its lagging VAD ends the speech). */
+  early: number;
+  /** Peer's p50 / ours, median of the per-round ratios. */
+  vsOursP50?: string;
+  vsOursP99?: string;
+}
+
+const per = (runs: TurnsResult[], pick: (r: TurnsResult) => number[], p: number): number[] => runs.map((r) => percentile(pick(r), p));
+
+function ratio(peer: number[], ours: number[]): string {
+  const rs = peer.map((x, i) => x / ours[i]).filter(Number.isFinite);
+  return rs.length ? `${spread(rs, 1)}×` : '—';
+}
+
+function rows(variants: Variant[], got: Map<Variant, TurnsResult[]>, pick: (r: TurnsResult) => number[]): LatencyRow[] {
+  const ours = got.get(OURS)!;
+  return variants.map((v) => {
+    const runs = got.get(v)!;
+    const row: LatencyRow = {
+      framework: v.label,
+      turns: runs.reduce((n, r) => n + pick(r).length, 0),
+      p50Ms: spread(per(runs, pick, 50), 2),
+      p99Ms: spread(per(runs, pick, 99), 2),
+      early: runs.reduce((n, r) => n + r.early, 0),
+    };
+    if (v !== OURS) {
+      row.vsOursP50 = ratio(per(runs, pick, 50), per(ours, pick, 50));
+      row.vsOursP99 = ratio(per(runs, pick, 99), per(ours, pick, 99));
+    }
+    return row;
+  });
 }
 
 /**
- * Framework latency per turn with zero-latency mock services: what is left of
- * "caller stopped → bot audio on the wire" once the configured endpointing
- * delay is taken out is all ours.
+ * Framework latency per turn: zero-delay fake services, 8 kHz line, measured
+ * from the moment the endpoint is due (voicebot: the caller frame that
+ * completes endpointing; LiveKit: its endpointing timer's due time) to the
+ * first bot frame at the caller. Figures: median (min–max) over rounds of
+ * each round's p50/p99.
  */
-export async function runLatencyBench(opts: { quick: boolean }): Promise<LatencyRow[]> {
-  const calls = opts.quick ? 20 : 20;
-  const turnsPerCall = opts.quick ? 5 : 50;
-  const { config } = await loadConfigText(CONFIG, '/bench/latency.yaml', { env: {}, registry: createDefaultRegistry() });
-  const tel = new MockTelephony('mock', { codec: 'pcmu' });
-  const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
-  const metrics: Extract<CallEvent, { type: 'turn.metrics' }>[] = [];
-  const byCall = new Map<string, SimCaller>();
-  app.onEvent((e) => {
-    if (e.type === 'turn.metrics') metrics.push(e);
-    // Endpointing decided: the caller's last written frame is the trigger.
-    else if (e.type === 'caller.said') byCall.get(e.callId)?.endpointed();
-  });
-  await app.start();
-  const callers: SimCaller[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < calls; i++) {
-    const side = tel.placeCall();
-    await side.answered;
-    const c = new SimCaller(side, 'hi', 0, 0, t0 + 200 + i * 37, turnsPerCall);
-    byCall.set(side.callId, c);
-    callers.push(c);
-  }
-  const deadline = performance.now() + (opts.quick ? 60_000 : 300_000);
-  await runTicker(callers, () => callers.every((c) => c.done) || performance.now() > deadline);
-  await app.stop();
-  const lat = callers.flatMap((c) => c.stats.latencies);
-  const early = callers.reduce((n, c) => n + c.stats.early, 0);
-  if (early > 0) throw new Error(`${early} replies started before the engine reported the endpoint: the measurement is invalid`);
-  const overhead = metrics.map((m) => m.overheadMs ?? 0);
-  const e2e = metrics.map((m) => (m.e2eMs ?? 0) - (m.endOfUtteranceMs ?? 0));
-  const row = (metric: string, xs: (number | undefined)[]): LatencyRow => {
-    const v = xs.filter((x): x is number => x !== undefined);
-    return { metric, turns: v.length, p50Ms: round(percentile(v, 50)), p99Ms: round(percentile(v, 99)) };
-  };
-  return [
-    { metric: 'caller frame completing endpointing → first bot frame at caller', turns: lat.length, p50Ms: round(percentile(lat, 50)), p99Ms: round(percentile(lat, 99)), target: 'p99 < 5' },
-    { metric: 'engine e2e minus endpointing (turn.metrics)', turns: e2e.length, p50Ms: round(percentile(e2e, 50)), p99Ms: round(percentile(e2e, 99)) },
-    row('LLM first token → TTS request', metrics.map((m) => m.llmToTtsMs)),
-    row('TTS first chunk → first paced frame', metrics.map((m) => m.ttsToWireMs)),
-    { metric: 'engine overheadMs (e2e − eou − stt − ttft − ttfb)', turns: overhead.length, p50Ms: round(percentile(overhead, 50)), p99Ms: round(percentile(overhead, 99)) },
-  ];
+export async function runLatencyBench(opts: BenchOpts): Promise<LatencyRow[]> {
+  const { calls, turns, rounds } = sizes(opts);
+  const variants = opts.peers ? [OURS, LK] : [OURS];
+  const got = await interleaved(variants, { mode: 'turns', calls, turns, endOfSpeechMs: END_OF_SPEECH_MS, timeoutMs: 120_000 }, rounds);
+  return rows(variants, got, (r) => r.framework);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.stdout.write(table((await runLatencyBench({ quick: process.argv.includes('--quick') })) as never));
+export interface V2vRow extends LatencyRow {
+  endpointingMs: number;
+  sttMs: number;
+  llmMs: number;
+  ttsMs: number;
+  frameworkMs: number;
+}
+
+const STAGES = ['endpointing', 'stt', 'llm', 'tts', 'framework'] as const;
+
+/**
+ * Voice-to-voice with modelled provider delays (STT 200 ms, LLM first token
+ * 350 ms + 20 ms/token, TTS first byte 150 ms): caller's last speech sample →
+ * first bot sample at the caller, and its median breakdown per stage (the
+ * stages' medians need not add up to the total's median).
+ */
+export async function runV2vBench(opts: BenchOpts): Promise<V2vRow[]> {
+  const { calls, turns, rounds } = sizes(opts);
+  const variants = opts.peers ? [OURS, LK, LK_PRE] : [OURS];
+  const got = await interleaved(variants, { mode: 'turns', calls, turns, endOfSpeechMs: END_OF_SPEECH_MS, delays: MODELLED, timeoutMs: 180_000 }, rounds);
+  const base = rows(variants, got, (r) => r.v2v);
+  return variants.map((v, i) => {
+    const b: Breakdown[] = got.get(v)!.flatMap((r) => r.breakdown);
+    const stage = (k: (typeof STAGES)[number]): number => round(median(b.map((x) => x[k])), 1);
+    return { ...base[i], endpointingMs: stage('endpointing'), sttMs: stage('stt'), llmMs: stage('llm'), ttsMs: stage('tts'), frameworkMs: stage('framework') };
+  });
 }

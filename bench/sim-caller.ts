@@ -1,5 +1,27 @@
 import type { CallerSide } from '../core/plugins/telephony.js';
 import { encodeMockSpeech } from '../plugins/mock/mock-speech.js';
+import { Histogram } from './stats.js';
+
+/**
+ * Both directions measured per frame where the frame arrives: how late each
+ * caller frame reached the bot's line against its 20 ms schedule, and how far
+ * each gap between consecutive bot frames at the caller strays from the
+ * frame's duration (bursts of catch-up frames count, as they would on a phone).
+ */
+export class WireStats {
+  readonly callerLateness = new Histogram();
+  readonly botJitter = new Histogram();
+  /**
+   * True where the line hands a frame to the bot synchronously (voicebot's
+   * in-process line), so write time is arrival time. A peer that queues
+   * frames measures arrival itself, from the frame's `dueAt`.
+   */
+  measureCallerAtWrite = true;
+  reset(): void {
+    this.callerLateness.reset();
+    this.botJitter.reset();
+  }
+}
 
 /**
  * Simulated callers for the benchmarks: one drift-corrected 20 ms ticker
@@ -11,7 +33,7 @@ export interface SimCallerStats {
   /** ms from the caller frame that completed the endpointing delay to the bot's first audio frame. */
   latencies: number[];
   turns: number;
-  /** Replies that began before the trigger frame: the trigger is miscalibrated and latencies are not comparable. */
+  /** Turns whose reply began before the endpoint was due (no latency recorded for them). */
   early: number;
   /** ms from writing the caller's last speech frame to the bot's first audio frame (includes the endpointing delay). */
   fromSpeechEnd: number[];
@@ -24,7 +46,7 @@ export class SimCaller {
   private replyPending = false;
   private readonly speech: Int16Array;
   private readonly silence: Int16Array;
-  private readonly frame: { samples: Int16Array; sampleRate: number; timestampMs: number };
+  private readonly frame: { samples: Int16Array; sampleRate: number; timestampMs: number; dueAt: number };
   private pos = -1;
   private silentFrames = 0;
   /** Between the end of speech and the trigger frame: no new turn may start. */
@@ -33,7 +55,10 @@ export class SimCaller {
   private waiting = false;
   private botAudioAt = 0;
   private nextTurnAt: number;
+  private lastRxAt = 0;
   ended = false;
+  /** Set to measure both directions per frame (see WireStats). */
+  wire: WireStats | undefined;
 
   constructor(
     private readonly caller: CallerSide,
@@ -45,12 +70,24 @@ export class SimCaller {
     private readonly maxTurns: number,
   ) {
     const rate = caller.sampleRate;
-    this.speech = encodeMockSpeech(text, rate);
     this.silence = new Int16Array(rate / 50);
-    this.frame = { samples: this.silence, sampleRate: rate, timestampMs: 0 };
+    // End the utterance on the frame holding its last audible sample, so "speech end" is the caller's last sound.
+    const full = encodeMockSpeech(text, rate);
+    let last = full.length - 1;
+    while (last > 0 && Math.abs(full[last]) < 300) last--;
+    this.speech = full.subarray(0, Math.ceil((last + 1) / this.silence.length) * this.silence.length);
+    this.frame = { samples: this.silence, sampleRate: rate, timestampMs: 0, dueAt: 0 };
     this.nextTurnAt = firstTurnAt;
     caller.setReceiver((f) => {
       const s = f.samples;
+      const w = this.wire;
+      if (w) {
+        const t = performance.now();
+        const gap = t - this.lastRxAt;
+        // A pause longer than 200 ms is the end of one stream of frames, not jitter.
+        if (gap < 200) w.botJitter.add(Math.abs(gap - (s.length * 1000) / f.sampleRate));
+        this.lastRxAt = t;
+      }
       let loud = false;
       for (let i = 0; i < s.length && !loud; i += 4) loud = s[i] > 300 || s[i] < -300;
       if (!loud) return;
@@ -62,13 +99,14 @@ export class SimCaller {
         // First audible frame of the reply.
         this.stats.latencies.push(performance.now() - this.triggerAt);
         this.waiting = false;
-      } else if (this.trailing) this.stats.early++;
+      }
       this.botAudioAt = performance.now();
     });
     void caller.ended.then(() => (this.ended = true));
   }
 
-  tick(now: number): void {
+  /** `scheduledAt`: when this frame was due (the ticker's schedule), for the lateness figure. */
+  tick(now: number, scheduledAt = now): void {
     if (this.ended) return;
     const n = this.silence.length;
     if (this.pos < 0 && !this.trailing && !this.waiting && this.stats.turns < this.maxTurns && now >= this.nextTurnAt && now - this.botAudioAt > 300) {
@@ -89,15 +127,12 @@ export class SimCaller {
     } else {
       this.frame.samples = this.silence;
       this.silentFrames++;
-      if (this.trailing && this.triggerFrames > 0 && this.silentFrames === this.triggerFrames) {
-        this.trailing = false;
-        this.triggerAt = performance.now();
-        this.waiting = true;
-        this.nextTurnAt = now + this.turnEveryMs;
-      }
+      if (this.trailing && this.triggerFrames > 0 && this.silentFrames === this.triggerFrames) this.trigger(performance.now());
     }
     this.frame.timestampMs += 20;
     this.lastWriteAt = performance.now();
+    this.frame.dueAt = scheduledAt;
+    if (this.wire?.measureCallerAtWrite) this.wire.callerLateness.add(this.lastWriteAt - scheduledAt);
     this.caller.write(this.frame);
   }
 
@@ -105,17 +140,22 @@ export class SimCaller {
    * With triggerFrames 0: the engine reports it endpointed (caller.said). On an
    * in-process line the frame that did it is the one written last, so the
    * latency counts from that write, whatever the VAD's hangover came to.
+   * A peer whose endpoint is a timer passes the time it was due instead.
    */
-  endpointed(): void {
-    if (!this.trailing) return;
+  endpointed(at = this.lastWriteAt): void {
+    if (this.trailing) this.trigger(at);
+  }
+
+  /** The endpoint is due at `at`: time the reply from there, unless it already began (counted as early, no latency). */
+  private trigger(at: number): void {
     this.trailing = false;
-    this.triggerAt = this.lastWriteAt;
-    this.waiting = true;
-    this.nextTurnAt = this.lastWriteAt + this.turnEveryMs;
+    this.nextTurnAt = at + this.turnEveryMs;
     if (this.botAudioAt > this.speechEndAt) {
-      // The reply began before the endpoint was reported: count it, then keep waiting for the next reply.
       this.stats.early++;
+      return;
     }
+    this.triggerAt = at;
+    this.waiting = true;
   }
 
   get done(): boolean {
@@ -136,7 +176,8 @@ export function runTicker(callers: SimCaller[], until: () => boolean, groups = 4
     const step = (): void => {
       const now = performance.now();
       const g = n % groups;
-      for (let i = g; i < callers.length; i += groups) callers[i].tick(now);
+      const due = t0 + n * period;
+      for (let i = g; i < callers.length; i += groups) callers[i].tick(now, due);
       if (until()) return resolve();
       n++;
       setTimeout(step, Math.max(0, t0 + n * period - performance.now()));

@@ -33,13 +33,26 @@ function timeUntil(args: string[], done: (stderr: string, exited: boolean) => bo
 export interface StartupResult {
   name: string;
   medianMs: number;
+  minMs: number;
+  maxMs: number;
   runs: number;
 }
 
-/** Wall time of `voicebot validate` and of `voicebot run` until its ready line. */
+function nodeAlone(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['-e', '0']);
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`node -e 0 exited ${code}`))));
+  });
+}
+
+/** Wall time of `voicebot validate` and of `voicebot run` until its ready line, beside Node's own start. */
 export async function runStartupBench(opts: { quick: boolean }): Promise<StartupResult[]> {
-  const runs = opts.quick ? 3 : 7;
+  const runs = opts.quick ? 3 : 9;
   const out: StartupResult[] = [];
+  const node: number[] = [];
+  for (let i = 0; i < runs; i++) node.push(await nodeAlone());
+  out.push({ name: 'node -e 0 (Node itself)', medianMs: round(median(node), 1), minMs: round(Math.min(...node), 1), maxMs: round(Math.max(...node), 1), runs });
   const cases: [string, string[], (e: string, exited: boolean) => boolean][] = [
     ['voicebot validate (shipped config)', ['validate'], (_e, exited) => exited],
     ['voicebot run → ready', ['run'], (e) => /ready in/.test(e)],
@@ -47,7 +60,7 @@ export async function runStartupBench(opts: { quick: boolean }): Promise<Startup
   for (const [name, args, done] of cases) {
     const ms: number[] = [];
     for (let i = 0; i < runs; i++) ms.push(await timeUntil(args, done));
-    out.push({ name, medianMs: round(median(ms), 1), runs });
+    out.push({ name, medianMs: round(median(ms), 1), minMs: round(Math.min(...ms), 1), maxMs: round(Math.max(...ms), 1), runs });
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { realClock, type Clock } from '../../core/plugin-api.js';
 
 /** Options every mock service shares: latency and failure injection. */
 export interface FaultOptions {
-  /** ms before each request answers. */
+  /** ms before each request answers: STT final transcript, LLM first token, TTS first chunk (see each plugin's schema). */
   latencyMs?: number;
   /** Fail every request after this many successful ones. */
   failAfter?: number;
@@ -64,6 +64,10 @@ export class Faults {
   async delay(signal?: AbortSignal): Promise<void> {
     const ms = this.opts.latencyMs ?? 0;
     if (ms > 0) await this.clock.sleep(ms, signal);
+  }
+
+  get latencyMs(): number {
+    return this.opts.latencyMs ?? 0;
   }
 }
 

@@ -11,11 +11,14 @@
  * system message whose first line is CLASSIFY_INTENT, followed by one intent
  * per line; the answer is the intent sharing the most words with the user
  * text (or a rule's `intent`), else "none".
+ *
+ * Timing models a hosted model: `latencyMs` is the time to first token,
+ * `tokenDelayMs` the gap between later tokens (one token per word here).
  */
 import { definePlugin } from '../../core/plugin-api.js';
 import { LlmPlugin, type ChatRequest, type LlmCapabilities, type LlmEvent } from '../../core/plugin-api.js';
-import type { Clock } from '../../core/plugin-api.js';
-import { FAULT_SCHEMA_PROPS, Faults, sleep, type FaultOptions } from './faults.js';
+import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
+import { realClock, type Clock } from '../../core/plugin-api.js';
 
 export interface MockLlmRule {
   when?: string;
@@ -28,7 +31,7 @@ export interface MockLlmRule {
 
 export interface MockLlmOptions extends FaultOptions {
   script?: MockLlmRule[];
-  /** ms between streamed words (default 0). */
+  /** ms between streamed words after the first (default 0); the first waits latencyMs. */
   tokenDelayMs?: number;
 }
 
@@ -45,8 +48,11 @@ export class MockLlm extends LlmPlugin {
   private readonly tokenDelayMs: number;
   private calls = 0;
 
-  constructor(provider = 'mock', opts: MockLlmOptions = {}, clock?: Clock) {
+  private readonly clock: Clock;
+
+  constructor(provider = 'mock', opts: MockLlmOptions = {}, clock: Clock = realClock) {
     super(provider);
+    this.clock = clock;
     this.faults = new Faults('llm', opts, clock);
     this.rules = (opts.script ?? []).map((rule) => ({ rule, re: rule.when ? new RegExp(rule.when, 'i') : undefined }));
     this.tokenDelayMs = opts.tokenDelayMs ?? 0;
@@ -89,9 +95,10 @@ export class MockLlm extends LlmPlugin {
 
   private async *stream(text: string, signal?: AbortSignal): AsyncGenerator<LlmEvent, boolean> {
     const parts = text.split(/(?<= )/);
-    for (const p of parts) {
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
       if (signal?.aborted) return true;
-      if (this.tokenDelayMs) await sleep(this.tokenDelayMs, signal, this.faults.clock);
+      if (i > 0 && this.tokenDelayMs) await this.clock.sleep(this.tokenDelayMs, signal);
       if (signal?.aborted) return true;
       yield { type: 'text', text: p };
     }
@@ -126,7 +133,8 @@ export const mockLlmPlugin = definePlugin<'llm', MockLlmOptions>({
     type: 'object',
     properties: {
       ...FAULT_SCHEMA_PROPS,
-      tokenDelayMs: { type: 'number', minimum: 0 },
+      latencyMs: { type: 'number', minimum: 0, description: 'time to first token, ms' },
+      tokenDelayMs: { type: 'number', minimum: 0, description: 'ms between streamed words after the first (default 0)' },
       script: {
         type: 'array',
         items: {

@@ -9,21 +9,27 @@ import {
   type Transcript,
 } from '../../core/plugin-api.js';
 import { MockSpeechDecoder, GAP_MS } from './mock-speech.js';
-import type { Clock } from '../../core/plugin-api.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
+import { realClock, type Clock, type TimerHandle } from '../../core/plugin-api.js';
 
 export interface MockSttOptions extends FaultOptions {
   /** Returned in order instead of decoding the audio (scripting). */
   transcripts?: string[];
 }
 
-/** Recognises mock speech exactly; streaming with interim text as characters arrive. */
+/**
+ * Recognises mock speech exactly; streaming with interim text as characters
+ * arrive. `latencyMs` models the provider's transcription delay on both paths:
+ * batch answers that long after the request, streaming delivers each final
+ * that long after the audio that completed it was pushed (or after
+ * endUtterance() when only the flush completes it). Interims are not delayed.
+ */
 export class MockStt extends SttPlugin {
   readonly capabilities: SttCapabilities = { streaming: true, interimResults: true, sampleRates: [8000, 16000, 24000, 48000] };
   private readonly faults: Faults;
   private readonly script: string[] | undefined;
 
-  constructor(provider = 'mock', opts: MockSttOptions = {}, clock?: Clock) {
+  constructor(provider = 'mock', opts: MockSttOptions = {}, clock: Clock = realClock) {
     super(provider);
     this.faults = new Faults('stt', opts, clock);
     this.script = opts.transcripts ? [...opts.transcripts] : undefined;
@@ -47,17 +53,34 @@ export class MockStt extends SttPlugin {
     let closed = false;
     let failed = false;
     const flush = new Int16Array(Math.round((opts.sampleRate * GAP_MS * 2) / 1000));
+    const delayMs = faults.latencyMs;
+    const clock = faults.clock;
+    // Finals waiting out latencyMs, in order; cleared on close.
+    const pending = new Set<TimerHandle>();
+    const deliver = (text: string): void => {
+      if (closed || failed) return;
+      try {
+        faults.check();
+      } catch (e) {
+        failed = true;
+        opts.onError(e);
+        return;
+      }
+      opts.onTranscript({ text: script ? (script.shift() ?? '') : text, final: true, confidence: 1 });
+    };
     const emitFinals = (): void => {
       for (const text of decoder.take()) {
         lastPartial = '';
-        try {
-          faults.check();
-        } catch (e) {
-          failed = true;
-          opts.onError(e);
-          return;
+        if (delayMs <= 0) {
+          deliver(text);
+          if (failed) return;
+          continue;
         }
-        opts.onTranscript({ text: script ? (script.shift() ?? '') : text, final: true, confidence: 1 });
+        const t = clock.setTimeout(() => {
+          pending.delete(t);
+          deliver(text);
+        }, delayMs);
+        pending.add(t);
       }
     };
     return {
@@ -78,6 +101,8 @@ export class MockStt extends SttPlugin {
       },
       close(): void {
         closed = true;
+        for (const t of pending) clock.clearTimeout(t);
+        pending.clear();
         decoder.reset();
       },
     };
@@ -91,7 +116,15 @@ export const mockSttPlugin = definePlugin<'stt', MockSttOptions>({
   description: 'Deterministic STT that decodes mock-speech audio exactly',
   optionsSchema: {
     type: 'object',
-    properties: { ...FAULT_SCHEMA_PROPS, transcripts: { type: 'array', items: { type: 'string' } } },
+    properties: {
+      ...FAULT_SCHEMA_PROPS,
+      latencyMs: {
+        type: 'number',
+        minimum: 0,
+        description: 'transcription delay, ms: batch answers this long after the request; streaming delivers each final this long after the audio that completed it',
+      },
+      transcripts: { type: 'array', items: { type: 'string' } },
+    },
     additionalProperties: false,
   },
   sampleRates: [8000, 16000, 24000, 48000],

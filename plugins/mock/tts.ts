@@ -1,24 +1,36 @@
 import { definePlugin } from '../../core/plugin-api.js';
 import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugin-api.js';
 import { encodeMockSpeech, mockSpeechDurationMs, mockSpeechOffsetMs } from './mock-speech.js';
-import type { Clock } from '../../core/plugin-api.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
+import { realClock, type Clock } from '../../core/plugin-api.js';
 
 export interface MockTtsOptions extends FaultOptions {
   /** Size of each streamed chunk, ms (default 100). */
   chunkMs?: number;
+  /**
+   * Real-time factor after the first chunk: each later chunk is produced
+   * chunkMs × rtf after the one before (0.1 = ten times faster than real
+   * time). Default 0: as fast as the event loop allows.
+   */
+  rtf?: number;
 }
 
-/** Speaks "mock speech": audio the mock STT decodes back to the exact text. */
+/**
+ * Speaks "mock speech": audio the mock STT decodes back to the exact text.
+ * `latencyMs` is the time to the first chunk (first byte); `rtf` the
+ * throughput after it.
+ */
 export class MockTts extends TtsPlugin {
   readonly capabilities: TtsCapabilities = { streaming: true, sampleRates: [8000, 16000, 24000, 48000], wordTimings: true };
   private readonly faults: Faults;
   private readonly chunkMs: number;
+  private readonly rtf: number;
 
-  constructor(provider = 'mock', opts: MockTtsOptions = {}, clock?: Clock) {
+  constructor(provider = 'mock', opts: MockTtsOptions = {}, clock: Clock = realClock) {
     super(provider);
     this.faults = new Faults('tts', opts, clock);
     this.chunkMs = opts.chunkMs ?? 100;
+    this.rtf = opts.rtf ?? 0;
   }
 
   protected async *_synthesize(req: SynthesizeRequest): AsyncIterable<TtsChunk> {
@@ -41,8 +53,9 @@ export class MockTts extends TtsPlugin {
         sampleRate: req.sampleRate,
         words: words.filter((w) => w.startMs >= startMs && w.startMs < endMs),
       };
+      if (this.rtf > 0) await this.faults.clock.sleep(this.chunkMs * this.rtf, req.signal);
       // Let other calls run between chunks, as a network stream would.
-      await new Promise<void>((r) => setImmediate(r));
+      else await new Promise<void>((r) => setImmediate(r));
     }
   }
 
@@ -59,7 +72,12 @@ export const mockTtsPlugin = definePlugin<'tts', MockTtsOptions>({
   description: 'Deterministic TTS producing mock-speech audio (tests, benchmarks)',
   optionsSchema: {
     type: 'object',
-    properties: { ...FAULT_SCHEMA_PROPS, chunkMs: { type: 'integer', minimum: 10, description: 'ms per streamed chunk' } },
+    properties: {
+      ...FAULT_SCHEMA_PROPS,
+      latencyMs: { type: 'number', minimum: 0, description: 'time to the first audio chunk (first byte), ms' },
+      chunkMs: { type: 'integer', minimum: 10, description: 'ms per streamed chunk' },
+      rtf: { type: 'number', minimum: 0, description: 'real-time factor after the first chunk: each chunk takes chunkMs × rtf (default 0: no wait)' },
+    },
     additionalProperties: false,
   },
   sampleRates: [8000, 16000, 24000, 48000],
