@@ -77,7 +77,7 @@ describe('mock provider delays (on the injected clock)', () => {
     const clock = new StepClock();
     const stt = new MockStt('mock', { latencyMs: 200 }, clock);
     let text: string | undefined;
-    void stt.recognize({ audio: encodeMockSpeech('ok', 8000), sampleRate: 8000 }).then((t) => (text = t.text));
+    void stt.recognize({ audio: encodeMockSpeech('ok', 8000), sampleRate: 8000, language: 'en-US' }).then((t) => (text = t.text));
     await clock.advance(199);
     expect(text).toBeUndefined();
     await clock.advance(1);
@@ -105,7 +105,7 @@ describe('mock provider delays (on the injected clock)', () => {
     const tts = new MockTts('mock', { latencyMs: 150, chunkMs: 100, rtf: 0.5 }, clock);
     const at: number[] = [];
     const run = (async () => {
-      for await (const _c of tts.synthesize({ text: 'hello', sampleRate: 8000 })) at.push(clock.now());
+      for await (const _c of tts.synthesize({ text: 'hello', sampleRate: 8000, language: 'en-US' })) at.push(clock.now());
     })();
     await clock.advance(2000);
     await run;
