@@ -172,7 +172,7 @@ function pace(times: number[], from: number, to: number): { frames: number; expe
 describe('one voicebot run: calls broken in every known way never cost the other calls', () => {
   it('healthy calls keep real-time audio and end normally; each broken call ends with its coded error; the process lives on', async () => {
     const api = await apiServer();
-    const p = cliBackground(['run', '-c', writeConfig(api.url)], /call your bot at http:\/\/[^/]+\//, { cwd: cfgDir });
+    const p = cliBackground(['run', '-c', writeConfig(api.url)], /call your bot at http:\/\/[^/]+\//, { cwd: cfgDir, env: { VOICEBOT_LOG: 'warn' } });
     try {
       await p.ready;
       const ws = /call your bot at (http:\/\/[^/]+\/)/.exec(p.output().stderr)![1].replace(/^http/, 'ws') + 'ws';
@@ -325,7 +325,11 @@ describe('one voicebot run: calls broken in every known way never cost the other
       const code = await p.exited;
       api.server.closeAllConnections();
       await new Promise((r) => api.server.close(r));
-      expect(code, p.output().stderr).toBe(0);
+      const stderr = p.output().stderr;
+      expect(code, stderr.slice(-4000)).toBe(0);
+      // Every fault above was a coded warning for its own call: no error-level log, no stack trace.
+      expect(stderr.split('\n').filter((l) => /"level":(50|60)/.test(l) || /^\s+at /.test(l) || /Uncaught|TypeError|RangeError/.test(l))).toEqual([]);
+      expect(stderr, 'warnings were captured (so the check above saw the log)').toContain('"code":"VB_ERR_FLOW_PLAY_PATH"');
     }
   }, 60_000);
 });
