@@ -20,7 +20,7 @@ export const runHttp: StepExecutor<HttpStep> = async (step, rc, signal) => {
     return undefined;
   } catch (e) {
     if (signal.aborted || !step.onError) throw e;
-    rc.logger.warn({ step: `${step.flow}.${step.name}`, err: (e as Error).message }, 'http step failed; taking onError');
+    rc.logger.warn({ step: `${step.flow}.${step.name}`, code: (e as { code?: string }).code ?? 'VB_ERR_FLOW_HTTP', err: (e as Error).message }, 'http step failed; taking onError');
     if (step.save) rc.scope.vars[step.save] = { error: (e as Error).message };
     return step.onError;
   }
