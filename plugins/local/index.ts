@@ -41,6 +41,8 @@ export interface LocalTelephonyOptions {
   maxQueuedSays?: number;
   /** A socket that sends no `hello` within this many ms is closed (default 10000). */
   helloTimeoutMs?: number;
+  /** dial() with no page waiting: wait this many ms for one to open (default 0: fail at once). `voicebot call -c` with a page to open next. */
+  pageWaitMs?: number;
 }
 
 const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
@@ -98,6 +100,8 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
   private seq = 0;
   /** Pages waiting for calls the bot places (hello.standby), oldest first. */
   private readonly standbys: Standby[] = [];
+  /** dial()s waiting for a page to open (pageWaitMs). */
+  private readonly pageWaiters = new Set<() => void>();
   private files: Map<string, Buffer> | undefined;
 
   constructor(provider = 'local', options: LocalTelephonyOptions = {}, ctx: Partial<Pick<PluginContext, 'logger' | 'settings' | 'clock'>> = {}) {
@@ -272,6 +276,7 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
           standby = { ws, sampleRate: msg.sampleRate, attach: (c) => (call = c) };
           this.standbys.push(standby);
           ws.send(JSON.stringify({ type: 'standby', sampleRate: msg.sampleRate } satisfies ServerMessage));
+          for (const w of [...this.pageWaiters]) w();
           return;
         }
         call = this.offer(ws, msg);
@@ -337,7 +342,10 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
   protected override async _dial(opts: DialOptions): Promise<CallLeg> {
     const to = opts.to;
     if (opts.signal?.aborted) throw new VoicebotError('VB_ERR_CANCELLED', { what: `call to ${to}` });
-    const page = [...this.standbys].reverse().find((p) => !p.ringing);
+    const free = (): Standby | undefined => [...this.standbys].reverse().find((p) => !p.ringing);
+    if (!free() && this.options.pageWaitMs) await this.waitForPage(this.options.pageWaitMs, opts.signal);
+    if (opts.signal?.aborted) throw new VoicebotError('VB_ERR_CANCELLED', { what: `call to ${to}` });
+    const page = free();
     if (!page) {
       throw new VoicebotError('VB_ERR_OUTBOUND_FAILED', { to, detail: `no softphone page is waiting for calls; open ${this.url ?? 'the softphone page'} and tick "Take calls from the bot"` });
     }
@@ -376,6 +384,21 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
     this.sockets.set(id, call);
     call.send({ type: 'ringing', callId: id, sampleRate: page.sampleRate, frameMs: FRAME_MS, from: info.from, to });
     return call.answer();
+  }
+
+  private waitForPage(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    this.logger.info({ url: this.url, waitMs: ms }, `softphone: waiting for a page to take the call; open ${this.url}`);
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.clock.clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.pageWaiters.delete(done);
+        resolve();
+      };
+      const timer = this.clock.setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      this.pageWaiters.add(done);
+    });
   }
 
   /** LocalCallHost: the call is over. */
@@ -431,6 +454,7 @@ export const localTelephonyPlugin = definePlugin<'telephony', LocalTelephonyOpti
       maxSayLength: { type: 'integer', minimum: 1, maximum: 2000, description: 'longest typed text in characters (default 500)' },
       maxQueuedSays: { type: 'integer', minimum: 1, maximum: 1000, description: 'typed texts a call may have waiting; more are refused (default 8)' },
       helloTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000, description: 'close a socket that sends no hello within this (default 10000)' },
+      pageWaitMs: { type: 'integer', minimum: 0, maximum: 600000, description: 'dial() with no page waiting: wait this long for one (default 0)' },
     },
     additionalProperties: false,
   },
