@@ -161,7 +161,7 @@ export class ReplyGenerator {
   }
 
   /** One pass of hold audio in `pb`: after the queued speech, cut when `signal` aborts. */
-  private async holdPlay(pb: Playback, audio: AudioBuffer, signal: AbortSignal): Promise<void> {
+  private async holdPlay(pb: Playback, audio: AudioBuffer, signal: AbortSignal): Promise<boolean> {
     const out = this.h.outbound;
     // The tool may return while earlier speech still plays: its result must not wait for that.
     await new Promise<void>((resolve) => {
@@ -169,7 +169,7 @@ export class ReplyGenerator {
       signal.addEventListener('abort', () => resolve(), { once: true });
       void out.waitPlayed(pb).then(resolve);
     });
-    if (signal.aborted || pb.stopped) return;
+    if (signal.aborted || pb.stopped) return false;
     const rate = out.outputRate;
     const samples = audio.sampleRate === rate ? audio.samples : new Resampler(audio.sampleRate, rate).process(audio.samples);
     // Not one of pb's segments: the hold is no part of what the bot said.
@@ -181,6 +181,7 @@ export class ReplyGenerator {
     } finally {
       signal.removeEventListener('abort', cut);
     }
+    return !signal.aborted && !pb.stopped;
   }
 
   /** Synthesize `text` and queue it for playing; resolves when synthesized (not played). */

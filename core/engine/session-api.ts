@@ -83,8 +83,8 @@ export type ListenResult =
 
 /** Sound while a tool runs, inside the turn's playback (a separate play() would end the turn). */
 export interface ToolHold {
-  /** Plays `audio` once after what the bot already queued; `signal` cuts it at once. Resolves when played or cut. */
-  play(audio: AudioBuffer, signal: AbortSignal): Promise<void>;
+  /** Plays `audio` once after what the bot already queued; `signal` cuts it at once. False: not played to the end (cut, or the turn stopped). */
+  play(audio: AudioBuffer, signal: AbortSignal): Promise<boolean>;
 }
 
 export interface RespondOptions {

@@ -37,7 +37,7 @@ export interface HoldOptions {
   clock?: Clock;
 }
 
-/** The same hold, played through `play` (an llm step's tool: inside the turn's own playback). */
+/** The same hold, played through `play` (an llm step's tool: inside the turn's own playback); `play` returning false ends it. */
 export function holdLoop(session: CallSession, play: (audio: AudioBuffer, signal: AbortSignal) => Promise<unknown>, opts: HoldOptions): { stop(): Promise<void> } {
   const clock = opts.clock ?? realClock;
   const ac = new AbortController();
@@ -47,7 +47,7 @@ export function holdLoop(session: CallSession, play: (audio: AudioBuffer, signal
     const audio = await loadHoldAudio(opts.file).catch(() => defaultHoldAudio());
     while (!ac.signal.aborted && !session.ended) {
       try {
-        await play(audio, ac.signal);
+        if ((await play(audio, ac.signal)) === false) return;
       } catch {
         return;
       }
