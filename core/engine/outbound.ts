@@ -114,6 +114,20 @@ export class Outbound {
     d?.();
   }
 
+  /**
+   * Drop what is queued but not yet played, keeping the playback: hold
+   * audio filling a tool's wait ends here so the reply after it is not late.
+   */
+  cut(pb: Playback): void {
+    if (pb.stopped || this.current !== pb) return;
+    this.pacer.clear();
+    this.o.media.clear();
+    this.enqueuedMs = this.pacer.playedMs;
+    const d = pb.drained;
+    pb.drained = undefined;
+    d?.();
+  }
+
   /** The playback is over (played out or stopped): it no longer holds the floor. */
   finish(pb: Playback): void {
     if (!pb.stopped) pb.heardUntilMs = Infinity;

@@ -129,7 +129,7 @@ export class ReplyGenerator {
         delta.push(msg);
         rounds.push({ msg, round, text: text.trim() });
         for (const call of calls) {
-          const r = await this.runTool(call, opts, pb.signal);
+          const r = await this.runTool(call, opts, pb);
           toolCalls.push(r.error === undefined ? { call, result: r.result } : { call, error: r.error });
           delta.push({ role: 'tool', content: JSON.stringify(r.error === undefined ? (r.result ?? null) : { error: r.error }), toolCallId: call.id, name: call.name });
           if (r.error === undefined && opts.stopOnTools?.includes(call.name)) stoppedOnTool ??= call.name;
@@ -149,14 +149,39 @@ export class ReplyGenerator {
     return { playedText: r.playedText, interrupted: r.interrupted, toolCalls, history, ...(stoppedOnTool ? { stoppedOnTool } : {}) };
   }
 
-  private async runTool(call: ToolCall, opts: RespondOptions, signal: AbortSignal): Promise<{ result?: unknown; error?: string }> {
+  private async runTool(call: ToolCall, opts: RespondOptions, pb: Playback): Promise<{ result?: unknown; error?: string }> {
+    const signal = pb.signal;
     if (signal.aborted) return { error: 'cancelled: the caller interrupted' };
     if (!opts.runTool) return { error: 'no tool runner is configured' };
     try {
-      return { result: await opts.runTool(call, signal) };
+      return { result: await opts.runTool(call, signal, { play: (audio, s) => this.holdPlay(pb, audio, s) }) };
     } catch (e) {
       return { error: e instanceof Error ? e.message : String(e) };
     }
+  }
+
+  /** One pass of hold audio in `pb`: after the queued speech, cut when `signal` aborts. */
+  private async holdPlay(pb: Playback, audio: AudioBuffer, signal: AbortSignal): Promise<boolean> {
+    const out = this.h.outbound;
+    // The tool may return while earlier speech still plays: its result must not wait for that.
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      void out.waitPlayed(pb).then(resolve);
+    });
+    if (signal.aborted || pb.stopped) return false;
+    const rate = out.outputRate;
+    const samples = audio.sampleRate === rate ? audio.samples : new Resampler(audio.sampleRate, rate).process(audio.samples);
+    // Not one of pb's segments: the hold is no part of what the bot said.
+    out.append(pb, { text: '', round: -1, startMs: -1, durationMs: 0, words: [], complete: true }, samples, rate);
+    const cut = (): void => out.cut(pb);
+    signal.addEventListener('abort', cut, { once: true });
+    try {
+      await out.waitPlayed(pb);
+    } finally {
+      signal.removeEventListener('abort', cut);
+    }
+    return !signal.aborted && !pb.stopped;
   }
 
   /** Synthesize `text` and queue it for playing; resolves when synthesized (not played). */

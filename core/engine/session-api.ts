@@ -81,12 +81,18 @@ export type ListenResult =
   | { type: 'dtmf'; digits: string }
   | { type: 'timeout' };
 
+/** Sound while a tool runs, inside the turn's playback (a separate play() would end the turn). */
+export interface ToolHold {
+  /** Plays `audio` once after what the bot already queued; `signal` cuts it at once. False: not played to the end (cut, or the turn stopped). */
+  play(audio: AudioBuffer, signal: AbortSignal): Promise<boolean>;
+}
+
 export interface RespondOptions {
   /** Conversation so far (system first). Not modified: the turn's additions come back as `history`. */
   messages: ChatMessage[];
   tools?: readonly ToolSpec[];
   /** Runs a tool; the returned value is JSON-serialized back to the model. Throwing reports the error to the model. */
-  runTool?: (call: ToolCall, signal: AbortSignal) => Promise<unknown>;
+  runTool?: (call: ToolCall, signal: AbortSignal, hold: ToolHold) => Promise<unknown>;
   /** Stop the tool loop after a tool with one of these names ran (an llm step exit). */
   stopOnTools?: readonly string[];
   bargeIn?: boolean;

@@ -27,7 +27,18 @@ export function loadHoldAudio(file: string | undefined): Promise<AudioBuffer> {
  * (quick work stays silent), loops, and stop() ends it at once and waits
  * until playback let go, so whatever the bot says next is not mixed with it.
  */
-export function holdWhile(session: CallSession, opts: { file?: string; afterMs: number; clock?: Clock }): { stop(): Promise<void> } {
+export function holdWhile(session: CallSession, opts: HoldOptions): { stop(): Promise<void> } {
+  return holdLoop(session, (audio, signal) => session.play(audio, { bargeIn: false, signal }), opts);
+}
+
+export interface HoldOptions {
+  file?: string;
+  afterMs: number;
+  clock?: Clock;
+}
+
+/** The same hold, played through `play` (an llm step's tool: inside the turn's own playback); `play` returning false ends it. */
+export function holdLoop(session: CallSession, play: (audio: AudioBuffer, signal: AbortSignal) => Promise<unknown>, opts: HoldOptions): { stop(): Promise<void> } {
   const clock = opts.clock ?? realClock;
   const ac = new AbortController();
   const loop = (async () => {
@@ -36,7 +47,7 @@ export function holdWhile(session: CallSession, opts: { file?: string; afterMs: 
     const audio = await loadHoldAudio(opts.file).catch(() => defaultHoldAudio());
     while (!ac.signal.aborted && !session.ended) {
       try {
-        await session.play(audio, { bargeIn: false, signal: ac.signal });
+        if ((await play(audio, ac.signal)) === false) return;
       } catch {
         return;
       }

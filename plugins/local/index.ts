@@ -11,13 +11,16 @@ import { definePlugin } from '../../core/plugin-api.js';
 import {
   TelephonyPlugin,
   type CallerSide,
+  type CallInfo,
+  type CallLeg,
+  type DialOptions,
   type PlaceCallOptions,
   type TelephonyCapabilities,
 } from '../../core/plugin-api.js';
 import { realClock, type Clock } from '../../core/plugin-api.js';
 import { LocalCall, FRAME_MS, type LocalCallHost } from './call.js';
 import { SoftphoneClient } from './client.js';
-import { DEFAULT_CLIENT_LIMITS, MAX_MESSAGE_BYTES, WS_PATH, parseClientMessage, type ClientLimits, type ClientMessage } from './protocol.js';
+import { DEFAULT_CLIENT_LIMITS, MAX_MESSAGE_BYTES, WS_PATH, parseClientMessage, type ClientLimits, type ClientMessage, type ServerMessage } from './protocol.js';
 
 export { SoftphoneClient } from './client.js';
 export { LocalCall } from './call.js';
@@ -38,6 +41,8 @@ export interface LocalTelephonyOptions {
   maxQueuedSays?: number;
   /** A socket that sends no `hello` within this many ms is closed (default 10000). */
   helloTimeoutMs?: number;
+  /** dial() with no page waiting: wait this many ms for one to open (default 0: fail at once). `voicebot call -c` with a page to open next. */
+  pageWaitMs?: number;
 }
 
 const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
@@ -76,7 +81,7 @@ function isLoopbackHostname(h: string): boolean {
  * Transfers are simulated: recorded, shown on the page, and the call ends.
  */
 export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
-  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true };
+  readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: true, outbound: true };
   readonly logger: Logger;
   readonly options: LocalTelephonyOptions;
   readonly limits: ClientLimits;
@@ -93,6 +98,10 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
   private readonly port: number;
   private boundPort: number | undefined;
   private seq = 0;
+  /** Pages waiting for calls the bot places (hello.standby), oldest first. */
+  private readonly standbys: Standby[] = [];
+  /** dial()s waiting for a page to open (pageWaitMs). */
+  private readonly pageWaiters = new Set<() => void>();
   private files: Map<string, Buffer> | undefined;
 
   constructor(provider = 'local', options: LocalTelephonyOptions = {}, ctx: Partial<Pick<PluginContext, 'logger' | 'settings' | 'clock'>> = {}) {
@@ -230,6 +239,7 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
   // ── calls ─────────────────────────────────────────────────────────────
   private onSocket(ws: WebSocket): void {
     let call: LocalCall | undefined;
+    let standby: Standby | undefined;
     const report = (code: 'VB_ERR_LOCAL_PROTOCOL' | 'VB_ERR_LOCAL_LIMIT', params: Record<string, string | number>): void => {
       const e = new VoicebotError(code, params);
       this.logger.warn({ code: e.code, callId: call?.info.id }, e.message);
@@ -253,9 +263,22 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
       const p = parseClientMessage(toBuffer(data), this.limits);
       if (!p.ok) return protocolError(p.detail);
       const msg = p.msg;
+      if (!call && standby) {
+        // Waiting for the bot to call: only the answer to an `incoming` is meaningful.
+        if ((msg.type === 'accept' || msg.type === 'decline') && standby.ringing?.callId === msg.callId) return standby.ringing.settle(msg.type);
+        if (msg.type === 'accept' || msg.type === 'decline') return; // a late answer to a call that stopped ringing
+        return protocolError(`${msg.type} on a standby socket with no call`);
+      }
       if (!call) {
         if (msg.type !== 'hello') return protocolError(`expected hello first, got ${msg.type}`);
         clearHello();
+        if (msg.standby) {
+          standby = { ws, sampleRate: msg.sampleRate, attach: (c) => (call = c) };
+          this.standbys.push(standby);
+          ws.send(JSON.stringify({ type: 'standby', sampleRate: msg.sampleRate } satisfies ServerMessage));
+          for (const w of [...this.pageWaiters]) w();
+          return;
+        }
         call = this.offer(ws, msg);
         return;
       }
@@ -273,10 +296,18 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
           return call.onAck(msg.id);
         case 'hello':
           return protocolError('a second hello on a call');
+        case 'accept':
+        case 'decline':
+          return protocolError(`${msg.type} during a call`);
       }
     });
     ws.on('close', () => {
       clearHello();
+      if (standby) {
+        const i = this.standbys.indexOf(standby);
+        if (i >= 0) this.standbys.splice(i, 1);
+        standby.ringing?.settle('gone');
+      }
       if (!call) return;
       call.onCallerGone('caller-hangup');
       if (this.sockets.get(call.info.id) === call) this.sockets.delete(call.info.id);
@@ -302,6 +333,74 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
     return call;
   }
 
+  /**
+   * The bot calls the open page: the newest standby socket not already
+   * ringing gets `incoming`; `accept` makes that socket the call's (then it
+   * runs like a page-placed call), `decline`, a closed page or the ring
+   * timeout fail with the coded outbound errors.
+   */
+  protected override async _dial(opts: DialOptions): Promise<CallLeg> {
+    const to = opts.to;
+    if (opts.signal?.aborted) throw new VoicebotError('VB_ERR_CANCELLED', { what: `call to ${to}` });
+    const free = (): Standby | undefined => [...this.standbys].reverse().find((p) => !p.ringing);
+    if (!free() && this.options.pageWaitMs) await this.waitForPage(this.options.pageWaitMs, opts.signal);
+    if (opts.signal?.aborted) throw new VoicebotError('VB_ERR_CANCELLED', { what: `call to ${to}` });
+    const page = free();
+    if (!page) {
+      throw new VoicebotError('VB_ERR_OUTBOUND_FAILED', { to, detail: `no softphone page is waiting for calls; open ${this.url ?? 'the softphone page'} and tick "Take calls from the bot"` });
+    }
+    const id = `local-out-${process.pid}-${++this.seq}`;
+    const info: CallInfo = { id, from: opts.callerId ?? 'voicebot', to, meta: { ...opts.meta, line: 'local' }, direction: 'outbound' };
+    const ringMs = opts.ringTimeoutMs ?? 30_000;
+    opts.onRinging?.(info);
+    const send = (m: ServerMessage): void => {
+      if (page.ws.readyState === page.ws.OPEN) page.ws.send(JSON.stringify(m));
+    };
+    const answer = await new Promise<'accept' | 'decline' | 'gone' | 'timeout' | 'cancelled'>((resolve) => {
+      const settle = (a: 'accept' | 'decline' | 'gone' | 'timeout' | 'cancelled'): void => {
+        this.clock.clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        page.ringing = undefined;
+        resolve(a);
+      };
+      const timer = this.clock.setTimeout(() => settle('timeout'), ringMs);
+      const onAbort = (): void => settle('cancelled');
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      page.ringing = { callId: id, settle };
+      send({ type: 'incoming', callId: id, from: info.from, to, sampleRate: page.sampleRate, frameMs: FRAME_MS });
+      this.logger.info({ callId: id, to }, 'softphone: ringing the page');
+    });
+    if (answer === 'timeout' || answer === 'cancelled') send({ type: 'missed', callId: id, reason: answer === 'timeout' ? 'no-answer' : 'cancelled' });
+    if (answer === 'timeout') throw new VoicebotError('VB_ERR_OUTBOUND_NO_ANSWER', { to, timeoutMs: ringMs });
+    if (answer === 'cancelled') throw new VoicebotError('VB_ERR_CANCELLED', { what: `call to ${to}` });
+    if (answer === 'decline') throw new VoicebotError('VB_ERR_OUTBOUND_DECLINED', { to, detail: 'declined on the softphone page' });
+    if (answer === 'gone') throw new VoicebotError('VB_ERR_OUTBOUND_FAILED', { to, detail: 'the softphone page closed while it rang' });
+    // Accepted: the standby socket is this call's from now on.
+    const i = this.standbys.indexOf(page);
+    if (i >= 0) this.standbys.splice(i, 1);
+    const call = new LocalCall(info, page.sampleRate, page.ws, this);
+    page.attach(call);
+    this.calls.set(id, call);
+    this.sockets.set(id, call);
+    call.send({ type: 'ringing', callId: id, sampleRate: page.sampleRate, frameMs: FRAME_MS, from: info.from, to });
+    return call.answer();
+  }
+
+  private waitForPage(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    this.logger.info({ url: this.url, waitMs: ms }, `softphone: waiting for a page to take the call; open ${this.url}`);
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.clock.clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.pageWaiters.delete(done);
+        resolve();
+      };
+      const timer = this.clock.setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      this.pageWaiters.add(done);
+    });
+  }
+
   /** LocalCallHost: the call is over. */
   forget(call: LocalCall): void {
     this.calls.delete(call.info.id);
@@ -325,6 +424,16 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
   }
 }
 
+/** A page's socket waiting for the bot to call (hello with standby: true). */
+interface Standby {
+  ws: WebSocket;
+  sampleRate: number;
+  /** The accepted call takes over the socket's messages. */
+  attach(call: LocalCall): void;
+  /** Set while an `incoming` waits for the page's answer. */
+  ringing?: { callId: string; settle(a: 'accept' | 'decline' | 'gone'): void };
+}
+
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
@@ -345,6 +454,7 @@ export const localTelephonyPlugin = definePlugin<'telephony', LocalTelephonyOpti
       maxSayLength: { type: 'integer', minimum: 1, maximum: 2000, description: 'longest typed text in characters (default 500)' },
       maxQueuedSays: { type: 'integer', minimum: 1, maximum: 1000, description: 'typed texts a call may have waiting; more are refused (default 8)' },
       helloTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000, description: 'close a socket that sends no hello within this (default 10000)' },
+      pageWaitMs: { type: 'integer', minimum: 0, maximum: 600000, description: 'dial() with no page waiting: wait this long for one (default 0)' },
     },
     additionalProperties: false,
   },

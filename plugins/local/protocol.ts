@@ -15,7 +15,11 @@ export const WS_PATH = '/ws';
 /** Page/client → bot. */
 export type ClientMessage =
   /** First message: the client's audio rate (8000, 16000, 24000 or 48000) and optional numbers. */
-  | { type: 'hello'; version: number; sampleRate: number; from?: string; to?: string }
+  | { type: 'hello'; version: number; sampleRate: number; from?: string; to?: string; standby?: boolean }
+  /** After an `incoming` on a standby socket: pick up (the socket becomes the call's) ... */
+  | { type: 'accept'; callId: string }
+  /** ... or refuse it (the bot's dial() fails with VB_ERR_OUTBOUND_DECLINED). */
+  | { type: 'decline'; callId: string }
   /** Caller pressed keys (0-9, *, #, A-D). */
   | { type: 'dtmf'; digits: string }
   /** Typed text "spoken" by the caller: the bot encodes it as mock speech and plays it into the caller audio. */
@@ -29,6 +33,12 @@ export type ClientMessage =
 export type ServerMessage =
   | { type: 'ringing'; callId: string; sampleRate: number; frameMs: number; from: string; to: string }
   | { type: 'answered'; callId: string }
+  /** Answer to a standby hello: this page now takes the calls the bot places. */
+  | { type: 'standby'; sampleRate: number }
+  /** On a standby socket: the bot is calling this page; reply `accept` or `decline` with the callId. */
+  | { type: 'incoming'; callId: string; from: string; to: string; sampleRate: number; frameMs: number }
+  /** The bot stopped calling before the page answered (ring timeout, cancelled): back to standby. */
+  | { type: 'missed'; callId: string; reason: string }
   | { type: 'rejected'; reason: string }
   /** Drop bot audio queued for playing (the caller barged in). */
   | { type: 'clear' }
@@ -90,7 +100,9 @@ export function parseClientMessage(data: Buffer | string, limits: Pick<ClientLim
       if (v.version !== PROTOCOL_VERSION) return fail(`protocol version ${JSON.stringify(v.version)}; this voicebot speaks ${PROTOCOL_VERSION}`);
       if (typeof v.sampleRate !== 'number' || !isSupportedRate(v.sampleRate)) return fail(`sample rate ${JSON.stringify(v.sampleRate)} Hz; use one of ${SAMPLE_RATES.join(', ')}`);
       if (!optStr(v.from) || !optStr(v.to)) return fail('hello.from and hello.to must be strings when present');
+      if (v.standby !== undefined && typeof v.standby !== 'boolean') return fail('hello.standby must be true or false when present');
       const msg: ClientMessage = { type: 'hello', version: PROTOCOL_VERSION, sampleRate: v.sampleRate as SampleRate };
+      if (v.standby) msg.standby = true;
       if (v.from) msg.from = v.from.slice(0, MAX_NUMBER_CHARS);
       if (v.to) msg.to = v.to.slice(0, MAX_NUMBER_CHARS);
       return { ok: true, msg };
@@ -104,6 +116,10 @@ export function parseClientMessage(data: Buffer | string, limits: Pick<ClientLim
       return { ok: true, msg: { type: 'say', text: v.text } };
     case 'hangup':
       return { ok: true, msg: { type: 'hangup' } };
+    case 'accept':
+    case 'decline':
+      if (typeof v.callId !== 'string' || !v.callId || v.callId.length > MAX_NUMBER_CHARS) return fail(`${v.type}.callId must be the id of the incoming call`);
+      return { ok: true, msg: { type: v.type, callId: v.callId } };
     case 'ack':
       if (typeof v.id !== 'number' || !Number.isSafeInteger(v.id)) return fail('ack.id must be the integer id of the dtmf it acknowledges');
       return { ok: true, msg: { type: 'ack', id: v.id } };

@@ -1,5 +1,6 @@
 import type { LlmStep } from '../../config/types.js';
 import { findHandler, render, waitForCaller, type StepExecutor } from '../context.js';
+import { holdLoop } from '../thinking.js';
 import { toolSpecs } from '../tools.js';
 
 export const runLlm: StepExecutor<LlmStep> = async (step, rc, signal) => {
@@ -40,7 +41,15 @@ export const runLlm: StepExecutor<LlmStep> = async (step, rc, signal) => {
     const r = await session.respond({
       messages: [{ role: 'system', content: system }, ...rc.history],
       tools: tools.length ? tools : undefined,
-      runTool: (call, s) => rc.tools.run(call.name, call.arguments, s),
+      runTool: async (call, s, port) => {
+        // A slow tool: hold audio in the turn until it returns (settings.hold), as for a slow http step.
+        const hold = rc.config.settings.hold ? holdLoop(session, port.play, rc.config.settings.hold) : undefined;
+        try {
+          return await rc.tools.run(call.name, call.arguments, s);
+        } finally {
+          await hold?.stop();
+        }
+      },
       stopOnTools: exitTools,
       bargeIn: step.bargeIn,
       signal,

@@ -230,9 +230,21 @@ async function call() {
     stopAudio();
     return;
   }
-  ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-  ws.binaryType = 'arraybuffer';
-  ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, sampleRate: LINE_RATE }));
+  stopStandby();
+  const sock = openSocket();
+  sock.onopen = () => sock.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, sampleRate: LINE_RATE }));
+  attachCall(sock);
+}
+
+function openSocket() {
+  const sock = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  sock.binaryType = 'arraybuffer';
+  return sock;
+}
+
+/** `sock` carries the current call (one the page placed, or an accepted incoming one). */
+function attachCall(sock) {
+  ws = sock;
   ws.onmessage = (e) => (typeof e.data === 'string' ? onMessage(JSON.parse(e.data)) : onAudio(e.data));
   ws.onclose = () => {
     if (state.state === 'ringing' || state.state === 'in-call' || state.state === 'connecting') {
@@ -240,7 +252,79 @@ async function call() {
       stopAudio();
     }
     answered = false;
+    startStandby();
   };
+}
+
+// ── calls the bot places: a standby socket waits for `incoming` ──
+let standbyWs;
+let incomingId = '';
+
+function showIncoming(m) {
+  incomingId = m ? m.callId : '';
+  $('incoming').hidden = !m;
+  if (m) $('incoming-from').textContent = m.from;
+}
+
+function startStandby() {
+  if (!$('take-calls').checked || standbyWs || (ws && ws.readyState <= WebSocket.OPEN)) return;
+  const sock = openSocket();
+  standbyWs = sock;
+  sock.onopen = () => sock.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, sampleRate: LINE_RATE, standby: true }));
+  sock.onmessage = (e) => {
+    if (standbyWs !== sock || typeof e.data !== 'string') return;
+    const m = JSON.parse(e.data);
+    if (m.type === 'standby') setStatus('idle', 'Ready to call — or to take a call from the bot.');
+    else if (m.type === 'incoming') {
+      setStatus('incoming', `The bot is calling (${m.to})…`);
+      showIncoming(m);
+    } else if (m.type === 'missed') {
+      showIncoming(undefined);
+      setStatus('idle', `Missed a call from the bot (${m.reason}).`);
+    } else if (m.type === 'error') addLine('error', 'error', `${m.code} ${m.message}`);
+  };
+  sock.onclose = () => {
+    if (standbyWs !== sock) return;
+    standbyWs = undefined;
+    showIncoming(undefined);
+    // The server went away: try again shortly while the box stays ticked.
+    setTimeout(startStandby, 2000);
+  };
+}
+
+function stopStandby() {
+  const sock = standbyWs;
+  standbyWs = undefined;
+  showIncoming(undefined);
+  if (sock && sock.readyState <= WebSocket.OPEN) sock.close();
+}
+
+async function acceptIncoming() {
+  const sock = standbyWs;
+  const callId = incomingId;
+  if (!sock || !callId) return;
+  showIncoming(undefined);
+  standbyWs = undefined;
+  $('transcript').textContent = '';
+  $('metrics').tBodies[0].textContent = '';
+  Object.assign(state, { callId: '', rxFrames: 0, rxVoicedFrames: 0, rxPeakRms: 0, txFrames: 0, events: [], transcript: [], step: '', endReason: '' });
+  setStatus('connecting', 'Answering…');
+  try {
+    await startAudio(); // before accepting, so the bot's first words are heard
+  } catch (e) {
+    setStatus('error', `Audio failed: ${e.message || e}`);
+    sock.send(JSON.stringify({ type: 'decline', callId }));
+    standbyWs = sock;
+    return;
+  }
+  attachCall(sock);
+  sock.send(JSON.stringify({ type: 'accept', callId }));
+}
+
+function declineIncoming() {
+  if (standbyWs && incomingId) standbyWs.send(JSON.stringify({ type: 'decline', callId: incomingId }));
+  showIncoming(undefined);
+  setStatus('idle', 'Declined the bot\'s call.');
 }
 
 function press(d) {
@@ -262,6 +346,9 @@ $('hangup').addEventListener('click', () => {
   }
   if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'hangup' }));
 });
+$('accept').addEventListener('click', acceptIncoming);
+$('decline').addEventListener('click', declineIncoming);
+$('take-calls').addEventListener('change', (e) => (e.target.checked ? startStandby() : stopStandby()));
 $('mute').addEventListener('change', (e) => (muted = e.target.checked));
 $('keypad').addEventListener('click', (e) => {
   if (e.target instanceof HTMLButtonElement) press(e.target.textContent.trim());
@@ -278,3 +365,4 @@ $('say-form').addEventListener('submit', (e) => {
   $('say-text').value = '';
 });
 setStatus('idle', 'Ready to call.');
+startStandby();

@@ -1,0 +1,124 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { VoicebotApp } from '../../core/app/app.js';
+import { loadConfigText } from '../../core/config/load.js';
+import { silentLogger } from '../../core/logging.js';
+import { createDefaultRegistry } from '../../core/plugins/registry.js';
+import { MockSpeechDecoder, encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
+import { MockTelephony } from '../../plugins/mock/telephony.js';
+import { dominantHz, rmsOf } from '../ringcentral/helpers.js';
+
+let app: VoicebotApp | undefined;
+let server: Server | undefined;
+afterEach(async () => {
+  await app?.stop();
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  app = server = undefined;
+});
+
+async function slowServer(delayMs: number): Promise<string> {
+  server = createServer((_req, res) => setTimeout(() => res.end(JSON.stringify({ balance: 42 })), delayMs));
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+}
+
+const config = (url: string, hold: string) => `version: 1
+plugins:
+  telephony: { provider: mock }
+  stt: { provider: mock }
+  tts: { provider: mock }
+  llm:
+    provider: mock
+    script:
+      - { when: "balance", reply: "One moment.", toolCall: { name: balance } }
+      - { afterTool: true, reply: "Here is your balance." }
+settings:
+  timeouts: { endOfSpeech: 400ms }
+${hold}
+tools:
+  balance: { description: The caller's balance, http: { method: GET, url: "${url}/balance" } }
+flows:
+  main:
+    steps:
+      chat:
+        llm:
+          system: "You tell balances."
+          say: "Hello."
+          tools: [balance]
+          maxTurns: 1
+          exits: [ { maxTurns: true, goto: bye } ]
+      bye: { hangup: true }
+`;
+
+/**
+ * A caller says "my balance" after the greeting; the model says "One
+ * moment." and calls a tool whose http server answers after 1.5 s. Frames
+ * the caller hears are classed: the hold chime (C5/E5 dominant), other sound, silence.
+ */
+async function run(url: string, hold: string) {
+  const { config: c, diagnostics } = await loadConfigText(config(url, hold), '/tmp/hold-tool.yaml', { env: {}, registry: createDefaultRegistry() });
+  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const tel = new MockTelephony('mock', { codec: 'pcmu' });
+  app = await VoicebotApp.create({ config: c!, logger: silentLogger(), overrides: { telephony: tel } });
+  await app.start();
+  const caller = tel.placeCall();
+  const rate = caller.sampleRate;
+  const classes: ('chime' | 'sound' | 'quiet')[] = [];
+  const decoder = new MockSpeechDecoder(rate);
+  const words: string[] = [];
+  let spoke = false;
+  caller.setReceiver((f) => {
+    decoder.push(f.samples);
+    words.push(...decoder.take());
+    if (!spoke && words.join(' ').includes('Hello.')) {
+      spoke = true;
+      speak('my balance please');
+    }
+    if (rmsOf(f.samples) < 300) return classes.push('quiet');
+    const hz = dominantHz(f.samples, f.sampleRate, 400, 800, 5);
+    const chime = Math.abs(hz - 523) <= 15 || Math.abs(hz - 659) <= 15;
+    classes.push(chime ? 'chime' : 'sound');
+  });
+  // The caller's speech, paced in real 20 ms frames, then silence so the turn ends.
+  const speak = (text: string) => {
+    const speech = encodeMockSpeech(text, rate);
+    const n = (rate * 20) / 1000;
+    let at = 0;
+    const timer = setInterval(() => {
+      const samples = new Int16Array(n);
+      if (at < speech.length) samples.set(speech.subarray(at, at + n));
+      at += n;
+      caller.write({ samples, sampleRate: rate });
+      if (at > speech.length + rate) clearInterval(timer);
+    }, 20);
+    void caller.ended.then(() => clearInterval(timer));
+  };
+  await caller.ended;
+  return { classes, words };
+}
+
+describe('hold audio while a tool of an llm step is slow (settings.hold)', () => {
+  it('plays after the threshold inside the turn and stops before the bot speaks again', async () => {
+    const url = await slowServer(1500);
+    const { classes, words } = await run(url, '  hold: { after: 300ms }');
+    const heard = words.join(' ');
+    expect(heard).toContain('One moment.');
+    expect(heard).toContain('Here is your balance.');
+    const firstChime = classes.indexOf('chime');
+    const lastChime = classes.lastIndexOf('chime');
+    expect(firstChime).toBeGreaterThan(0);
+    expect(classes.filter((c) => c === 'chime').length).toBeGreaterThan(5);
+    // The answer comes after the chime ended, never mixed into it.
+    const answer = classes.indexOf('sound', lastChime);
+    expect(answer).toBeGreaterThan(lastChime);
+    expect(classes.slice(answer).includes('chime')).toBe(false);
+  }, 20_000);
+
+  it('is silent without settings.hold (the same slow tool, dead air)', async () => {
+    const url = await slowServer(1500);
+    const { classes, words } = await run(url, '');
+    expect(words.join(' ')).toContain('Here is your balance.');
+    expect(classes.includes('chime')).toBe(false);
+  }, 20_000);
+});
