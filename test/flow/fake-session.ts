@@ -161,7 +161,7 @@ export class FakeSession implements CallSession {
         let stopped: string | undefined;
         for (const call of calls) {
           try {
-            const result = await opts.runTool!(call, opts.signal ?? new AbortController().signal);
+            const result = await opts.runTool!(call, opts.signal ?? new AbortController().signal, { play: async () => false });
             toolCalls.push({ call, result });
             messages.push({ role: 'tool', content: JSON.stringify(result), toolCallId: call.id, name: call.name });
             if (opts.stopOnTools?.includes(call.name)) stopped = call.name;

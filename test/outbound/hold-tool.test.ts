@@ -89,7 +89,7 @@ async function run(url: string, hold: string) {
       const samples = new Int16Array(n);
       if (at < speech.length) samples.set(speech.subarray(at, at + n));
       at += n;
-      caller.write({ samples, sampleRate: rate });
+      caller.write({ samples, sampleRate: rate, timestampMs: ((at - n) / rate) * 1000 });
       if (at > speech.length + rate) clearInterval(timer);
     }, 20);
     void caller.ended.then(() => clearInterval(timer));
