@@ -240,9 +240,14 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
   private onSocket(ws: WebSocket): void {
     let call: LocalCall | undefined;
     let standby: Standby | undefined;
+    // A flooding client must not turn one message into one log line: limit refusals are logged
+    // the first time and then every 100th (with the count); the client is told each time.
+    let refused = 0;
     const report = (code: 'VB_ERR_LOCAL_PROTOCOL' | 'VB_ERR_LOCAL_LIMIT', params: Record<string, string | number>): void => {
       const e = new VoicebotError(code, params);
-      this.logger.warn({ code: e.code, callId: call?.info.id }, e.message);
+      if (code !== 'VB_ERR_LOCAL_LIMIT' || ++refused === 1 || refused % 100 === 0) {
+        this.logger.warn({ code: e.code, callId: call?.info.id, ...(refused ? { refused } : {}) }, e.message);
+      }
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', code: e.code, message: e.message }));
     };
     // Anything malformed ends this socket's call (a conforming page never sends it); other calls are untouched.
