@@ -36,7 +36,7 @@ export * from './engine/sentence-splitter.js';
 export * from './time/clock.js';
 export { createLogger, silentLogger, type Logger } from './logging.js';
 export type { CallEvent } from './engine/events.js';
-export type { ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler, WorkerPicker, WorkerTarget } from './app/roles.js';
+export type { ForwardOptions, ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler, WorkerPicker, WorkerTarget } from './app/roles.js';
 export type { FlowState } from './flow/runner.js';
 // DI: the tokens a plugin may resolve from ctx.container.
 export { TOKENS, type HttpClient } from './di/tokens.js';

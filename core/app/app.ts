@@ -18,6 +18,7 @@ import { asRemoteStream, type RemoteAudioStream, type RunRole, type StreamEvent,
 import type { FlowState } from '../flow/runner.js';
 import type { CallSession } from '../engine/session-api.js';
 import { routeCall } from './routing.js';
+import { NoWorkerFallback } from '../fleet/no-worker.js';
 
 /** Optional on a telephony plugin: receives every event of the calls it carries. */
 export interface CallEventObserver {
@@ -108,6 +109,7 @@ export class VoicebotApp implements TelephonyHandler {
   readonly remote: RemoteAudioStream | undefined;
   private readonly listeners = new Set<CallEventListener>();
   private readonly streamListeners = new Set<(ev: StreamEvent) => void>();
+  private noWorkerFallback: NoWorkerFallback | undefined;
   private readonly calls = new Map<string, Promise<void>>();
   /** How to end each active call when stop() runs out of patience. */
   private readonly enders = new Map<string, () => Promise<void>>();
@@ -311,10 +313,13 @@ export class VoicebotApp implements TelephonyHandler {
   private async handleEdgeCall(call: IncomingCall, flow: string): Promise<void> {
     const remote = this.remote!;
     const pick = this.dispatcher;
-    // In a fleet, a call no worker can take is not answered (the caller's network plays busy/unavailable).
+    const fallback = this.noWorkerPlayer();
+    // In a fleet, a call no worker can take is not answered (the caller's network plays busy/unavailable),
+    // unless settings.fleet.noWorker asks the edge to answer and play a message.
     if (pick && !pick.pick(new Set())) {
       const e = new VoicebotError('VB_ERR_FLEET_NO_WORKER', { callId: call.info.id, detail: 'the registry lists no ready worker with free capacity' });
       this.logger.error({ callId: call.info.id, code: e.code }, e.message);
+      if (fallback) return this.playNoWorker(await call.answer(), fallback, e);
       this.dispatchStream({ type: 'stream.ended', callId: call.info.id, reason: 'rejected', code: e.code, message: e.message });
       await call.reject('unavailable').catch(() => {});
       return;
@@ -322,10 +327,28 @@ export class VoicebotApp implements TelephonyHandler {
     const leg = await call.answer();
     const callId = leg.info.id;
     this.enders.set(callId, () => leg.hangup('shutdown'));
-    const r = await remote.forward(leg, { flow, onEvent: (ev) => this.dispatchStream(ev), ...(pick ? { pick } : {}) });
+    const r = await remote.forward(leg, { flow, onEvent: (ev) => this.dispatchStream(ev), ...(pick ? { pick, keepLegOnNoWorker: fallback !== undefined } : {}) });
     if (r.error) this.logger.error({ callId, code: r.error.code }, `call ${callId} ended by its audio stream: ${r.error.message}`);
     this.enders.delete(callId);
+    if (fallback && pick && r.error?.code === 'VB_ERR_FLEET_NO_WORKER') return this.playNoWorker(leg, fallback, r.error);
     this.dispatchStream({ type: 'stream.ended', callId, reason: r.reason, ...(r.error ? { code: r.error.code, message: r.error.message } : {}) });
+  }
+
+  private noWorkerPlayer(): NoWorkerFallback | undefined {
+    const f = this.config.settings.fleet.noWorker;
+    if (f && !this.noWorkerFallback) this.noWorkerFallback = new NoWorkerFallback(f.play, this.clock);
+    return this.noWorkerFallback;
+  }
+
+  /** settings.fleet.noWorker: the answered caller hears the message, then the edge hangs up. */
+  private async playNoWorker(leg: CallLeg, fallback: NoWorkerFallback, e: VoicebotError): Promise<void> {
+    const callId = leg.info.id;
+    this.enders.set(callId, () => leg.hangup('shutdown'));
+    const heard = await fallback.play(leg, (err) => this.logError(`call ${callId} settings.fleet.noWorker.play (${fallback.file})`, err));
+    this.enders.delete(callId);
+    this.logger.warn({ callId, code: e.code, fallback: heard }, `call ${callId}: no worker took it; ${heard === 'played' ? 'played settings.fleet.noWorker and hung up' : heard === 'caller-hangup' ? 'the caller hung up during settings.fleet.noWorker' : 'settings.fleet.noWorker could not be played; hung up'}`);
+    const reason = heard === 'played' ? 'bot-hangup' : heard === 'caller-hangup' ? 'caller-hangup' : 'error';
+    this.dispatchStream({ type: 'stream.ended', callId, reason, code: e.code, message: e.message, fallback: heard });
   }
 
   private dispatchStream(ev: StreamEvent): void {

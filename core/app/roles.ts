@@ -43,11 +43,20 @@ export type StreamEvent =
   | { type: 'stream.started'; callId: string; from: string; to: string; flow: string; url: string; format: string }
   | { type: 'stream.reconnecting'; callId: string; detail: string }
   | { type: 'stream.resumed'; callId: string }
-  | { type: 'stream.ended'; callId: string; reason: HangupReason; code?: string; message?: string }
+  /** `fallback`: no worker took the call and the edge played settings.fleet.noWorker (how that went). */
+  | { type: 'stream.ended'; callId: string; reason: HangupReason; code?: string; message?: string; fallback?: 'played' | 'caller-hangup' | 'failed' }
   /** The call lost its worker and goes on on another one. */
   | { type: 'stream.redispatched'; callId: string; url: string; step: string; code: string; message: string }
   /** A call event the worker streamed back (split mode): the edge shows it as if the call ran here. */
   | { type: 'worker.event'; callId: string; event: CallEvent };
+
+export interface ForwardOptions {
+  flow?: string;
+  onEvent?: (ev: StreamEvent) => void;
+  pick?: WorkerPicker;
+  /** On VB_ERR_FLEET_NO_WORKER before the stream started, leave the caller's leg up (the app plays settings.fleet.noWorker). */
+  keepLegOnNoWorker?: boolean;
+}
 
 export interface ForwardResult {
   reason: HangupReason;
@@ -63,7 +72,7 @@ export interface RemoteAudioStream {
   /** Called once before start(). `onStream` takes legs streamed in (worker/all); undefined on an edge. */
   setRole(role: RunRole, onStream: StreamHandler | undefined): void;
   /** Edge: stream an answered leg to the worker; resolves (never rejects) when the call is over on this side. */
-  forward(leg: CallLeg, opts: { flow?: string; onEvent?: (ev: StreamEvent) => void; pick?: WorkerPicker }): Promise<ForwardResult>;
+  forward(leg: CallLeg, opts: ForwardOptions): Promise<ForwardResult>;
   /** Worker: refuse new streams (drain); resumes of live calls still attach. Optional. */
   setDraining?(draining: boolean): void;
   /** Where edges reach this process's worker end, once started (worker/all). */

@@ -164,7 +164,7 @@ export function normalizeAmd(a: unknown): AmdConfig {
   return { timeoutMs: parseDuration(o.timeout) ?? 5000, beepTimeoutMs: parseDuration(o.beepTimeout) ?? 20_000 };
 }
 
-function normalizeFleet(f: Raw, d: Settings['fleet']): Settings['fleet'] {
+function normalizeFleet(f: Raw, d: Settings['fleet'], dir: string): Settings['fleet'] {
   return {
     ...(f.redis ? { redis: String(f.redis) } : {}),
     keyPrefix: f.keyPrefix ?? d.keyPrefix,
@@ -175,6 +175,7 @@ function normalizeFleet(f: Raw, d: Settings['fleet']): Settings['fleet'] {
     drainTimeoutMs: parseDuration(f.drainTimeout) ?? d.drainTimeoutMs,
     drainMessage: f.drainMessage ?? d.drainMessage,
     dispatchBudgetMs: parseDuration(f.dispatchBudget) ?? d.dispatchBudgetMs,
+    ...(typeof f.noWorker?.play === 'string' ? { noWorker: { play: resolve(dir, f.noWorker.play) } } : {}),
   };
 }
 
@@ -231,7 +232,7 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
         }
       : {}),
     ...(s.ops ? { ops: { host: s.ops.host ?? '127.0.0.1', port: s.ops.port ?? 9464 } } : {}),
-    fleet: normalizeFleet(s.fleet ?? {}, d.fleet),
+    fleet: normalizeFleet(s.fleet ?? {}, d.fleet, dir),
   };
   const tools: Record<string, ToolConfig> = {};
   for (const [name, t] of Object.entries((raw.tools ?? {}) as Raw)) {

@@ -264,6 +264,11 @@ export const CONFIG_SCHEMA: Schema = obj(
           drainTimeout: duration('on SIGTERM: how long live calls may finish (default 5m)'),
           drainMessage: str('said to callers still on the line when drainTimeout ends'),
           dispatchBudget: duration('edge: time to place a call on a worker, retries included (default 3s)'),
+          noWorker: obj(
+            { play: str('WAV file (relative to this config) the edge plays before hanging up') },
+            ['play'],
+            'edge: answer a call no worker can take, play a message, hang up (default: do not answer)',
+          ),
         },
         [],
         'several edges and workers; see README "Running a fleet"',

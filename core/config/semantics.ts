@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { decodeWav } from '../audio/wav.js';
 import { resolve } from 'node:path';
 import { closest } from '../plugins/registry.js';
 import { regexProblem } from '../flow/regex.js';
@@ -222,6 +223,7 @@ export function checkSemantics(raw: Raw, config: VoicebotConfig): SemanticProble
       }
     }
   problems.push(...stepShapeProblems(raw, config));
+  problems.push(...fleetProblems(config));
   for (const [name, t] of Object.entries((raw.tools ?? {}) as Raw)) {
     if (!t || typeof t !== 'object') continue;
     if (!!t.http === !!t.handler) {
@@ -303,6 +305,20 @@ function stepShapeProblems(raw: Raw, config: VoicebotConfig): SemanticProblem[] 
       }
     }
   return out;
+}
+
+/** settings.fleet.noWorker.play is read when no worker is left: a missing or unreadable file must show at load, not then. */
+function fleetProblems(config: VoicebotConfig): SemanticProblem[] {
+  const file = config.settings.fleet.noWorker?.play;
+  if (!file) return [];
+  const at: Path = ['settings', 'fleet', 'noWorker', 'play'];
+  if (!existsSync(file)) return [{ path: at, code: 'VB_ERR_CONFIG_AUDIO_FILE', params: { file, detail: 'does not exist' } }];
+  try {
+    decodeWav(readFileSync(file));
+  } catch (e) {
+    return [{ path: at, code: 'VB_ERR_CONFIG_AUDIO_FILE', params: { file, detail: `cannot be played (${(e as Error).message})` } }];
+  }
+  return [];
 }
 
 /** Strongly connected components (Tarjan) in which no step waits for the caller. */

@@ -90,6 +90,8 @@ export interface FleetSettings {
   drainTimeoutMs: number;
   drainMessage: string;
   dispatchBudgetMs: number;
+  /** Edge: a call no worker can take is answered, hears this WAV (absolute path), and is hung up; unset = not answered. */
+  noWorker?: { play: string };
 }
 
 export interface RouteConfig {

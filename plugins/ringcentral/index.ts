@@ -1,7 +1,9 @@
 import { definePlugin } from '../../core/plugin-api.js';
+import { RingCentralLines } from './lines.js';
 import { RingCentralTelephony, ringcentralOptionsSchema, type RingCentralOptions } from './plugin.js';
 
-export { RingCentralTelephony, defaultInstanceId, type RingCentralOptions } from './plugin.js';
+export { RingCentralTelephony, defaultInstanceId, type RingCentralLineOptions, type RingCentralOptions } from './plugin.js';
+export { RingCentralLines } from './lines.js';
 
 /**
  * RingCentral as a WebPhone device: JWT login, SIP over WSS, werift media.
@@ -20,5 +22,5 @@ export default definePlugin<'telephony', RingCentralOptions>({
   name: 'ringcentral',
   description: 'RingCentral WebPhone (SIP over WSS, Opus/PCMU via werift), call control over REST.',
   optionsSchema: ringcentralOptionsSchema as unknown as Record<string, unknown>,
-  create: (options, ctx) => new RingCentralTelephony(options, ctx),
+  create: (options, ctx) => (options.lines ? new RingCentralLines({ ...options, lines: options.lines }, ctx) : new RingCentralTelephony(options, ctx)),
 });

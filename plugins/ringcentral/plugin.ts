@@ -24,13 +24,27 @@ import { dialableNumber, dialFailure, parseApiIds } from './outbound.js';
 import { NodeSipClient } from './sip-client.js';
 import { WebhookServer } from './webhook.js';
 
+/** One extension of a multi-line plugin: its own JWT (and optionally app, server, contact, caller id). */
+export interface RingCentralLineOptions {
+  /** Shown in logs and `meta.line` of its calls; default line1, line2, … */
+  name?: string;
+  jwt: string;
+  clientId?: string;
+  clientSecret?: string;
+  server?: string;
+  instanceId?: string;
+  callerId?: string;
+}
+
 export interface RingCentralOptions {
   /** REST base URL, e.g. https://platform.ringcentral.com. */
   server: string;
   clientId: string;
   clientSecret: string;
-  /** JWT credential; in voicebot.yaml write `jwt: ${RC_JWT}` so it comes from the environment. */
+  /** JWT credential; in voicebot.yaml write `jwt: ${RC_JWT}` so it comes from the environment. Or give `lines`. */
   jwt: string;
+  /** Several extensions in one process (instead of `jwt`); the other options are shared defaults. */
+  lines?: RingCentralLineOptions[];
   /**
    * true: every inbound call is offered to the call flows, which answer it.
    * false: only INVITEs RingCentral marks `Alert-Info: Auto Answer` are offered;
@@ -60,8 +74,32 @@ export interface RingCentralOptions {
 export const ringcentralOptionsSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['server', 'clientId', 'clientSecret', 'jwt'],
+  required: ['server', 'clientId', 'clientSecret'],
+  description: 'give exactly one of jwt (one line) or lines (several extensions, each with its own jwt)',
+  oneOf: [
+    { properties: { jwt: { type: 'string' } }, required: ['jwt'] },
+    { properties: { lines: { type: 'array' } }, required: ['lines'] },
+  ],
   properties: {
+    lines: {
+      type: 'array',
+      minItems: 1,
+      description: 'several extensions, each its own login and WebPhone registration (instead of jwt)',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['jwt'],
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,40}$' },
+          jwt: { type: 'string', minLength: 1 },
+          clientId: { type: 'string', minLength: 1 },
+          clientSecret: { type: 'string', minLength: 1 },
+          server: { type: 'string', minLength: 1 },
+          instanceId: { type: 'string', minLength: 1 },
+          callerId: { type: 'string', pattern: '^\\+?[0-9]{2,15}$' },
+        },
+      },
+    },
     server: { type: 'string', minLength: 1, default: 'https://platform.ringcentral.com' },
     clientId: { type: 'string', minLength: 1 },
     clientSecret: { type: 'string', minLength: 1 },

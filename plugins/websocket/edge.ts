@@ -104,6 +104,7 @@ export class EdgeStream {
     private readonly log: Logger,
     private readonly onEvent?: (ev: StreamEvent) => void,
     private readonly pick?: WorkerPicker,
+    private readonly keepLegOnNoWorker = false,
   ) {
     this.url = settings.url;
     this.ready = new Promise<void>((res, rej) => {
@@ -491,6 +492,8 @@ export class EdgeStream {
     this.ws?.terminate();
     this.finish({ reason: 'error', error: e });
     if (!started) this.rejectReady(e);
+    // The app plays settings.fleet.noWorker on this leg, then hangs up itself.
+    if (!started && this.keepLegOnNoWorker && e.code === 'VB_ERR_FLEET_NO_WORKER') return;
     void this.leg.hangup('error').catch(() => {});
   }
 

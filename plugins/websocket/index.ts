@@ -1,4 +1,4 @@
-import type { ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler, WorkerPicker } from '../../core/plugin-api.js';
+import type { ForwardOptions, ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler, WorkerPicker } from '../../core/plugin-api.js';
 import { VoicebotError } from '../../core/plugin-api.js';
 import type { Logger } from '../../core/plugin-api.js';
 import { AudioStreamPlugin, type AudioStreamCapabilities } from '../../core/plugin-api.js';
@@ -176,9 +176,9 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
     return claim.promise;
   }
 
-  forward(leg: CallLeg, opts: { flow?: string; onEvent?: (ev: StreamEvent) => void; pick?: WorkerPicker } = {}): Promise<ForwardResult> {
+  forward(leg: CallLeg, opts: ForwardOptions = {}): Promise<ForwardResult> {
     const url = this.role === 'edge' ? this.options.url : this.server?.url;
-    if (opts.pick) return this.open(leg, opts.flow, url ?? '', opts.onEvent, opts.pick).done;
+    if (opts.pick) return this.open(leg, opts.flow, url ?? '', opts.onEvent, opts.pick, opts.keepLegOnNoWorker).done;
     if (!url) {
       return Promise.resolve({
         reason: 'error',
@@ -188,9 +188,9 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
     return this.open(leg, opts.flow, url, opts.onEvent).done;
   }
 
-  private open(leg: CallLeg, flow: string | undefined, url: string, onEvent?: (ev: StreamEvent) => void, pick?: WorkerPicker): EdgeStream {
+  private open(leg: CallLeg, flow: string | undefined, url: string, onEvent?: (ev: StreamEvent) => void, pick?: WorkerPicker, keepLegOnNoWorker = false): EdgeStream {
     const log = this.log.child({ end: 'edge', callId: leg.info.id, ...(pick ? {} : { worker: safeUrl(url) }) });
-    const es = new EdgeStream(leg, flow, { ...this.settings, url }, log, onEvent, pick);
+    const es = new EdgeStream(leg, flow, { ...this.settings, url }, log, onEvent, pick, keepLegOnNoWorker);
     this.edges.add(es);
     void es.done.then(() => this.edges.delete(es));
     es.start();

@@ -153,7 +153,9 @@ describe('ringcentral platform edges', () => {
   it('manifest: telephony slot, name ringcentral, required credentials in the schema', () => {
     expect(ringcentral.slot).toBe('telephony');
     expect(ringcentral.name).toBe('ringcentral');
-    expect((ringcentral.optionsSchema as { required: string[] }).required).toEqual(['server', 'clientId', 'clientSecret', 'jwt']);
+    expect((ringcentral.optionsSchema as { required: string[] }).required).toEqual(['server', 'clientId', 'clientSecret']);
+    // and exactly one of jwt (one line) or lines (several)
+    expect((ringcentral.optionsSchema as { oneOf: { required: string[] }[] }).oneOf.map((o) => o.required)).toEqual([['jwt'], ['lines']]);
     const a = defaultInstanceId('cid', 'h.' + Buffer.from(JSON.stringify({ sub: '42' })).toString('base64url') + '.s1');
     const b = defaultInstanceId('cid', 'h.' + Buffer.from(JSON.stringify({ sub: '42' })).toString('base64url') + '.s2');
     expect(a).toBe(b);

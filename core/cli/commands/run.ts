@@ -58,7 +58,7 @@ export const runCommand: Command = {
         else if (ev.type === 'stream.reconnecting') io.stderr(`  stream of call ${ev.callId} dropped (${ev.detail}); reconnecting\n`);
         else if (ev.type === 'stream.resumed') io.stderr(`  stream of call ${ev.callId} resumed\n`);
         else if (ev.type === 'stream.redispatched') io.stderr(`  call ${ev.callId} lost its worker; goes on at ${ev.url} from ${ev.step}\n`);
-        else if (ev.type === 'stream.ended') io.stderr(`call ${ev.callId} ended (${ev.reason}${ev.code ? ` ${ev.code}` : ''})\n`);
+        else if (ev.type === 'stream.ended') io.stderr(`call ${ev.callId} ended (${ev.reason}${ev.code ? ` ${ev.code}` : ''}${ev.fallback ? `; settings.fleet.noWorker: ${ev.fallback}` : ''})\n`);
       });
     }
     if (!args.values.json)

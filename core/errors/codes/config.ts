@@ -17,6 +17,7 @@ export const CONFIG_ERRORS = defineErrors({
   VB_ERR_CONFIG_AUDIO_FORMAT: { message: '{detail}. The core converts between {rates} Hz only; pick a provider option that uses one of them.' },
   VB_ERR_CONFIG_TOOL: { message: '{detail}' },
   VB_ERR_CONFIG_FLOW: { message: '{detail}' },
+  VB_ERR_CONFIG_AUDIO_FILE: { message: 'Audio file {file} {detail}. Give a PCM16, μ-law or A-law WAV; relative paths start at the config\'s directory.' },
   VB_ERR_CONFIG_CHECK_FAILED: { message: 'The config checker failed on this file ({detail}). Fix the other errors listed first; if this line stays alone, report it with the config attached.' },
   VB_ERR_CONFIG_INVALID: { message: 'Config has {count} error(s); run `voicebot validate -c {file}` to list them.' },
   VB_WARN_UNREACHABLE_STEP: { message: 'Step "{step}" in flow "{flow}" is never reached. Link it with next/goto or remove it.', severity: 'warning' },
