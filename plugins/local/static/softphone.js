@@ -274,7 +274,10 @@ function startStandby() {
   sock.onmessage = (e) => {
     if (standbyWs !== sock || typeof e.data !== 'string') return;
     const m = JSON.parse(e.data);
-    if (m.type === 'standby') setStatus('idle', 'Ready to call — or to take a call from the bot.');
+    // After a call the page keeps showing how it ended; the standby socket waits behind it.
+    if (m.type === 'standby') {
+      if (state.state !== 'ended') setStatus('idle', 'Ready to call — or to take a call from the bot.');
+    }
     else if (m.type === 'incoming') {
       setStatus('incoming', `The bot is calling (${m.to})…`);
       showIncoming(m);
