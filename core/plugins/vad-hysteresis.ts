@@ -9,7 +9,7 @@ export interface HysteresisOptions {
 
 /**
  * Turns per-frame voiced/unvoiced decisions into speech-start/speech-end,
- * shared by the frame classifiers (fvad, silero). Speech has short gaps
+ * shared by the frame classifiers (energy, fvad, silero). Speech has short gaps
  * (plosives, between syllables): only a pause as long as minSpeechMs restarts
  * the onset count, and only minSilenceMs of silence ends speech.
  */

@@ -1,6 +1,6 @@
 import type { AudioFrame } from '../../core/plugin-api.js';
 import { definePlugin } from '../../core/plugin-api.js';
-import { VadPlugin, type VadCapabilities, type VadDetector, type VadDetectorOptions, type VadEvent } from '../../core/plugin-api.js';
+import { SpeechHysteresis, VadPlugin, type VadCapabilities, type VadDetector, type VadDetectorOptions, type VadEvent } from '../../core/plugin-api.js';
 
 export interface EnergyVadOptions {
   /** dB above the tracked noise floor that counts as speech (default 12). */
@@ -19,12 +19,16 @@ export interface EnergyVadOptions {
  * or a noisier line raises the threshold instead of counting as speech.
  */
 class EnergyDetector implements VadDetector {
-  speaking = false;
   probability = 0;
   private floorDb = -60;
-  private aboveMs = 0;
-  private belowMs = 0;
-  constructor(private readonly o: Required<EnergyVadOptions>) {}
+  private readonly turns: SpeechHysteresis;
+  constructor(private readonly o: Required<EnergyVadOptions>) {
+    this.turns = new SpeechHysteresis(o);
+  }
+
+  get speaking(): boolean {
+    return this.turns.speaking;
+  }
 
   process(frame: AudioFrame): VadEvent {
     const s = frame.samples;
@@ -35,36 +39,13 @@ class EnergyDetector implements VadDetector {
     const threshold = Math.max(this.o.minLevelDb, this.floorDb + this.o.marginDb);
     const loud = db > threshold;
     this.probability = loud ? Math.min(1, 0.5 + (db - threshold) / 20) : Math.max(0, 0.5 - (threshold - db) / 20);
-    if (!this.speaking) {
-      // Track the floor only outside speech; fast down, slow up.
-      this.floorDb = db < this.floorDb ? this.floorDb * 0.7 + db * 0.3 : this.floorDb * 0.995 + db * 0.005;
-    }
-    if (loud) {
-      this.aboveMs += ms;
-      this.belowMs = 0;
-      if (!this.speaking && this.aboveMs >= this.o.minSpeechMs) {
-        this.speaking = true;
-        return 'speech-start';
-      }
-    } else {
-      this.belowMs += ms;
-      // Speech has short gaps (plosives, syllables): only a pause as long as
-      // minSpeechMs restarts the onset count.
-      if (!this.speaking) {
-        if (this.belowMs >= this.o.minSpeechMs) this.aboveMs = 0;
-      } else if (this.belowMs >= this.o.minSilenceMs) {
-        this.speaking = false;
-        this.aboveMs = 0;
-        return 'speech-end';
-      }
-    }
-    return 'none';
+    // Track the floor only outside speech; fast down, slow up.
+    if (!this.turns.speaking) this.floorDb = db < this.floorDb ? this.floorDb * 0.7 + db * 0.3 : this.floorDb * 0.995 + db * 0.005;
+    return this.turns.update(loud, ms);
   }
 
   reset(): void {
-    this.speaking = false;
-    this.aboveMs = 0;
-    this.belowMs = 0;
+    this.turns.reset();
   }
 }
 
