@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VoicebotApp } from '../../core/app/app.js';
 import { loadConfigText } from '../../core/config/load.js';
@@ -8,20 +6,14 @@ import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import { MockSpeechDecoder, encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { dominantHz, rmsOf } from '../ringcentral/helpers.js';
+import { useSlowServer } from './slow-server.js';
 
 let app: VoicebotApp | undefined;
-let server: Server | undefined;
 afterEach(async () => {
   await app?.stop();
-  await new Promise((r) => (server ? server.close(r) : r(undefined)));
-  app = server = undefined;
+  app = undefined;
 });
-
-async function slowServer(delayMs: number): Promise<string> {
-  server = createServer((_req, res) => setTimeout(() => res.end(JSON.stringify({ balance: 42 })), delayMs));
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
-}
+const slowServer = useSlowServer();
 
 const config = (url: string, hold: string) => `version: 1
 plugins:
