@@ -45,7 +45,9 @@ flows:
 
 /**
  * A caller says "my balance" after the greeting; the model says "One
- * moment." and calls a tool whose http server answers after 1.5 s. Frames
+ * moment." and calls a tool whose http server answers after 3 s (the hold
+ * starts only once "One moment." has played, ≈1.4 s of mock speech, so a
+ * shorter tool leaves only a few frames of chime). Frames
  * the caller hears are classed: the hold chime (C5/E5 dominant), other sound, silence.
  */
 async function run(url: string, hold: string) {
@@ -92,7 +94,7 @@ async function run(url: string, hold: string) {
 
 describe('hold audio while a tool of an llm step is slow (settings.hold)', () => {
   it('plays after the threshold inside the turn and stops before the bot speaks again', async () => {
-    const url = await slowServer(1500);
+    const url = await slowServer(3000);
     const { classes, words } = await run(url, '  hold: { after: 300ms }');
     const heard = words.join(' ');
     expect(heard).toContain('One moment.');
