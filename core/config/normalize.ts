@@ -57,7 +57,7 @@ export const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
 
 export const DEFAULT_SETTINGS = (dir: string): Settings => ({
   language: 'en-US',
-  bargeIn: { enabled: true, minSpeechMs: 300 },
+  bargeIn: { enabled: true, minSpeechMs: 250 },
   timeouts: { noInput: 6000, endOfSpeech: 600, maxCall: 900_000, shutdown: 10_000 },
   recording: { enabled: false, dir: resolve(dir, 'recordings') },
   sampleRate: 'auto',
