@@ -1,14 +1,11 @@
+import { normalizeInterruption } from '../config/normalize.js';
 import type { InterruptionSettings } from '../config/types.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
 
 export type { InterruptionSettings };
 
-export const DEFAULT_INTERRUPTION: InterruptionSettings = {
-  minWords: 1,
-  backchannels: ['mhm', 'uh-huh', 'yeah', 'okay', 'right'],
-  falseInterruptionMs: 1000,
-  mode: 'pause',
-};
+/** The defaults, from the one place config defaults are filled in. */
+export const DEFAULT_INTERRUPTION: InterruptionSettings = normalizeInterruption({});
 
 /** A say/listen/llm step's own rule (`bargeIn: { backchannels: true }`), over the settings'. */
 export interface InterruptionOverride {
