@@ -20,7 +20,7 @@ export type WordSource = 'interim' | 'final' | 'none';
 /**
  * One interruption of one bot playback:
  *   Idle → Paused (an onset: the bot pauses or ducks) → Confirmed (words: the bot stops) | Resumed (none came)
- *   Resumed → Paused (another utterance's onset) | Confirmed (the late words of a batch transcript)
+ *   Resumed → Confirmed (words of a later utterance, or the late words of a batch transcript)
  *   Idle → Confirmed (minWords 0: the onset alone; a DTMF key)
  *   any → Idle (the playback ended).
  */
@@ -34,7 +34,7 @@ export enum InterruptionState {
 const ALLOWED: Record<InterruptionState, readonly InterruptionState[]> = {
   [InterruptionState.Idle]: [InterruptionState.Paused, InterruptionState.Confirmed],
   [InterruptionState.Paused]: [InterruptionState.Confirmed, InterruptionState.Resumed, InterruptionState.Idle],
-  [InterruptionState.Resumed]: [InterruptionState.Paused, InterruptionState.Confirmed, InterruptionState.Idle],
+  [InterruptionState.Resumed]: [InterruptionState.Confirmed, InterruptionState.Idle],
   [InterruptionState.Confirmed]: [InterruptionState.Idle],
 };
 
@@ -151,12 +151,13 @@ export class InterruptionPolicy {
       this.confirm();
       return true;
     }
-    if (this.state === InterruptionState.Paused) {
+    // Paused: it joins the pause. Resumed: this line has shown it makes noise, so
+    // the bot talks on through later onsets of this playback and only words stop it.
+    if (this.state !== InterruptionState.Idle) {
       this.open++;
       return true;
     }
-    // From Resumed, an earlier utterance may still await its final: it stays counted.
-    this.open = this.state === InterruptionState.Resumed ? this.open + 1 : 1;
+    this.open = 1;
     this.go(InterruptionState.Paused);
     this.pausedAt = this.host.clock.now();
     this.host.pause(this.s.mode);

@@ -68,6 +68,7 @@ describe('interruption policy parts', () => {
     expect(interruptionTransition(InterruptionState.Idle, InterruptionState.Paused)).toBe(InterruptionState.Paused);
     expect(() => interruptionTransition(InterruptionState.Idle, InterruptionState.Resumed)).toThrow(/illegal/);
     expect(() => interruptionTransition(InterruptionState.Confirmed, InterruptionState.Paused)).toThrow(/illegal/);
+    expect(() => interruptionTransition(InterruptionState.Resumed, InterruptionState.Paused)).toThrow(/illegal/);
   });
 });
 
@@ -166,6 +167,24 @@ describe('interruptions that forgive (real engine, virtual clock)', () => {
     expect(ofType(events, 'bot.resumed').length).toBeGreaterThanOrEqual(1);
     expect(ofType(events, 'bot.interrupted')).toEqual([]);
     expect(caller.lastLoudInAt - t0).toBeGreaterThan(3000);
+    caller.stop();
+  });
+
+  it('noise that comes and goes pauses the bot once per prompt: after a false interruption only words stop it', async () => {
+    rig = await makeRig();
+    const { caller, session, events } = await rig.call();
+    const saying = session.say(SENTENCE);
+    await caller.afterLoudFrames(20);
+    const burst = whiteNoise(700, caller.rate, -25);
+    const gap = new Int16Array(Math.round(caller.rate * 1.2));
+    for (let i = 0; i < 3; i++) {
+      void caller.play(burst);
+      void caller.play(gap);
+    }
+    expect(await saying).toEqual({ interrupted: false, playedText: SENTENCE });
+    await caller.waitHeard((h) => h.length >= 1);
+    expect(caller.heard).toEqual([SENTENCE]);
+    expect(ofType(events, 'bot.paused')).toHaveLength(1);
     caller.stop();
   });
 
