@@ -28,6 +28,12 @@ export interface TranscriptCues {
 
 /** An interim that changed more recently than this is still changing (the recognizer lags the audio). */
 export const STABLE_MS = 150;
+/**
+ * Silence after which the words so far are worth a preemptive reply. Short on
+ * purpose: a start that turns out early costs one cancelled LLM request (the
+ * words change, it is discarded and started again), never a wrong reply.
+ */
+export const PREEMPT_AFTER_MS = 120;
 
 /** A trailing word that promises more: conjunctions, prepositions, articles, possessives, "is", fillers. */
 const CONTINUES = new Set([
@@ -106,7 +112,7 @@ export class Endpointer {
   private verdict: Verdict = 'none';
   private changedAt = 0;
   private stableSent = false;
-  /** The words became stable while the caller is silent (once per hypothesis): the preemptive reply's cue. */
+  /** The caller has been silent PREEMPT_AFTER_MS on these words, or they are final (once per hypothesis): the preemptive reply's cue. */
   onStable: ((text: string) => void) | undefined;
 
   constructor(
@@ -149,7 +155,7 @@ export class Endpointer {
   /** Silence (ms) that ends the turn now, given `silentMs` of it since the last voiced frame. */
   waitMs(silentMs: number): number {
     const changing = !this.final && this.text !== '' && this.now() - this.changedAt < STABLE_MS;
-    if (!this.stableSent && this.text !== '' && !changing && (this.final || silentMs >= STABLE_MS)) {
+    if (!this.stableSent && this.text !== '' && (this.final || silentMs >= PREEMPT_AFTER_MS)) {
       this.stableSent = true;
       this.onStable?.(this.text);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Endpointer, STABLE_MS, endpointLimits, endpointWaitMs, judgeTranscript } from '../../core/engine/endpointing.js';
+import { Endpointer, PREEMPT_AFTER_MS, STABLE_MS, endpointLimits, endpointWaitMs, judgeTranscript } from '../../core/engine/endpointing.js';
 import { HEADER, lines } from '../config/helpers.js';
 
 async function loadConfigText(yaml: string) {
@@ -59,7 +59,7 @@ describe('endpointWaitMs', () => {
 });
 
 describe('Endpointer', () => {
-  it('waits the longest while an interim changes, then by the verdict; reports stable words once', () => {
+  it('waits the longest while an interim changes, then by the verdict; reports the words once per change after PREEMPT_AFTER_MS of silence', () => {
     let now = 0;
     const stable: string[] = [];
     const e = new Endpointer(endpointLimits(200, 1500, 600), () => now);
@@ -67,9 +67,12 @@ describe('Endpointer', () => {
     expect(e.waitMs(20)).toBe(600);
     e.hypothesis('what time', false);
     expect(e.waitMs(40)).toBe(1500);
+    expect(e.waitMs(PREEMPT_AFTER_MS - 1)).toBe(1500);
+    expect(stable).toEqual([]);
+    expect(e.waitMs(PREEMPT_AFTER_MS)).toBe(1500);
+    expect(stable).toEqual(['what time']);
     now = STABLE_MS - 1;
     expect(e.waitMs(STABLE_MS)).toBe(1500);
-    expect(stable).toEqual([]);
     now = STABLE_MS;
     expect(e.waitMs(STABLE_MS)).toBe(400);
     expect(e.waitMs(STABLE_MS + 20)).toBe(400);
