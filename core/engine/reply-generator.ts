@@ -90,13 +90,17 @@ export class ReplyGenerator {
     let speakErr: unknown;
     let failedSlot: 'llm' | 'tts' = 'llm';
     const draft = this.h.metrics.current;
+    // A TTS that streams its input speaks the first clause while the model writes the rest of the sentence.
+    const quick = this.h.tts?.capabilities.inputStreaming === true;
+    let spoken = false;
 
     try {
       for (let round = 0; round < MAX_TOOL_ROUNDS && !pb.stopped; round++) {
-        const splitter = new SentenceSplitter();
+        const splitter = new SentenceSplitter({ quickStart: quick && !spoken });
         let text = '';
         const calls: ToolCall[] = [];
         const speak = (piece: string): void => {
+          spoken = true;
           speaking = speaking.then(() => (pb.stopped || speakErr ? undefined : this.speakChunk(pb, piece, round))).catch((e: unknown) => {
             if (pb.stopped && pb.signal.aborted && !speakErr) return;
             speakErr ??= e;
