@@ -152,3 +152,16 @@ describe('preemptive reply', () => {
     expect(llm.asked).toEqual([]);
   });
 });
+
+describe('turn metrics of a preemptive turn', () => {
+  it('overhead counts only the LLM time left after the final transcript', async () => {
+    const { summarize } = await import('../../core/engine/turn-metrics.js');
+    // Speech ends at 0, endpoint 200, final 210; the LLM was started at 120 and answered at 470; TTS 470 → 620; wire 630.
+    const m = summarize({ turn: 1, speechEndAt: 0, endpointAt: 200, finalAt: 210, llmStartAt: 120, llmFirstAt: 470, ttsStartAt: 470, ttsFirstAt: 620, preemptive: true }, 630);
+    expect(m).toMatchObject({ preemptive: true, endOfUtteranceMs: 200, sttMs: 10, llmTtftMs: 350, ttsTtfbMs: 150, e2eMs: 630 });
+    // 630 − 200 − 10 − (470 − 210) − 150
+    expect(m.overheadMs).toBe(10);
+    // Not preemptive: the whole ttft is on the path, as before.
+    expect(summarize({ turn: 1, speechEndAt: 0, endpointAt: 200, finalAt: 210, llmStartAt: 215, llmFirstAt: 565, ttsStartAt: 565, ttsFirstAt: 715 }, 725).overheadMs).toBe(15);
+  });
+});
