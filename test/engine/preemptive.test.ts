@@ -94,6 +94,23 @@ describe('preemptive reply', () => {
     expect(ofType(events, 'turn.metrics')[0].preemptive).toBe(true);
   });
 
+  it('a cough after the words were stable discards the generation; the same words start again at the next pause', async () => {
+    const { caller, session, events, llm } = await start(preemptive());
+    const got = session.listen({ input: ['speech'], timeoutMs: 5000, preempt: { messages: [SYSTEM] } });
+    await caller.say('What time is it?');
+    await rig!.time.sleep(100);
+    expect(llm.asked).toEqual(['What time is it?']);
+    await caller.noise(100);
+    const r = await got;
+    expect(r).toEqual({ type: 'speech', text: 'What time is it?' });
+    expect(llm.asked).toEqual(['What time is it?', 'What time is it?']);
+    expect(llm.cancelled).toBe(1);
+    await session.respond({ messages: [SYSTEM, { role: 'user', content: 'What time is it?' }] });
+    expect(llm.asked).toHaveLength(2);
+    await session.close('caller-hangup');
+    expect(ofType(events, 'turn.metrics')[0].preemptive).toBe(true);
+  });
+
   it('runs no tool before the endpoint: a discarded generation\'s tool never runs, a kept one\'s runs after the turn ended', async () => {
     const { caller, session, llm } = await start(preemptive(), {
       script: [
