@@ -115,6 +115,7 @@ export const STEP_KIND_SCHEMAS: Record<StepKind, { body: Schema; stepKeys: Recor
       timeout: duration('silence before noInput (default settings.timeouts.noInput)'),
       retries: { type: 'integer', minimum: 0, description: 'default 2' },
       bargeIn: BARGE_IN,
+      endpoint: obj({ min: duration('silence that ends a turn whose words look complete (default settings.turn.minEndpoint)'), max: duration('silence that ends a turn mid-phrase (default settings.turn.maxEndpoint)') }, [], 'this step\'s endpointing'),
       ...LISTEN_SHARED,
     }),
     stepKeys: LISTEN_SHARED,
@@ -243,13 +244,18 @@ export const CONFIG_SCHEMA: Schema = obj(
     settings: obj({
       language: str('BCP-47 language tag, default en-US'),
       bargeIn: obj({ enabled: bool('default true'), minSpeechMs: { type: 'number', minimum: 0, description: 'ms of speech over the bot (one voiced run) that is an onset: the bot pauses; default 250' } }),
-      turn: obj({ interruption: INTERRUPTION }, [], 'turn-taking'),
       timeouts: obj({
         noInput: duration('default 6s'),
         endOfSpeech: duration('default 600ms'),
         maxCall: duration('default 15m'),
         shutdown: duration('on stop, wait this long for active calls before ending them; default 10s'),
       }),
+      turn: obj({
+        minEndpoint: duration('silence that ends a turn whose words look complete; default 200ms'),
+        maxEndpoint: duration('silence that ends a turn mid-phrase (trailing "and", digits still coming); default 1500ms'),
+        preemptive: bool('start the LLM on a stable transcript before the endpoint; default true'),
+        interruption: INTERRUPTION,
+      }, [], 'turn-taking; without it, a set timeouts.endOfSpeech is a fixed timer'),
       recording: obj({ enabled: bool('default false'), dir: str('default ./recordings') }),
       sampleRate: { enum: ['auto', 8000, 16000, 24000, 48000], description: 'engine rate; default auto (the call\'s own rate when VAD and STT take it)' },
       server: obj({ host: str('default 127.0.0.1'), port: { type: 'integer', minimum: 0, maximum: 65535 } }),

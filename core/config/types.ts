@@ -23,6 +23,15 @@ export interface VoicebotConfig {
   secretVars: string[];
 }
 
+export interface TurnSettings {
+  /** Silence (ms) that ends a turn whose words look complete. */
+  minEndpointMs: number;
+  /** Silence (ms) that ends a turn mid-phrase. */
+  maxEndpointMs: number;
+  /** Start the LLM on a stable transcript before the endpoint (llm steps). */
+  preemptive: boolean;
+}
+
 export interface ProviderConfig {
   provider: string;
   /** Plugin options (validated against the plugin's own schema), without `provider`. */
@@ -47,10 +56,16 @@ export interface InterruptionSettings {
 export interface Settings {
   language: string;
   bargeIn: { enabled: boolean; minSpeechMs: number };
-  /** Turn-taking; absent parts take their defaults. */
-  turn?: { interruption?: InterruptionSettings };
   /** shutdown: ms app.stop() waits for active calls before ending them (default 10 s). */
   timeouts: { noInput: number; endOfSpeech: number; maxCall: number; shutdown?: number };
+  /**
+   * Word-aware endpointing and the preemptive reply (README "Turn-taking").
+   * Absent: endOfSpeech is a fixed timer and replies start at the endpoint
+   * (a config that sets timeouts.endOfSpeech and no `turn`).
+   */
+  turn?: TurnSettings;
+  /** settings.turn.interruption, normalized (absent: DEFAULT_INTERRUPTION). Apart from `turn`, whose presence means word-aware endpointing. */
+  interruption?: InterruptionSettings;
   recording: { enabled: boolean; dir: string };
   /**
    * Rate (Hz) the engine runs VAD/recording at; legs and plugins are converted
@@ -226,6 +241,8 @@ export interface ListenStep extends StepBase {
   else?: string;
   exhausted?: string;
   bargeIn?: StepBargeIn;
+  /** This step's endpointing (ms), over settings.turn. */
+  endpoint?: { minMs?: number; maxMs?: number };
 }
 
 export interface LlmExit {

@@ -71,7 +71,7 @@ flows:
       { env: {}, registry: createDefaultRegistry() },
     );
     expect(ok.diagnostics).toEqual([]);
-    expect(ok.config?.settings.turn?.interruption).toEqual({ minWords: 2, backchannels: ['mhm', 'I see'], falseInterruptionMs: 1500, mode: 'duck' });
+    expect(ok.config?.settings.interruption).toEqual({ minWords: 2, backchannels: ['mhm', 'I see'], falseInterruptionMs: 1500, mode: 'duck' });
     const ask = ok.config?.flows.main.steps.ask;
     expect(ask?.kind === 'listen' && ask.bargeIn).toEqual({ backchannels: true });
 
@@ -100,7 +100,7 @@ describe('a cut prompt is never lost silently', () => {
 
   it('the listen step goes on with a prompt that noise cut off (minWords 0: the VAD alone cuts), and bot.interrupted says how far it got', async () => {
     const cfg = await config('{ minWords: 0 }');
-    expect(cfg.settings.turn?.interruption).toEqual({ minWords: 0, backchannels: ['mhm', 'uh-huh', 'yeah', 'okay', 'right'], falseInterruptionMs: 1000, mode: 'pause' });
+    expect(cfg.settings.interruption).toEqual({ minWords: 0, backchannels: ['mhm', 'uh-huh', 'yeah', 'okay', 'right'], falseInterruptionMs: 1000, mode: 'pause' });
     rig = await new Rig({ settings: cfg.settings }).init();
     const { caller, session, events } = await rig.call();
     const running = runFlow(session, { config: cfg, flow: 'main', logger: silentLogger(), clock: rig.time });

@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 function makeRig(over: { interruption?: Partial<InterruptionSettings>; minSpeechMs?: number; stt?: (clock: Clock) => MockStt } = {}): Promise<Rig> {
-  const s = { ...settings({ minSpeechMs: over.minSpeechMs ?? DEFAULT_SETTINGS('.').bargeIn.minSpeechMs }), turn: { interruption: { ...DEFAULT_INTERRUPTION, ...over.interruption } } };
+  const s = { ...settings({ minSpeechMs: over.minSpeechMs ?? DEFAULT_SETTINGS('.').bargeIn.minSpeechMs }), interruption: { ...DEFAULT_INTERRUPTION, ...over.interruption } };
   return new Rig({
     settings: s,
     plugins: (_i, clock) => ({ stt: over.stt?.(clock) ?? new MockStt('mock', {}, clock), llm: new MockLlm('mock', {}, clock), tts: new MockTts('mock', {}, clock) }),

@@ -77,6 +77,13 @@ export function routeHints(step: Pick<ListenStep, 'routes'>): string[] {
   return [...out];
 }
 
+/** The words already pick a route (regex/equals ones; intent needs the model): the engine's endpointing ends the turn sooner. */
+export function routesMatch(step: Pick<ListenStep, 'routes'>): ((text: string) => boolean) | undefined {
+  const rs = step.routes.filter((r) => r.dtmf === undefined && r.intent === undefined && (r.regex !== undefined || r.equals !== undefined));
+  if (rs.length === 0) return undefined;
+  return (text) => rs.some((r) => (r.regex === undefined || configRegex(r.regex).test(text)) && (r.equals === undefined || normalizeSpeech(text) === normalizeSpeech(r.equals)));
+}
+
 export const runListen: StepExecutor<ListenStep> = async (step, rc, signal) => {
   const key = qualified(step);
   let c = rc.counters.get(key);
@@ -87,6 +94,7 @@ export const runListen: StepExecutor<ListenStep> = async (step, rc, signal) => {
   const exhausted = (last: 'noInput' | 'noMatch'): string | undefined =>
     step.exhausted ?? (last === 'noInput' ? findHandler(rc.config, step, 'noInput') : undefined) ?? step.else;
   const hints = routeHints(step);
+  const complete = routesMatch(step);
   let prompt = step.prompt;
   // The rest of a prompt the caller cut off without a word: said next instead of `prompt`.
   let rest: string | undefined;
@@ -108,6 +116,8 @@ export const runListen: StepExecutor<ListenStep> = async (step, rc, signal) => {
       hints,
       ...(cut ? { cutOff: true } : {}),
       signal,
+      ...(step.endpoint ? { endpoint: step.endpoint } : {}),
+      ...(complete ? { complete } : {}),
     });
     if (res.type === 'timeout' && res.cutOff && cut && continues < MAX_CONTINUES) {
       // Cut off by noise or a cough, not by words: the caller never heard the rest. Not a retry.
