@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { isSupportedRate, type AudioFrame } from '../../core/plugin-api.js';
+import { FRAME_MS, isSupportedRate, type AudioFrame } from '../../core/plugin-api.js';
 import type { CallEvent } from '../../core/plugin-api.js';
 import { VoicebotError } from '../../core/plugin-api.js';
 import type { Logger } from '../../core/plugin-api.js';
@@ -11,7 +11,6 @@ import { DTMF_DIGITS, MAX_MESSAGE_BYTES, type ClientLimits, type ServerMessage }
 
 type FrameCb = ((frame: AudioFrame) => void) | undefined;
 
-export const FRAME_MS = 20;
 /** Silence after typed text, so the engine's end-of-speech timer sees the caller stop. */
 const SAY_TAIL_MS = 1000;
 /** Bot audio queued in the socket beyond this many ms is dropped (a stalled page must not grow memory). */

@@ -16,8 +16,7 @@ import {
   type TelephonyCapabilities,
   type TransferOptions,
 } from '../../core/plugin-api.js';
-import { realClock, type Clock } from '../../core/plugin-api.js';
-import { sleep } from './faults.js';
+import { FRAME_MS, realClock, sleep, type Clock } from '../../core/plugin-api.js';
 
 export interface MockTelephonyOptions {
   /** What the simulated line does to audio: G.711 μ-law (default), A-law, or linear. */
@@ -62,7 +61,7 @@ class MockCall implements IncomingCall, CallLeg, MediaPort, CallerSide {
   readonly sampleRate: number;
   readonly inputRate: number;
   readonly outputRate: number;
-  readonly frameMs = 20;
+  readonly frameMs = FRAME_MS;
   readonly sentDtmf: string[] = [];
   readonly transfers: string[] = [];
   readonly ended: Promise<HangupReason>;

@@ -1,4 +1,4 @@
-import type { AudioFrame } from '../../core/plugin-api.js';
+import { FRAME_MS, type AudioFrame } from '../../core/plugin-api.js';
 import { VoicebotError } from '../../core/plugin-api.js';
 import type { MediaPort } from '../../core/plugin-api.js';
 import type { CallInfo, CallLeg, HangupReason, TransferOptions } from '../../core/plugin-api.js';
@@ -61,7 +61,7 @@ export class RcCallLeg implements CallLeg {
       get outputRate() {
         return leg.audio?.pcmRate ?? 8000;
       },
-      frameMs: 20,
+      frameMs: FRAME_MS,
       setReceiver: (cb) => leg.audio?.setReceiver(cb),
       write: (frame: AudioFrame) => {
         if (leg._state !== LegState.Active || !leg.audio) return;

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { AudioFrame } from '../../core/plugin-api.js';
+import { FRAME_MS, type AudioFrame } from '../../core/plugin-api.js';
 import { VoicebotError, type ErrorCode } from '../../core/plugin-api.js';
 import type { Logger } from '../../core/plugin-api.js';
 import { LegState, LegStateMachine } from '../../core/plugin-api.js';
@@ -21,7 +21,6 @@ import { presentedToken, refuseUpgrade, tokenMatches } from './auth.js';
 import { FrameDecoder, FrameSender } from './media.js';
 import {
   CLOSE,
-  FRAME_MS,
   MARK_EVERY_FRAMES,
   PROTOCOL_VERSION,
   describeFormat,
