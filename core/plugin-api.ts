@@ -11,6 +11,7 @@ export * from './plugins/manifest.js';
 export * from './plugins/media-port.js';
 export * from './plugins/telephony.js';
 export * from './plugins/leg-state.js';
+export * from './plugins/telephony-leg.js';
 export * from './plugins/audio-stream.js';
 export * from './plugins/vad.js';
 export * from './plugins/vad-hysteresis.js';
