@@ -18,6 +18,7 @@ export * from './plugins/vad-hysteresis.js';
 export * from './plugins/stt.js';
 export * from './plugins/llm.js';
 export * from './plugins/tts.js';
+export * from './plugins/worker-pool.js';
 export type { BuiltinEntry } from './plugins/registry.js';
 // Coded errors: the core's, and a plugin's own through registerErrors / manifest.errors.
 export { VoicebotError, isVoicebotError, toVoicebotError, registerErrors, isErrorCode, formatMessage } from './errors/index.js';
