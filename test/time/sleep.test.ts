@@ -23,11 +23,10 @@ describe('sleep(ms, signal, clock): the one sleep of core and plugins', () => {
     expect(c.now()).toBe(0);
   });
 
+  // A 60 s sleep that did not see the abort would time the test out.
   it('an already aborted signal resolves at once on the real clock', async () => {
     const ac = new AbortController();
     ac.abort();
-    const t0 = performance.now();
-    await sleep(60_000, ac.signal);
-    expect(performance.now() - t0).toBeLessThan(1000);
-  });
+    await expect(sleep(60_000, ac.signal)).resolves.toBeUndefined();
+  }, 5000);
 });
