@@ -1,5 +1,5 @@
 import type { AudioFrame } from '../../core/plugin-api.js';
-import { definePlugin } from '../../core/plugin-api.js';
+import { definePlugin, SAMPLE_RATES } from '../../core/plugin-api.js';
 import {
   SttPlugin,
   type RecognizeRequest,
@@ -25,7 +25,7 @@ export interface MockSttOptions extends FaultOptions {
  * endUtterance() when only the flush completes it). Interims are not delayed.
  */
 export class MockStt extends SttPlugin {
-  readonly capabilities: SttCapabilities = { streaming: true, interimResults: true, sampleRates: [8000, 16000, 24000, 48000] };
+  readonly capabilities: SttCapabilities = { streaming: true, interimResults: true, sampleRates: SAMPLE_RATES };
   private readonly faults: Faults;
   private readonly script: string[] | undefined;
 
@@ -127,6 +127,6 @@ export const mockSttPlugin = definePlugin<'stt', MockSttOptions>({
     },
     additionalProperties: false,
   },
-  sampleRates: [8000, 16000, 24000, 48000],
+  sampleRates: SAMPLE_RATES,
   create: (options, ctx) => new MockStt('mock', options, ctx.clock),
 });

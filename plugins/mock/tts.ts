@@ -1,4 +1,4 @@
-import { definePlugin } from '../../core/plugin-api.js';
+import { definePlugin, SAMPLE_RATES } from '../../core/plugin-api.js';
 import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugin-api.js';
 import { encodeMockSpeech, mockSpeechDurationMs, mockSpeechOffsetMs } from './mock-speech.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
@@ -21,7 +21,7 @@ export interface MockTtsOptions extends FaultOptions {
  * throughput after it.
  */
 export class MockTts extends TtsPlugin {
-  readonly capabilities: TtsCapabilities = { streaming: true, sampleRates: [8000, 16000, 24000, 48000], wordTimings: true };
+  readonly capabilities: TtsCapabilities = { streaming: true, sampleRates: SAMPLE_RATES, wordTimings: true };
   private readonly faults: Faults;
   private readonly chunkMs: number;
   private readonly rtf: number;
@@ -80,6 +80,6 @@ export const mockTtsPlugin = definePlugin<'tts', MockTtsOptions>({
     },
     additionalProperties: false,
   },
-  sampleRates: [8000, 16000, 24000, 48000],
+  sampleRates: SAMPLE_RATES,
   create: (options, ctx) => new MockTts('mock', options, ctx.clock),
 });
