@@ -11,12 +11,14 @@ export * from './plugins/manifest.js';
 export * from './plugins/media-port.js';
 export * from './plugins/telephony.js';
 export * from './plugins/leg-state.js';
+export * from './plugins/telephony-leg.js';
 export * from './plugins/audio-stream.js';
 export * from './plugins/vad.js';
 export * from './plugins/vad-hysteresis.js';
 export * from './plugins/stt.js';
 export * from './plugins/llm.js';
 export * from './plugins/tts.js';
+export * from './plugins/worker-pool.js';
 export type { BuiltinEntry } from './plugins/registry.js';
 // Coded errors: the core's, and a plugin's own through registerErrors / manifest.errors.
 export { VoicebotError, isVoicebotError, toVoicebotError, registerErrors, isErrorCode, formatMessage } from './errors/index.js';

@@ -1,5 +1,5 @@
 import { realClock, type Clock, type TimerHandle } from '../time/clock.js';
-import type { AudioFrame } from './frame.js';
+import { FRAME_MS, type AudioFrame } from './frame.js';
 
 export interface Tickable {
   /**
@@ -34,7 +34,7 @@ export class PacerClock {
   lateTicks = 0;
   ticks = 0;
 
-  constructor(frameMs = 20, time: Clock = realClock) {
+  constructor(frameMs = FRAME_MS, time: Clock = realClock) {
     this.frameMs = frameMs;
     this.time = time;
   }

@@ -52,6 +52,14 @@ export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise
   });
 }
 
+/**
+ * Resolves after `ms` on `clock` (default: the real one), or early (without throwing) when
+ * `signal` aborts. The one sleep for core and plugins.
+ */
+export function sleep(ms: number, signal?: AbortSignal, clock: Clock = realClock): Promise<void> {
+  return clock.sleep(ms, signal);
+}
+
 export const realClock: Clock = {
   now: () => performance.now(),
   wallNow: () => Date.now(),

@@ -1,5 +1,5 @@
 import type { AudioFrame } from '../../core/plugin-api.js';
-import { definePlugin } from '../../core/plugin-api.js';
+import { definePlugin, SAMPLE_RATES } from '../../core/plugin-api.js';
 import { SpeechHysteresis, VadPlugin, type VadCapabilities, type VadDetector, type VadDetectorOptions, type VadEvent } from '../../core/plugin-api.js';
 
 export interface EnergyVadOptions {
@@ -50,7 +50,7 @@ class EnergyDetector implements VadDetector {
 }
 
 export class EnergyVad extends VadPlugin {
-  readonly capabilities: VadCapabilities = { sampleRates: [8000, 16000, 24000, 48000] };
+  readonly capabilities: VadCapabilities = { sampleRates: SAMPLE_RATES };
   private readonly o: Required<EnergyVadOptions>;
   constructor(provider = 'energy', opts: EnergyVadOptions = {}) {
     super(provider);
@@ -77,7 +77,7 @@ export const energyVadPlugin = definePlugin<'vad', EnergyVadOptions>({
     },
     additionalProperties: false,
   },
-  sampleRates: [8000, 16000, 24000, 48000],
+  sampleRates: SAMPLE_RATES,
   create: (options) => new EnergyVad('energy', options),
 });
 export default energyVadPlugin;

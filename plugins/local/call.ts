@@ -1,9 +1,9 @@
 import type { WebSocket } from 'ws';
-import { isSupportedRate, type AudioFrame } from '../../core/plugin-api.js';
+import { FRAME_MS, isSupportedRate, type AudioFrame } from '../../core/plugin-api.js';
 import type { CallEvent } from '../../core/plugin-api.js';
 import { VoicebotError } from '../../core/plugin-api.js';
 import type { Logger } from '../../core/plugin-api.js';
-import { LegState, LegStateMachine } from '../../core/plugin-api.js';
+import { LegState, TelephonyLeg } from '../../core/plugin-api.js';
 import type { MediaPort } from '../../core/plugin-api.js';
 import type { CallInfo, CallLeg, HangupReason, IncomingCall, TransferOptions } from '../../core/plugin-api.js';
 import { MockSpeechStream } from '../../core/plugin-api.js';
@@ -11,7 +11,6 @@ import { DTMF_DIGITS, MAX_MESSAGE_BYTES, type ClientLimits, type ServerMessage }
 
 type FrameCb = ((frame: AudioFrame) => void) | undefined;
 
-export const FRAME_MS = 20;
 /** Silence after typed text, so the engine's end-of-speech timer sees the caller stop. */
 const SAY_TAIL_MS = 1000;
 /** Bot audio queued in the socket beyond this many ms is dropped (a stalled page must not grow memory). */
@@ -36,18 +35,15 @@ export interface LocalCallHost {
  * chunking and is re-framed to 20 ms; typed text is mock speech played into
  * the caller audio by a drift-corrected 20 ms clock.
  */
-export class LocalCall implements IncomingCall, CallLeg, MediaPort {
+export class LocalCall extends TelephonyLeg implements IncomingCall, MediaPort {
   readonly info: CallInfo;
   readonly media: MediaPort = this;
   readonly inputRate: number;
   readonly outputRate: number;
   readonly frameMs = FRAME_MS;
-  readonly sm: LegStateMachine;
   /** Transfers the bot asked for (simulated on the local line). */
   readonly transfers: string[] = [];
   private engineRx: FrameCb;
-  private dtmfCb: ((d: string) => void) | undefined;
-  private endedCb: ((r: HangupReason) => void) | undefined;
   private readonly frameLen: number;
   private readonly inBuf: Int16Array;
   private inFill = 0;
@@ -69,17 +65,13 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
     private readonly ws: WebSocket,
     private readonly host: LocalCallHost,
   ) {
+    super(info.id);
     if (!isSupportedRate(sampleRate)) throw new Error(`unsupported rate ${sampleRate}`);
     this.info = info;
     this.inputRate = this.outputRate = sampleRate;
-    this.sm = new LegStateMachine(info.id);
     this.frameLen = (sampleRate * FRAME_MS) / 1000;
     this.inBuf = new Int16Array(this.frameLen);
     this.inFrame = { samples: this.inBuf, sampleRate, timestampMs: 0 };
-  }
-
-  get state(): LegState {
-    return this.sm.state;
   }
 
   get limits(): ClientLimits {
@@ -117,14 +109,8 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
 
   // ── IncomingCall ──────────────────────────────────────────────────────
   async answer(): Promise<CallLeg> {
-    if (this.sm.state !== LegState.Ringing) {
-      throw new VoicebotError(this.sm.ended ? 'VB_ERR_CALL_STATE' : 'VB_ERR_CALL_ALREADY_ANSWERED', {
-        callId: this.info.id,
-        action: 'answer',
-        state: this.sm.state,
-      });
-    }
-    this.sm.transition(LegState.Answered, 'answer');
+    this.sm.beginAnswer();
+    this.sm.transition(LegState.Active, 'answer');
     this.answeredAt = performance.now();
     this.send({ type: 'answered', callId: this.info.id });
     return this;
@@ -132,7 +118,7 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
 
   async reject(reason: 'busy' | 'decline' | 'unavailable' = 'decline'): Promise<void> {
     if (this.sm.ended) return;
-    this.sm.transition(LegState.Ended, 'reject');
+    if (this.sm.answered) throw this.sm.stateError('reject');
     this.send({ type: 'rejected', reason });
     this.finish('rejected', false);
   }
@@ -143,7 +129,7 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
   }
 
   write(frame: AudioFrame): void {
-    if (this.sm.state !== LegState.Answered && this.sm.state !== LegState.Transferring) return;
+    if (!this.sm.carriesMedia) return;
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.maxBufferedBytes) {
       if (this.dropped++ === 0) this.host.logger.warn({ callId: this.info.id }, 'softphone is not reading audio; dropping bot frames');
@@ -159,14 +145,6 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
   }
 
   // ── CallLeg ───────────────────────────────────────────────────────────
-  onDtmf(cb: ((d: string) => void) | undefined): void {
-    this.dtmfCb = cb;
-  }
-
-  onEnded(cb: ((r: HangupReason) => void) | undefined): void {
-    this.endedCb = cb;
-  }
-
   /** Resolves when the page acknowledged the digits (or after 2 s). */
   async sendDtmf(digits: string): Promise<void> {
     this.sm.assertActive('sendDtmf');
@@ -190,20 +168,17 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
     this.transfers.push(to);
     this.host.logger.info({ callId: this.info.id, to }, 'transfer (simulated on the local line)');
     this.send({ type: 'transfer', to });
-    this.sm.transition(LegState.Ended, 'transfer');
     this.finish('transferred', false);
   }
 
   async hangup(reason: HangupReason = 'bot-hangup'): Promise<void> {
-    if (this.sm.ended) return;
-    this.sm.transition(LegState.Ended, 'hangup');
     this.finish(reason, false);
   }
 
   // ── from the page ─────────────────────────────────────────────────────
   /** Caller audio (PCM16 LE bytes); delivered to the engine in 20 ms frames. */
   onAudio(bytes: Buffer): void {
-    if (this.sm.state !== LegState.Answered || this.say) return; // typed text has the line
+    if (this.sm.state !== LegState.Active || this.say) return; // typed text has the line
     let n = bytes.length >> 1;
     // A client sending faster than real time would make the engine run ahead (CPU for every call on
     // the process): past the slack, its audio is dropped.
@@ -226,9 +201,8 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
   }
 
   onDtmfFromCaller(digits: string): void {
-    if (this.sm.state !== LegState.Answered) return;
     if (!DTMF_DIGITS.test(digits)) return;
-    for (const d of digits) this.dtmfCb?.(d);
+    for (const d of digits) this.emitDtmf(d);
   }
 
   onAck(id: number): void {
@@ -241,7 +215,7 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
    * limits.maxQueuedSays texts wait: the rest are refused (`false`).
    */
   onSay(text: string): boolean {
-    if (this.sm.state !== LegState.Answered || !text.trim()) return true;
+    if (this.sm.state !== LegState.Active || !text.trim()) return true;
     if (this.queuedSays >= this.limits.maxQueuedSays) return false;
     const audio = new MockSpeechStream(text, this.inputRate);
     this.send({ type: 'saying', text, ms: Math.round(((audio.length + this.sayTailSamples) * 1000) / this.inputRate) });
@@ -288,8 +262,6 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
 
   /** The caller hung up or the socket closed. */
   onCallerGone(reason: HangupReason): void {
-    if (this.sm.ended) return;
-    this.sm.transition(LegState.Ended, reason);
     this.finish(reason, true);
   }
 
@@ -304,25 +276,18 @@ export class LocalCall implements IncomingCall, CallLeg, MediaPort {
 
   /** Ends from outside the bot (shutdown): notifies onEnded, closes the socket now. */
   end(reason: HangupReason): void {
-    if (!this.sm.ended) {
-      this.sm.transition(LegState.Ended, reason);
-      this.finish(reason, true);
-    }
+    this.finish(reason, true);
     this.closeSocket();
   }
 
-  private finish(reason: HangupReason, notify: boolean): void {
+  protected release(reason: HangupReason): void {
     this.engineRx = undefined;
-    this.dtmfCb = undefined;
     if (this.say) clearInterval(this.say.timer);
     this.say = undefined;
     this.sayQueue.length = 0;
     for (const done of [...this.dtmfAcks.values()]) done();
-    const cb = this.endedCb;
-    this.endedCb = undefined;
     this.send({ type: 'ended', reason });
     this.host.forget(this);
-    if (notify) cb?.(reason);
     // Keep the socket briefly for the last events (the app's call.ended closes it sooner).
     if (this.sawCallEnded) this.closeSocket();
     else {

@@ -17,8 +17,8 @@ import {
   type PlaceCallOptions,
   type TelephonyCapabilities,
 } from '../../core/plugin-api.js';
-import { realClock, type Clock } from '../../core/plugin-api.js';
-import { LocalCall, FRAME_MS, type LocalCallHost } from './call.js';
+import { FRAME_MS, realClock, type Clock } from '../../core/plugin-api.js';
+import { LocalCall, type LocalCallHost } from './call.js';
 import { SoftphoneClient } from './client.js';
 import { DEFAULT_CLIENT_LIMITS, MAX_MESSAGE_BYTES, WS_PATH, parseClientMessage, type ClientLimits, type ClientMessage, type ServerMessage } from './protocol.js';
 

@@ -70,8 +70,3 @@ export class Faults {
     return this.opts.latencyMs ?? 0;
   }
 }
-
-/** Resolves after ms on `clock`, or early (without throwing) when signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal, clock: Clock = realClock): Promise<void> {
-  return clock.sleep(ms, signal);
-}

@@ -1,5 +1,5 @@
 import type { AudioFrame } from '../../core/plugin-api.js';
-import { definePlugin } from '../../core/plugin-api.js';
+import { definePlugin, SAMPLE_RATES } from '../../core/plugin-api.js';
 import {
   SttPlugin,
   type RecognizeRequest,
@@ -32,7 +32,7 @@ export interface MockSttOptions extends FaultOptions {
  * after the speech ended.
  */
 export class MockStt extends SttPlugin {
-  readonly capabilities: SttCapabilities = { streaming: true, interimResults: true, sampleRates: [8000, 16000, 24000, 48000] };
+  readonly capabilities: SttCapabilities = { streaming: true, interimResults: true, sampleRates: SAMPLE_RATES };
   private readonly faults: Faults;
   private readonly script: string[] | undefined;
   private readonly interimDelayMs: number;
@@ -149,6 +149,6 @@ export const mockSttPlugin = definePlugin<'stt', MockSttOptions>({
     },
     additionalProperties: false,
   },
-  sampleRates: [8000, 16000, 24000, 48000],
+  sampleRates: SAMPLE_RATES,
   create: (options, ctx) => new MockStt('mock', options, ctx.clock),
 });

@@ -1,7 +1,7 @@
 import type { AudioFrame } from '../../core/plugin-api.js';
 import { alawDecode, alawEncode, mulawDecode, mulawEncode } from '../../core/plugin-api.js';
 import { VoicebotError } from '../../core/plugin-api.js';
-import { LegState, LegStateMachine } from '../../core/plugin-api.js';
+import { LegState, TelephonyLeg } from '../../core/plugin-api.js';
 import { definePlugin } from '../../core/plugin-api.js';
 import type { MediaPort } from '../../core/plugin-api.js';
 import {
@@ -16,8 +16,7 @@ import {
   type TelephonyCapabilities,
   type TransferOptions,
 } from '../../core/plugin-api.js';
-import { realClock, type Clock } from '../../core/plugin-api.js';
-import { sleep } from './faults.js';
+import { FRAME_MS, realClock, sleep, type Clock } from '../../core/plugin-api.js';
 
 export interface MockTelephonyOptions {
   /** What the simulated line does to audio: G.711 μ-law (default), A-law, or linear. */
@@ -56,24 +55,20 @@ class LineCodec {
   }
 }
 
-class MockCall implements IncomingCall, CallLeg, MediaPort, CallerSide {
+class MockCall extends TelephonyLeg implements IncomingCall, MediaPort, CallerSide {
   readonly info: CallInfo;
   readonly media: MediaPort = this;
   readonly sampleRate: number;
   readonly inputRate: number;
   readonly outputRate: number;
-  readonly frameMs = 20;
+  readonly frameMs = FRAME_MS;
   readonly sentDtmf: string[] = [];
   readonly transfers: string[] = [];
-  readonly ended: Promise<HangupReason>;
+  readonly ended: Promise<HangupReason> = this.whenEnded();
   readonly answered: Promise<void>;
-  readonly sm: LegStateMachine;
-  private resolveEnded!: (r: HangupReason) => void;
   private resolveAnswered!: () => void;
   private engineRx: FrameCb;
   private callerRx: FrameCb;
-  private dtmfCb: ((d: string) => void) | undefined;
-  private endedCb: ((r: HangupReason) => void) | undefined;
   private readonly toEngine: LineCodec;
   private readonly toCaller: LineCodec;
 
@@ -83,12 +78,11 @@ class MockCall implements IncomingCall, CallLeg, MediaPort, CallerSide {
     codec: 'pcmu' | 'pcma' | 'l16',
     private readonly owner: MockTelephony,
   ) {
+    super(info.id);
     this.info = info;
     this.sampleRate = this.inputRate = this.outputRate = sampleRate;
-    this.sm = new LegStateMachine(info.id);
     this.toEngine = new LineCodec(codec);
     this.toCaller = new LineCodec(codec);
-    this.ended = new Promise((r) => (this.resolveEnded = r));
     this.answered = new Promise((r) => (this.resolveAnswered = r));
   }
 
@@ -98,21 +92,15 @@ class MockCall implements IncomingCall, CallLeg, MediaPort, CallerSide {
 
   // IncomingCall
   async answer(): Promise<CallLeg> {
-    if (this.sm.state !== LegState.Ringing) {
-      throw new VoicebotError(this.sm.ended ? 'VB_ERR_CALL_STATE' : 'VB_ERR_CALL_ALREADY_ANSWERED', {
-        callId: this.info.id,
-        action: 'answer',
-        state: this.sm.state,
-      });
-    }
-    this.sm.transition(LegState.Answered, 'answer');
+    this.sm.beginAnswer();
+    this.sm.transition(LegState.Active, 'answer');
     this.owner.answers++;
     this.resolveAnswered();
     return this;
   }
 
   async reject(): Promise<void> {
-    this.sm.transition(LegState.Ended, 'reject');
+    if (this.sm.answered) throw this.sm.stateError('reject');
     this.finish('rejected', false);
   }
 
@@ -131,14 +119,6 @@ class MockCall implements IncomingCall, CallLeg, MediaPort, CallerSide {
   }
 
   // CallLeg
-  onDtmf(cb: ((d: string) => void) | undefined): void {
-    this.dtmfCb = cb;
-  }
-
-  onEnded(cb: ((r: HangupReason) => void) | undefined): void {
-    this.endedCb = cb;
-  }
-
   async sendDtmf(digits: string): Promise<void> {
     this.sm.assertActive('sendDtmf');
     this.sentDtmf.push(digits);
@@ -148,19 +128,16 @@ class MockCall implements IncomingCall, CallLeg, MediaPort, CallerSide {
     this.sm.transition(LegState.Transferring, 'transfer');
     const o = this.owner.options;
     if (o.transferLatencyMs) await sleep(o.transferLatencyMs, undefined, this.owner.clock);
-    if (this.sm.ended) throw new VoicebotError('VB_ERR_CALL_STATE', { callId: this.info.id, action: 'transfer', state: 'ended' });
+    if (this.sm.ended) throw this.sm.stateError('transfer');
     if (o.failTransfersTo?.includes(to)) {
-      this.sm.transition(LegState.Answered, 'transfer failed');
+      this.sm.transition(LegState.Active, 'transfer failed');
       throw new VoicebotError('VB_ERR_TRANSFER_FAILED', { callId: this.info.id, to, detail: 'the far end did not answer (mock)' });
     }
     this.transfers.push(to);
-    this.sm.transition(LegState.Ended, 'transfer');
     this.finish('transferred', false);
   }
 
   async hangup(reason: HangupReason = 'bot-hangup'): Promise<void> {
-    if (this.sm.ended) return;
-    this.sm.transition(LegState.Ended, 'hangup');
     this.finish(reason, false);
   }
 
@@ -170,13 +147,12 @@ class MockCall implements IncomingCall, CallLeg, MediaPort, CallerSide {
   }
 
   callerWrite(frame: AudioFrame): void {
-    if (this.sm.state === LegState.Ended || this.sm.state === LegState.Ringing) return;
+    if (!this.sm.carriesMedia) return;
     this.engineRx?.(this.toEngine.apply(frame));
   }
 
   pressDtmf(digits: string): void {
-    if (this.sm.state !== LegState.Answered) return;
-    for (const d of digits) this.dtmfCb?.(d);
+    for (const d of digits) this.emitDtmf(d);
   }
 
   callerHangup(): void {
@@ -185,19 +161,12 @@ class MockCall implements IncomingCall, CallLeg, MediaPort, CallerSide {
 
   /** Ends from outside the bot (caller, shutdown): notifies onEnded. */
   end(reason: HangupReason): void {
-    if (this.sm.ended) return;
-    this.sm.transition(LegState.Ended, reason);
     this.finish(reason, true);
   }
 
-  private finish(reason: HangupReason, notify: boolean): void {
+  protected release(): void {
     this.engineRx = undefined;
-    this.dtmfCb = undefined;
-    const cb = this.endedCb;
-    this.endedCb = undefined;
     this.owner.calls.delete(this.info.id);
-    this.resolveEnded(reason);
-    if (notify) cb?.(reason);
   }
 }
 

@@ -1,4 +1,4 @@
-import { definePlugin } from '../../core/plugin-api.js';
+import { definePlugin, SAMPLE_RATES } from '../../core/plugin-api.js';
 import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugin-api.js';
 import { encodeMockSpeech, mockSpeechDurationMs, mockSpeechOffsetMs } from './mock-speech.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
@@ -33,7 +33,7 @@ export class MockTts extends TtsPlugin {
     this.faults = new Faults('tts', opts, clock);
     this.chunkMs = opts.chunkMs ?? 100;
     this.rtf = opts.rtf ?? 0;
-    this.capabilities = { streaming: true, sampleRates: [8000, 16000, 24000, 48000], wordTimings: true, inputStreaming: opts.inputStreaming ?? false };
+    this.capabilities = { streaming: true, sampleRates: SAMPLE_RATES, wordTimings: true, inputStreaming: opts.inputStreaming ?? false };
   }
 
   protected async *_synthesize(req: SynthesizeRequest): AsyncIterable<TtsChunk> {
@@ -84,6 +84,6 @@ export const mockTtsPlugin = definePlugin<'tts', MockTtsOptions>({
     },
     additionalProperties: false,
   },
-  sampleRates: [8000, 16000, 24000, 48000],
+  sampleRates: SAMPLE_RATES,
   create: (options, ctx) => new MockTts('mock', options, ctx.clock),
 });

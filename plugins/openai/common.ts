@@ -8,7 +8,7 @@
  * reached the caller. The loop here can.
  */
 import OpenAI, { type ClientOptions, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { VoicebotError, type ErrorCode } from '../../core/plugin-api.js';
+import { VoicebotError, sleep, type ErrorCode } from '../../core/plugin-api.js';
 import type { Logger } from '../../core/plugin-api.js';
 import { ProviderError } from '../../core/plugin-api.js';
 import type { SlotName } from '../../core/plugin-api.js';
@@ -163,20 +163,6 @@ export class RequestScope {
     this.stalled = true;
     this.ac.abort();
   };
-}
-
-/** Resolves after ms, or at once (without throwing) when signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 // ── Errors ────────────────────────────────────────────────────────────────

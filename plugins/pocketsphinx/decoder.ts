@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { VoicebotError } from '../../core/plugin-api.js';
+import { VoicebotError, WorkerPool } from '../../core/plugin-api.js';
 
 export const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
 export const DEFAULT_LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/usr/local/lib'];
@@ -171,20 +171,6 @@ parentPort.on('message', (job) => {
 });
 `;
 
-interface Job {
-  id: number;
-  pcm: Int16Array;
-  hints: readonly string[] | undefined;
-  resolve: (r: DecodeResult) => void;
-  reject: (e: unknown) => void;
-}
-
-interface Slot {
-  worker: Worker;
-  ready: boolean;
-  busy: Job | undefined;
-}
-
 export interface PoolOptions {
   threads: number;
   hintMargin: number;
@@ -192,155 +178,73 @@ export interface PoolOptions {
   maxQueue: number;
 }
 
+interface DecodeJob {
+  pcm: Int16Array;
+  hints: readonly string[] | undefined;
+}
+
 /** A small pool of decoder threads shared by one plugin instance. */
 export class DecoderPool {
-  private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
-  private seq = 0;
-  private starting: Promise<void> | undefined;
-  private stopped = false;
+  private readonly pool: WorkerPool<DecodeJob, DecodeResult>;
 
-  constructor(
-    private readonly paths: DecoderPaths,
-    private readonly opts: PoolOptions,
-  ) {}
+  constructor(paths: DecoderPaths, opts: PoolOptions) {
+    const require = createRequire(import.meta.url);
+    this.pool = new WorkerPool<DecodeJob, DecodeResult>({
+      what: 'PocketSphinx decoding',
+      threads: opts.threads,
+      maxQueue: opts.maxQueue,
+      create: () =>
+        new Worker(WORKER_SOURCE, {
+          eval: true,
+          workerData: { koffiPath: require.resolve('koffi'), paths },
+          execArgv: [],
+          stdout: false,
+          stderr: false,
+        }),
+      // Each thread loads the model first (one thread at a time: sphinxbase keeps some state
+      // process-wide, and two model loads at once are where a race would bite).
+      startup: (m) => {
+        const msg = m as { type?: string; error?: string };
+        if (msg.type === 'ready') return true;
+        if (msg.type === 'failed') return new VoicebotError('VB_ERR_POCKETSPHINX_MISSING', { detail: msg.error ?? 'the decoder did not start' });
+        return undefined;
+      },
+      send: (worker, id, job) => {
+        // A copy: the engine may reuse its buffer, and the copy's memory moves to the thread.
+        const pcm = job.pcm.slice();
+        worker.postMessage({ type: 'decode', id, pcm: pcm.buffer, hints: job.hints, hintMargin: opts.hintMargin }, [pcm.buffer]);
+      },
+      result: (m: { id: number; text?: string; fromHints?: boolean; decodeMs?: number; error?: string }) => {
+        if (m.error !== undefined) throw new VoicebotError('VB_ERR_POCKETSPHINX_DECODE', { detail: m.error }, { retryable: false });
+        return { text: m.text ?? '', fromHints: m.fromHints === true, decodeMs: m.decodeMs ?? 0 };
+      },
+      // A crashed thread is replaced by the next utterance, so one bad utterance does not end recognition.
+      crashed: (why) => new VoicebotError('VB_ERR_POCKETSPHINX_DECODE', { detail: why }, { retryable: true }),
+      queueFull: (waiting) =>
+        new VoicebotError(
+          'VB_ERR_POCKETSPHINX_DECODE',
+          { detail: `${waiting} utterance(s) are already waiting for ${opts.threads} decoder thread(s); raise the threads or maxQueue option` },
+          { retryable: true },
+        ),
+      stopWorker,
+    });
+  }
 
   get threads(): number {
-    return this.slots.length;
+    return this.pool.threads;
   }
 
   /** Starts the threads and waits until each loaded the model. */
   start(): Promise<void> {
-    this.stopped = false;
-    // One thread at a time: sphinxbase keeps some state process-wide, and two
-    // model loads at once are where a race would bite.
-    this.starting ??= (async () => {
-      for (let i = this.slots.length; i < this.opts.threads && !this.stopped; i++) await this.spawn();
-    })();
-    this.starting.catch(() => (this.starting = undefined));
-    return this.starting;
+    return this.pool.start();
   }
 
   decode(pcm: Int16Array, hints: readonly string[] | undefined, signal?: AbortSignal): Promise<DecodeResult> {
-    if (signal?.aborted) return Promise.reject(new VoicebotError('VB_ERR_CANCELLED', { what: 'PocketSphinx decoding' }));
-    // Jobs not yet handed to an idle thread (pump runs once the pool is started) do not wait.
-    const waiting = this.queue.length - this.slots.filter((s) => s.ready && !s.busy).length;
-    if (waiting >= this.opts.maxQueue) {
-      const detail = `${waiting} utterance(s) are already waiting for ${this.opts.threads} decoder thread(s); raise the threads or maxQueue option`;
-      return Promise.reject(new VoicebotError('VB_ERR_POCKETSPHINX_DECODE', { detail }, { retryable: true }));
-    }
-    return new Promise<DecodeResult>((resolve, reject) => {
-      const job: Job = { id: ++this.seq, pcm, hints, resolve, reject };
-      if (signal) {
-        const onAbort = (): void => {
-          const i = this.queue.indexOf(job);
-          // Queued work is dropped; a running decode finishes in its thread and is discarded.
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(new VoicebotError('VB_ERR_CANCELLED', { what: 'PocketSphinx decoding' }));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        const done = (): void => signal.removeEventListener('abort', onAbort);
-        job.resolve = (r) => (done(), resolve(r));
-        job.reject = (e) => (done(), reject(e));
-      }
-      this.queue.push(job);
-      void this.start()
-        .then(() => this.pump())
-        .catch((e) => {
-          const i = this.queue.indexOf(job);
-          if (i >= 0) this.queue.splice(i, 1);
-          job.reject(e);
-        });
-    });
+    return this.pool.run({ pcm, hints }, signal);
   }
 
-  private pump(): void {
-    while (this.queue.length) {
-      const slot = this.slots.find((s) => s.ready && !s.busy);
-      if (!slot) {
-        // A crashed thread is replaced here, so one bad utterance does not end recognition.
-        if (this.slots.length < this.opts.threads && !this.stopped) {
-          void this.spawn().then(
-            () => this.pump(),
-            (e: unknown) => {
-              // No thread comes back (the model went away?): the waiting utterances fail now, not never.
-              if (this.slots.length === 0) for (const j of this.queue.splice(0)) j.reject(e);
-            },
-          );
-        }
-        return;
-      }
-      const job = this.queue.shift()!;
-      slot.busy = job;
-      slot.worker.ref();
-      // A copy: the engine may reuse its buffer, and the copy's memory moves to the thread.
-      const pcm = job.pcm.slice();
-      slot.worker.postMessage({ type: 'decode', id: job.id, pcm: pcm.buffer, hints: job.hints, hintMargin: this.opts.hintMargin }, [pcm.buffer]);
-    }
-  }
-
-  private spawn(): Promise<void> {
-    const require = createRequire(import.meta.url);
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { koffiPath: require.resolve('koffi'), paths: this.paths },
-      execArgv: [],
-      stdout: false,
-      stderr: false,
-    });
-    const slot: Slot = { worker, ready: false, busy: undefined };
-    this.slots.push(slot);
-    return new Promise<void>((resolve, reject) => {
-      const remove = (): void => {
-        const i = this.slots.indexOf(slot);
-        if (i >= 0) this.slots.splice(i, 1);
-      };
-      worker.on('message', (m: { type: string; id?: number; text?: string; fromHints?: boolean; decodeMs?: number; error?: string }) => {
-        if (m.type === 'ready') {
-          slot.ready = true;
-          worker.unref();
-          resolve();
-          return;
-        }
-        if (m.type === 'failed') {
-          remove();
-          void stopWorker(worker);
-          reject(new VoicebotError('VB_ERR_POCKETSPHINX_MISSING', { detail: m.error ?? 'the decoder did not start' }));
-          return;
-        }
-        const job = slot.busy;
-        slot.busy = undefined;
-        worker.unref();
-        if (job && job.id === m.id) {
-          if (m.error !== undefined) job.reject(new VoicebotError('VB_ERR_POCKETSPHINX_DECODE', { detail: m.error }, { retryable: false }));
-          else job.resolve({ text: m.text ?? '', fromHints: m.fromHints === true, decodeMs: m.decodeMs ?? 0 });
-        }
-        this.pump();
-      });
-      const fail = (why: string): void => {
-        const err = new VoicebotError('VB_ERR_POCKETSPHINX_DECODE', { detail: why }, { retryable: true });
-        // Also when stop() already dropped the slot: a start() waiting for this thread must settle.
-        if (!slot.ready) reject(this.stopped ? new VoicebotError('VB_ERR_CANCELLED', { what: 'PocketSphinx start (stopping)' }) : err);
-        if (!this.slots.includes(slot)) return;
-        remove();
-        const job = slot.busy;
-        slot.busy = undefined;
-        job?.reject(err);
-        if (this.queue.length) this.pump();
-      };
-      worker.on('error', (e) => fail(`decoder thread failed: ${e.message}`));
-      worker.on('exit', (code) => fail(`decoder thread exited with code ${code}`));
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.starting = undefined;
-    const slots = this.slots.splice(0);
-    const cancelled = (): VoicebotError => new VoicebotError('VB_ERR_CANCELLED', { what: 'PocketSphinx decoding (stopping)' });
-    for (const j of this.queue.splice(0)) j.reject(cancelled());
-    for (const s of slots) s.busy?.reject(cancelled());
-    await Promise.all(slots.map((s) => stopWorker(s.worker)));
+  stop(): Promise<void> {
+    return this.pool.stop();
   }
 }
 

@@ -18,7 +18,8 @@ import {
   type IncomingCall,
   type TelephonyCapabilities,
 } from '../../core/plugin-api.js';
-import { LegState, RcCallLeg, type LegControl } from './call-leg.js';
+import { LegState } from '../../core/plugin-api.js';
+import { RcCallLeg, type LegControl } from './call-leg.js';
 import { createPeer, gatheringComplete, RtpAudio } from './rtp-media.js';
 import { dialableNumber, dialFailure, parseApiIds } from './outbound.js';
 import { NodeSipClient } from './sip-client.js';
@@ -403,16 +404,11 @@ export class RingCentralTelephony extends TelephonyPlugin {
       if (!handler) void ringing.then(() => this.decline(session, leg, 'unavailable')).catch(() => undefined);
       return;
     }
-    let answering: Promise<CallLeg> | undefined;
     const incoming: IncomingCall = {
       info,
-      answer: () => {
-        if (answering) return Promise.reject(new VoicebotError('VB_ERR_CALL_ALREADY_ANSWERED', { callId: info.id }));
-        answering = this.answer(session, leg, ringing);
-        return answering;
-      },
+      answer: () => this.answer(session, leg, ringing),
       reject: async (reason) => {
-        if (answering) throw new VoicebotError('VB_ERR_CALL_STATE', { callId: info.id, action: 'reject', state: leg.state });
+        if (leg.wasAnswered) throw new VoicebotError('VB_ERR_CALL_STATE', { callId: info.id, action: 'reject', state: leg.state });
         await ringing;
         await this.decline(session, leg, reason ?? 'decline');
       },
@@ -421,7 +417,7 @@ export class RingCentralTelephony extends TelephonyPlugin {
   }
 
   private async answer(session: InboundCallSession, leg: RcCallLeg, ringing: Promise<void>): Promise<CallLeg> {
-    leg.transition(LegState.Answering, 'answer');
+    leg.beginAnswer();
     await ringing;
     if (leg.state !== LegState.Answering) {
       throw new VoicebotError('VB_ERR_CALL_STATE', { callId: leg.info.id, action: 'answer', state: leg.state });
@@ -528,7 +524,7 @@ export class RingCentralTelephony extends TelephonyPlugin {
     if (ids.telephonySessionId) this.legsBySession.set(ids.telephonySessionId, leg);
     s.on('disposed', () => this.onSessionGone(s, leg));
     const media = this.sessions.get(s.callId);
-    leg.transition(LegState.Answering, 'dial');
+    leg.beginAnswer('dial');
     if (!media) {
       leg.finish('error', false);
       throw new VoicebotError('VB_ERR_OUTBOUND_FAILED', { to, detail: 'no media session for the answered call' });

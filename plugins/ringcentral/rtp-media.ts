@@ -9,7 +9,7 @@ import {
 } from 'werift';
 import { mulawDecode, mulawEncode } from '../../core/plugin-api.js';
 import type { AudioFrame } from '../../core/plugin-api.js';
-import { JitterBuffer } from '../../core/plugin-api.js';
+import { FRAME_MS, JitterBuffer, sleep } from '../../core/plugin-api.js';
 
 // opusscript is CommonJS with `export =` typings; createRequire keeps NodeNext happy.
 const require = createRequire(import.meta.url);
@@ -23,7 +23,6 @@ const OpusScript = require('opusscript') as OpusScriptCtor & { Application: { VO
 export const PT_OPUS = 111;
 export const PT_PCMU = 0;
 export const PT_DTMF = 101;
-const FRAME_MS = 20;
 /** Packets held behind a gap before it counts as lost: at most 40 ms added, and only when packets arrive out of order. */
 const JITTER_DEPTH = 2;
 /** Opus decodes straight to 16 kHz: what speech models want, and 3x less resampling than 48 kHz. */
@@ -375,8 +374,4 @@ export class RtpAudio {
     this.encoder?.delete();
     this.decoder?.delete();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

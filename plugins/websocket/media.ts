@@ -5,7 +5,8 @@
  */
 import type { AudioFrame } from '../../core/plugin-api.js';
 import { alawDecode, alawEncode, mulawDecode, mulawEncode } from '../../core/plugin-api.js';
-import { FRAME_MS, frameBytes, type MediaFormat } from './protocol.js';
+import { FRAME_MS } from '../../core/plugin-api.js';
+import { frameBytes, type MediaFormat } from './protocol.js';
 
 /** What FrameSender needs from a `ws` WebSocket (a fake in unit tests). */
 export interface SendSocket {

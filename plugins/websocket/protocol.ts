@@ -3,13 +3,12 @@
  * (what each side must do) is plugins/websocket/README.md; this file is the
  * one place the message shapes are checked.
  */
-import { isSupportedRate } from '../../core/plugin-api.js';
+import { FRAME_MS, isSupportedRate } from '../../core/plugin-api.js';
 import type { HangupReason } from '../../core/plugin-api.js';
 import type { CallEvent } from '../../core/plugin-api.js';
 import type { FlowState } from '../../core/plugin-api.js';
 
 export const PROTOCOL_VERSION = 1;
-export const FRAME_MS = 20;
 /** Bot audio between two `mark`s the worker sends (frames of FRAME_MS). */
 export const MARK_EVERY_FRAMES = 10;
 

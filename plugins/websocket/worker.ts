@@ -8,10 +8,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { AudioFrame } from '../../core/plugin-api.js';
+import { FRAME_MS, type AudioFrame } from '../../core/plugin-api.js';
 import { VoicebotError, type ErrorCode } from '../../core/plugin-api.js';
 import type { Logger } from '../../core/plugin-api.js';
-import { LegState, LegStateMachine } from '../../core/plugin-api.js';
+import { LegState, TelephonyLeg } from '../../core/plugin-api.js';
 import type { MediaPort } from '../../core/plugin-api.js';
 import type { CallInfo, CallLeg, HangupReason, TransferOptions } from '../../core/plugin-api.js';
 import type { CallEvent } from '../../core/plugin-api.js';
@@ -21,7 +21,6 @@ import { presentedToken, refuseUpgrade, tokenMatches } from './auth.js';
 import { FrameDecoder, FrameSender } from './media.js';
 import {
   CLOSE,
-  FRAME_MS,
   MARK_EVERY_FRAMES,
   PROTOCOL_VERSION,
   describeFormat,
@@ -73,7 +72,7 @@ class Conn {
 
 type Pending = { resolve: () => void; reject: (e: VoicebotError) => void; timer: NodeJS.Timeout };
 
-export class WorkerLeg implements CallLeg, MediaPort {
+export class WorkerLeg extends TelephonyLeg implements MediaPort {
   /** The flow state an edge carried over from a lost worker (fleet re-dispatch). */
   readonly carried: FlowState | undefined;
   readonly info: CallInfo;
@@ -83,7 +82,6 @@ export class WorkerLeg implements CallLeg, MediaPort {
   readonly frameMs = FRAME_MS;
   readonly session = randomUUID();
   readonly format: MediaFormat;
-  readonly sm: LegStateMachine;
   /** Bot audio handed to the socket, and the part the edge confirmed (by echoing marks), in ms. */
   sentMs = 0;
   playedMs = 0;
@@ -91,8 +89,6 @@ export class WorkerLeg implements CallLeg, MediaPort {
   private readonly sender: FrameSender;
   private readonly decoder: FrameDecoder;
   private rx: ((f: AudioFrame) => void) | undefined;
-  private dtmfCb: ((d: string) => void) | undefined;
-  private endedCb: ((r: HangupReason) => void) | undefined;
   private readonly pending = new Map<number, Pending>();
   private reqSeq = 0;
   private markSeq = 0;
@@ -106,12 +102,14 @@ export class WorkerLeg implements CallLeg, MediaPort {
     private readonly server: StreamServer,
     private readonly log: Logger,
   ) {
+    super(start.callId);
     this.info = { id: start.callId, from: start.from, to: start.to, meta: { ...start.meta, stream: 'websocket' } };
     this.carried = start.carry;
     this.format = format;
     this.inputRate = this.outputRate = format.sampleRate;
-    this.sm = new LegStateMachine(start.callId);
-    this.sm.transition(LegState.Answered, 'stream start');
+    // The edge answered the call before it streamed it here.
+    this.sm.beginAnswer('stream start');
+    this.sm.transition(LegState.Active, 'stream start');
     this.decoder = new FrameDecoder(format);
     this.sender = new FrameSender(format, server.settings.maxBufferedMs, (n) => this.onDrop(n));
   }
@@ -172,7 +170,7 @@ export class WorkerLeg implements CallLeg, MediaPort {
   }
 
   onAudio(data: Buffer): void {
-    if (this.sm.state !== LegState.Answered && this.sm.state !== LegState.Transferring) return;
+    if (!this.sm.carriesMedia) return;
     const f = this.decoder.decode(data);
     if (f) this.rx?.(f);
     else if (this.conn && this.conn.badFrames++ === 0) {
@@ -186,7 +184,7 @@ export class WorkerLeg implements CallLeg, MediaPort {
   onControl(conn: Conn, m: Exclude<ReturnType<typeof parseEdgeMessage>, { ok: false }>['msg']): void {
     switch (m.type) {
       case 'dtmf':
-        if (this.sm.state === LegState.Answered) this.dtmfCb?.(m.digit);
+        this.emitDtmf(m.digit);
         return;
       case 'mark':
         if (typeof m.ms === 'number' && m.ms > this.playedMs) this.playedMs = Math.min(m.ms, this.sentMs);
@@ -266,14 +264,6 @@ export class WorkerLeg implements CallLeg, MediaPort {
   }
 
   // ── CallLeg ────────────────────────────────────────────────────────────
-  onDtmf(cb: ((d: string) => void) | undefined): void {
-    this.dtmfCb = cb;
-  }
-
-  onEnded(cb: ((r: HangupReason) => void) | undefined): void {
-    this.endedCb = cb;
-  }
-
   async sendDtmf(digits: string): Promise<void> {
     this.sm.assertActive('sendDtmf');
     const id = ++this.reqSeq;
@@ -286,11 +276,10 @@ export class WorkerLeg implements CallLeg, MediaPort {
     try {
       await this.request(id, { type: 'transfer', id, to, timeoutMs: opts?.timeoutMs }, (opts?.timeoutMs ?? 60_000) + 15_000);
     } catch (e) {
-      if (this.sm.state === LegState.Transferring) this.sm.transition(LegState.Answered, 'transfer failed');
+      if (this.sm.state === LegState.Transferring) this.sm.transition(LegState.Active, 'transfer failed');
       throw new VoicebotError('VB_ERR_TRANSFER_FAILED', { callId: this.info.id, to, detail: (e as Error).message }, { cause: e });
     }
     if (this.sm.ended) return;
-    this.sm.transition(LegState.Ended, 'transfer');
     const conn = this.conn;
     this.finish('transferred', false);
     conn?.ws.close(CLOSE.normal);
@@ -345,8 +334,7 @@ export class WorkerLeg implements CallLeg, MediaPort {
     this.log.warn({ code: w.code }, w.message);
   }
 
-  private finish(reason: HangupReason, notify: boolean): void {
-    if (!this.sm.ended) this.sm.transition(LegState.Ended, reason);
+  protected release(): void {
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     this.rejectPending('the call ended');
@@ -355,11 +343,7 @@ export class WorkerLeg implements CallLeg, MediaPort {
     this.conn = undefined;
     this.sender.setSocket(undefined);
     this.rx = undefined;
-    this.dtmfCb = undefined;
-    const cb = this.endedCb;
-    this.endedCb = undefined;
     if (this.sender.dropped > 0) this.log.warn({ droppedFrames: this.sender.dropped }, 'bot audio frames were dropped on this call (slow stream)');
-    if (notify) cb?.(reason);
   }
 }
 

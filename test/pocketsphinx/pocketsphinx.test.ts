@@ -2,30 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resample } from '../../core/audio/resampler.js';
 import { VoicebotError } from '../../core/errors/index.js';
 import { ProviderError } from '../../core/plugins/errors.js';
-import { FliteEngine, type FliteVoice } from '../../plugins/flite/index.js';
-import { PocketSphinxStt, locate } from '../../plugins/pocketsphinx/index.js';
+import { FliteEngine } from '../../plugins/flite/index.js';
+import { PocketSphinxStt } from '../../plugins/pocketsphinx/index.js';
 import { cli } from '../cli/helpers.js';
-import { describeSttConformance } from '../conformance/stt.suite.js';
-
-let installed: string | undefined;
-try {
-  locate();
-} catch (e) {
-  installed = (e as Error).message;
-}
-const SKIP = installed ? `PocketSphinx is not installed (${installed})` : '';
-
-/** Real speech for a real recognizer: Flite, resampled to `rate`, with 100 ms of silence before and 500 ms after. */
-async function speech(engine: FliteEngine, text: string, rate: number, voice: FliteVoice = 'rms'): Promise<Int16Array> {
-  const r = await engine.synthesize({ voice, text, speed: 0.9 });
-  const pcm = r.sampleRate === rate ? r.samples : resample(r.samples, r.sampleRate, rate);
-  const out = new Int16Array(pcm.length + (rate * 6) / 10);
-  out.set(pcm, rate / 10);
-  return out;
-}
+import { SKIP, speech } from './speech.js';
 
 describe('pocketsphinx: not installed', () => {
   it('is a coded error that names the apt packages, not a crash', () => {
@@ -58,33 +40,6 @@ describe('pocketsphinx: not installed', () => {
     }
   });
 });
-
-if (SKIP) {
-  describe.skip(`stt conformance: pocketsphinx (skipped: ${SKIP})`, () => {
-    it('conformance', () => {});
-  });
-} else {
-  const flite = new FliteEngine();
-  const phrases = new Map<string, Int16Array>();
-  describeSttConformance('pocketsphinx (en-us, Flite speech)', async () => {
-    // The n-gram model needs context for this phrase: Flite's "book a table"
-    // alone comes out as "but the table" / "but a table" for every voice and
-    // speed tried (0 of 12); inside this sentence it is heard exactly for the
-    // rms, awb and kal16 voices at speeds 0.8-1.0 (9 of 12; slt hears "but").
-    // "hello world" alone is exact for all 12.
-    const carrier: Record<string, string> = { 'book a table': "I'd like to book a table for two", 'hello world': 'hello world' };
-    for (const [text, said] of Object.entries(carrier)) phrases.set(text, await speech(flite, said, 16000));
-    return {
-      plugin: new PocketSphinxStt(),
-      speak: (text, rate) => {
-        const pcm = phrases.get(text);
-        if (!pcm || rate !== 16000) throw new Error(`no recording of "${text}" at ${rate} Hz`);
-        return pcm;
-      },
-      cleanup: () => flite.shutdown(),
-    };
-  });
-}
 
 describe.skipIf(SKIP)(`pocketsphinx plugin${SKIP ? ` (skipped: ${SKIP})` : ''}`, () => {
   let flite: FliteEngine;

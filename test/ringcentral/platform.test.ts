@@ -178,7 +178,8 @@ describe('ringcentral webhook subscription lifecycle', () => {
 
 describe('ringcentral call leg state machine', () => {
   it('allows only the listed moves and throws VB_ERR_CALL_STATE otherwise', async () => {
-    const { RcCallLeg, LegState } = await import('../../plugins/ringcentral/call-leg.js');
+    const { RcCallLeg } = await import('../../plugins/ringcentral/call-leg.js');
+    const { LegState } = await import('../../core/plugin-api.js');
     const leg = new RcCallLeg({ id: 'c1', from: 'a', to: 'b', meta: {} });
     expect(leg.state).toBe(LegState.Ringing);
     expect(() => leg.transition(LegState.Active, 'skip answering')).toThrow(expect.objectContaining({ code: 'VB_ERR_CALL_STATE' }));

@@ -3,6 +3,7 @@ import type { PluginBase } from '../../plugins/base.js';
 import { isRetryable } from '../../plugins/errors.js';
 import type { SlotName } from '../../plugins/slots.js';
 import { realClock, type Clock } from '../../time/clock.js';
+import { LinkedAbort } from '../abort.js';
 
 /** One provider of a chain, with its own limits. */
 export interface FallbackMember<P> {
@@ -46,6 +47,20 @@ export interface ChainEntry<P> {
 }
 
 export type MemberInput<P> = P | FallbackMember<P>;
+
+/** What one slot adapter adds to the shared failover loop (Chain.run). */
+export interface ChainRequest<P, T> {
+  /** Starts the request on one provider; `signal` aborts when the chain gives up on it. */
+  start(entry: ChainEntry<P>, signal: AbortSignal): AsyncIterator<T>;
+  /** Asked before each provider: false ends the request as complete (TTS: nothing left to say). */
+  more?(): boolean;
+  /** An item on its way to the caller; what it returns is what the caller gets. */
+  deliver?(item: T): T;
+  /** Each delivered item restarts budgetMs (it bounds silence, not the whole reply: TTS). */
+  budgetPerItem?: boolean;
+  /** The provider failed and the chain may move on: false reports the failure instead (LLM text already reached the caller). */
+  failed?(e: unknown, delivered: number): boolean;
+}
 
 function isMember<P>(x: MemberInput<P>): x is FallbackMember<P> {
   return typeof x === 'object' && x !== null && 'plugin' in x && !('slot' in x);
@@ -132,6 +147,47 @@ export class Chain<P extends PluginBase> {
       timer = clock.setTimeout(() => reject(onTimeout()), ms);
     });
     return Promise.race([p, t]).finally(() => clock.clearTimeout(timer));
+  }
+
+  /**
+   * The one failover loop of the chains: providers in order(); each attempt's
+   * first result within budget.firstResultMs, later ones within the entry's
+   * timeoutMs; a failure that shouldFallOver marks the provider unhealthy and
+   * moves on (its request aborted), any other is thrown; when the budget or
+   * the providers run out, VB_ERR_FALLBACK_EXHAUSTED with every error.
+   */
+  async *run<T>(signal: AbortSignal | undefined, req: ChainRequest<P, T>): AsyncGenerator<T, void, undefined> {
+    const errors: unknown[] = [];
+    const budget = this.budget();
+    for (const entry of this.order()) {
+      if (req.more && !req.more()) return;
+      if (budget.exhausted()) break;
+      const link = new LinkedAbort(signal);
+      const it = req.start(entry, link.signal);
+      let delivered = 0;
+      try {
+        for (;;) {
+          const ms = delivered === 0 ? budget.firstResultMs(entry) : entry.timeoutMs;
+          const r = await this.withTimeout(it.next(), ms, () => this.timeoutError(entry, ms));
+          if (r.done) break;
+          delivered++;
+          if (req.budgetPerItem) budget.delivered();
+          yield req.deliver ? req.deliver(r.value) : r.value;
+        }
+        this.markOk(entry);
+        return;
+      } catch (e) {
+        link.abort();
+        void it.return?.(undefined)?.catch(() => {});
+        if (!this.shouldFallOver(e, signal)) throw e;
+        this.markFailed(entry, e);
+        if (req.failed && !req.failed(e, delivered)) throw e;
+        errors.push(e);
+      } finally {
+        link.dispose();
+      }
+    }
+    throw this.exhausted(errors);
   }
 
   exhausted(errors: readonly unknown[]): VoicebotError {

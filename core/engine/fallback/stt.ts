@@ -43,31 +43,27 @@ export class FallbackStt extends SttPlugin {
   }
 
   protected async _recognize(req: RecognizeRequest): Promise<Transcript> {
-    const errors: unknown[] = [];
-    const budget = this.chain.budget();
-    for (const entry of this.chain.order()) {
-      if (budget.exhausted()) break;
-      const p = entry.plugin;
-      const rates = p.capabilities.sampleRates;
-      const rate = rates.includes(req.sampleRate) ? req.sampleRate : rates[0];
-      const audio = rate === req.sampleRate ? req.audio : resample(req.audio, req.sampleRate, rate);
-      try {
-        const ms = budget.firstResultMs(entry);
-        const t = await this.chain.withTimeout(p.recognize({ ...req, audio, sampleRate: rate }), ms, () => this.chain.timeoutError(entry, ms));
-        this.chain.markOk(entry);
-        return t;
-      } catch (e) {
-        if (!this.chain.shouldFallOver(e, req.signal)) throw e;
-        this.chain.markFailed(entry, e);
-        errors.push(e);
-      }
-    }
-    throw this.chain.exhausted(errors);
+    let out: Transcript | undefined;
+    const attempts = this.chain.run<Transcript>(req.signal, {
+      start: (entry, signal) => {
+        const rates = entry.plugin.capabilities.sampleRates;
+        const rate = rates.includes(req.sampleRate) ? req.sampleRate : rates[0];
+        const audio = rate === req.sampleRate ? req.audio : resample(req.audio, req.sampleRate, rate);
+        return once(entry.plugin.recognize({ ...req, audio, sampleRate: rate, signal }));
+      },
+    });
+    for await (const t of attempts) out = t;
+    return out!;
   }
 
   protected override _stream(opts: SttStreamOptions): SttStream {
     return new FallbackSttStream(this.chain, opts);
   }
+}
+
+/** One result as an iterator, so recognize() runs the same chain loop as the streaming slots. */
+async function* once<T>(p: Promise<T>): AsyncGenerator<T, void, undefined> {
+  yield await p;
 }
 
 class FallbackSttStream implements SttStream {

@@ -1,6 +1,5 @@
 import type { MetricSink } from '../../plugins/base.js';
 import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk, type WordTiming } from '../../plugins/tts.js';
-import { LinkedAbort } from '../abort.js';
 import { Chain, type FallbackOptions, type MemberInput } from './chain.js';
 
 /** Typical speaking rate, used to guess how much text a provider without word timings got through. */
@@ -33,50 +32,36 @@ export class FallbackTts extends TtsPlugin {
     for (const e of this.chain.entries) e.plugin.setMetricSink(sink);
   }
 
-  protected async *_synthesize(req: SynthesizeRequest): AsyncIterable<TtsChunk> {
+  protected _synthesize(req: SynthesizeRequest): AsyncIterable<TtsChunk> {
     let remaining = req.text;
-    const errors: unknown[] = [];
     // Word timings of a later provider restart at 0 for the rest of the text; shift them onto the whole reply's timeline.
     let offsetMs = 0;
-    const budget = this.chain.budget();
-    for (const entry of this.chain.order()) {
-      if (!remaining.trim()) return;
-      if (budget.exhausted()) break;
-      const p = entry.plugin;
-      const rate = p.capabilities.sampleRates.includes(req.sampleRate) ? req.sampleRate : p.capabilities.sampleRates[0];
-      const link = new LinkedAbort(req.signal);
-      const it = p.synthesize({ ...req, text: remaining, sampleRate: rate, signal: link.signal })[Symbol.asyncIterator]();
-      let deliveredMs = 0;
-      const words: WordTiming[] = [];
-      try {
-        for (;;) {
-          const waitMs = deliveredMs === 0 ? budget.firstResultMs(entry) : entry.timeoutMs;
-          const r = await this.chain.withTimeout(it.next(), waitMs, () => this.chain.timeoutError(entry, waitMs));
-          if (r.done) break;
-          budget.delivered();
-          const chunk = r.value;
-          const ms = (chunk.samples.length * 1000) / chunk.sampleRate;
-          if (chunk.words) words.push(...chunk.words);
-          yield offsetMs > 0 && chunk.words
-            ? { ...chunk, words: chunk.words.map((w) => ({ word: w.word, startMs: w.startMs + offsetMs, endMs: w.endMs + offsetMs })) }
-            : chunk;
-          deliveredMs += ms;
-        }
-        this.chain.markOk(entry);
-        return;
-      } catch (e) {
-        link.abort();
-        void it.return?.(undefined)?.catch(() => {});
-        if (!this.chain.shouldFallOver(e, req.signal)) throw e;
-        this.chain.markFailed(entry, e);
-        errors.push(e);
+    let deliveredMs = 0;
+    let words: WordTiming[] = [];
+    return this.chain.run<TtsChunk>(req.signal, {
+      more: () => remaining.trim() !== '',
+      start: (entry, signal) => {
+        const p = entry.plugin;
+        const rate = p.capabilities.sampleRates.includes(req.sampleRate) ? req.sampleRate : p.capabilities.sampleRates[0];
+        deliveredMs = 0;
+        words = [];
+        return p.synthesize({ ...req, text: remaining, sampleRate: rate, signal })[Symbol.asyncIterator]();
+      },
+      budgetPerItem: true,
+      deliver: (chunk) => {
+        deliveredMs += (chunk.samples.length * 1000) / chunk.sampleRate;
+        if (chunk.words) words.push(...chunk.words);
+        return offsetMs > 0 && chunk.words
+          ? { ...chunk, words: chunk.words.map((w) => ({ word: w.word, startMs: w.startMs + offsetMs, endMs: w.endMs + offsetMs })) }
+          : chunk;
+      },
+      // The next provider says only what the caller has not heard yet.
+      failed: () => {
         remaining = remainingText(remaining, words, deliveredMs);
         offsetMs += deliveredMs;
-      } finally {
-        link.dispose();
-      }
-    }
-    if (errors.length) throw this.chain.exhausted(errors);
+        return true;
+      },
+    });
   }
 }
 

@@ -16,4 +16,5 @@ export const PLUGIN_ERRORS = defineErrors({
   VB_ERR_PROVIDER_MOCK_FAILURE: { message: 'Mock {slot} injected a failure ({detail}).', retryable: true },
   VB_ERR_FALLBACK_EXHAUSTED: { message: 'Every {slot} provider failed ({detail}). Check the providers, or handle it with on.error in the flow.' },
   VB_ERR_CANCELLED: { message: 'The {what} was cancelled.' },
+  VB_ERR_WORKER_QUEUE_FULL: { message: '{what}: {waiting} job(s) already wait for {threads} worker thread(s), so work arrives faster than they finish it. Add a fallback provider, or give this provider more threads where it has that option.', retryable: true },
 });

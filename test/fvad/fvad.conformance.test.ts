@@ -1,6 +1,6 @@
 import { describeVadConformance } from '../conformance/vad.suite.js';
 import { FvadVad } from '../../plugins/fvad/index.js';
-import { fliteSpeechAt } from './flite-speech.js';
+import { fliteSpeechAt } from '../vad/flite-speech.js';
 
 describeVadConformance('fvad (mock speech)', () => new FvadVad());
 describeVadConformance('fvad (Flite speech)', () => new FvadVad(), undefined, async () => ({ speech: await fliteSpeechAt() }));

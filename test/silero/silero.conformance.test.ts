@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import { describeVadConformance } from '../conformance/vad.suite.js';
 import { SileroVad, locateSilero } from '../../plugins/silero/index.js';
 import type { VadPlugin } from '../../core/plugins/vad.js';
-import { fliteSpeechAt } from './flite-speech.js';
+import { fliteSpeechAt } from '../vad/flite-speech.js';
 
 function missingReason(): string | undefined {
   try {

@@ -1,0 +1,4 @@
+import { EnergyVad } from '../../plugins/energy/index.js';
+import { describeVadConformance } from '../conformance/vad.suite.js';
+
+describeVadConformance('energy', () => new EnergyVad());
