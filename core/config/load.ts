@@ -38,7 +38,14 @@ export interface LoadResult {
 
 const ajv = createAjv();
 const validateTop = ajv.compile(CONFIG_SCHEMA);
-const validateStep = Object.fromEntries(STEP_KINDS.map((k) => [k, ajv.compile(stepSchema(k))])) as Record<StepKind, ValidateFunction>;
+// Compiled on first use: a config uses a few of the step kinds, and compiling all of them is
+// about half of the schema work every CLI process does at start.
+const stepValidators = new Map<StepKind, ValidateFunction>();
+function validateStep(kind: StepKind): ValidateFunction {
+  let v = stepValidators.get(kind);
+  if (!v) stepValidators.set(kind, (v = ajv.compile(stepSchema(kind))));
+  return v;
+}
 const optionValidators = new WeakMap<object, ValidateFunction>();
 
 export async function loadConfig(file: string, opts: LoadOptions): Promise<LoadResult> {
@@ -100,7 +107,7 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
       if (!step || typeof step !== 'object' || Array.isArray(step)) continue;
       const kinds = kindsOf(step);
       if (kinds.length === 1) {
-        const v = validateStep[kinds[0]];
+        const v = validateStep(kinds[0]);
         if (!v(step)) report(schemaProblems(v.errors ?? [], P));
         continue;
       }

@@ -30,7 +30,7 @@ function entry(id: string, over: Partial<WorkerEntry> = {}): Omit<WorkerEntry, '
   return { id, url: `ws://127.0.0.1:1/${id}`, capacity: 10, load: 0, version: 'test', protocol: FLEET_PROTOCOL, draining: false, host: 'h', pid: 1, ...over };
 }
 
-describe.skipIf(!REDIS_SERVER)('Dispatcher over a real Redis (skipped: redis-server not installed)', () => {
+describe.skipIf(!REDIS_SERVER)(`Dispatcher over a real Redis${REDIS_SERVER ? '' : ' (skipped: redis-server not installed)'}`, () => {
   let redis: { url: string; stop: () => Promise<void> };
   let client: Redis;
   let prefix = 0;

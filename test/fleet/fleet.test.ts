@@ -123,7 +123,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe.skipIf(!REDIS_SERVER)('a fleet: 2 edges, 3 workers, Redis registry (skipped: redis-server not installed — apt-get install redis-server)', () => {
+describe.skipIf(!REDIS_SERVER)(`a fleet: 2 edges, 3 workers, Redis registry${REDIS_SERVER ? '' : ' (skipped: redis-server not installed — apt-get install redis-server)'}`, () => {
   const workers: Worker[] = [];
   const edges: { proc: Proc; ops: string }[] = [];
 

@@ -73,7 +73,7 @@ describe('settings.fleet.noWorker is checked at load', () => {
   });
 });
 
-describe.skipIf(!REDIS_SERVER)('an edge with settings.fleet.noWorker and no worker to take the call (skipped: redis-server not installed)', () => {
+describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no worker to take the call${REDIS_SERVER ? '' : ' (skipped: redis-server not installed)'}`, () => {
   let redis: { url: string; stop: () => Promise<void> };
   beforeAll(async () => {
     redis = await startRedis();

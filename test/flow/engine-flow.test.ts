@@ -7,7 +7,9 @@
  *
  * Nothing here waits on wall-clock sleeps: the caller acts on the runner's
  * `bot.listening` event (or on `flow.step` for barge-in) and each test ends
- * when the call does. Prompts are kept short because audio plays in real time.
+ * when the call does. Calls run on a VirtualClock (all providers are local),
+ * so frames, timers and timeouts keep their modelled timing without a core
+ * of their own; the HTTP fakes are real loopback sockets the clock waits for.
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { HttpMockServer, type HttpMockRoute } from '../../core/flow/http-mock.js
 import type { CallerTurn, ObservedEvent } from '../../core/flow/scripted-caller.js';
 import { startSimulation, type Simulation } from '../../core/flow/sim.js';
 import { createDefaultRegistry } from '../../core/plugins/registry.js';
+import { VirtualClock } from '../../core/time/virtual-clock.js';
 import type { HangupReason } from '../../core/plugins/telephony.js';
 import { encodeMockSpeech, MockSpeechDecoder } from '../../plugins/mock/mock-speech.js';
 
@@ -73,6 +76,8 @@ async function simCall(
   const holder: { sim?: Simulation } = {};
   const sim = await startSimulation({
     config,
+    // Virtual time, as `voicebot test` runs these providers: the same frames and timers, none of the waiting.
+    clock: new VirtualClock(),
     idleTimeoutMs: 20_000,
     onEvent: (ev) => {
       if (holder.sim) opts.onEvent?.(ev, holder.sim);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ function run(cwd: string, cmd: string, args: string[], timeoutMs = 300_000): Spa
 }
 
 /** A new project with the tarball installed, as `npm install ./voicebot-x.tgz` leaves it. */
-function project(name: string, tarball: string): string {
+function installProject(name: string, tarball: string): string {
   const dir = join(tmp, name);
   mkdirSync(dir);
   copyFileSync(tarball, join(dir, 'voicebot.tgz'));
@@ -37,13 +37,28 @@ function project(name: string, tarball: string): string {
   return dir;
 }
 
+/**
+ * A second such project without a second install: a copy of the first, taken
+ * before any test changes it (the install is the same for both, and copying
+ * is a fraction of its time). Symlinks (node_modules/.bin) stay relative.
+ */
+function copyProject(from: string, name: string): string {
+  const dir = join(tmp, name);
+  cpSync(from, dir, { recursive: true, verbatimSymlinks: true });
+  return dir;
+}
+
 describe.skipIf(!npmWorks)('the packed package, installed into an empty project (needs npm)', () => {
   let tarball: string;
+  let jsDir: string;
+  let tsDir: string;
   beforeAll(() => {
     // dist/ is built by the test command; --ignore-scripts keeps the checkout's dist/ untouched.
     run(ROOT, 'npm', ['pack', '--ignore-scripts', '--pack-destination', tmp], 60_000);
     tarball = join(tmp, readdirSync(tmp).find((f) => /^voicebot-.*\.tgz$/.test(f))!);
-  }, 90_000);
+    jsDir = installProject('js', tarball);
+    tsDir = copyProject(jsDir, 'ts');
+  }, 400_000);
 
   it('ships dist, the schema, the softphone and the READMEs, and no tests or benchmarks', () => {
     const list = run(ROOT, 'tar', ['-tzf', tarball]).stdout.split('\n');
@@ -55,7 +70,7 @@ describe.skipIf(!npmWorks)('the packed package, installed into an empty project 
   });
 
   it('npx voicebot init . && validate && test && npm start (the softphone is served)', async () => {
-    const dir = project('js', tarball);
+    const dir = jsDir;
     const init = run(dir, 'npx', ['voicebot', 'init', '.']);
     expect(init.stdout).toContain('updated package.json');
     expect(init.stdout).toMatch(/^ {2}npm start /m);
@@ -106,7 +121,7 @@ await app.stop();
   }, 420_000);
 
   it('a TypeScript plugin importing voicebot/plugin type-checks and passes voicebot/testing in vitest', () => {
-    const dir = project('ts', tarball);
+    const dir = tsDir;
     run(dir, 'npx', ['voicebot', 'init', '--ts', '.']);
     // Before `npm install` brings typescript, a .ts plugin is a coded error that says what to do.
     const noTs = spawnSync('npx', ['voicebot', 'validate'], { cwd: dir, env: ENV, encoding: 'utf8' });
