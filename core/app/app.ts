@@ -402,6 +402,7 @@ export class VoicebotApp implements TelephonyHandler {
         flow,
         logger: log,
         clock: this.time,
+        container: scope,
         ...(carried ? { resume: carried } : {}),
         ...(toEdge ? { onState: (st: FlowState) => toEdge.onFlowState(st) } : {}),
       });

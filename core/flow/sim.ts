@@ -4,6 +4,7 @@ import { resample } from '../audio/resampler.js';
 import type { VoicebotConfig } from '../config/types.js';
 import { VoicebotError } from '../errors/index.js';
 import type { Clock } from '../time/clock.js';
+import type { DependencyContainer } from '../di/container.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { createDefaultRegistry, type PluginRegistry } from '../plugins/registry.js';
 import type { TelephonyPlugin } from '../plugins/telephony.js';
@@ -29,6 +30,8 @@ export interface SimulationOptions {
   idleTimeoutMs?: number;
   /** Time source of the app and the caller (default realClock; a VirtualClock runs the call in virtual time). */
   clock?: Clock;
+  /** The app's DI container: services registered in it (TOKENS.HttpClient…) replace voicebot's own. */
+  container?: DependencyContainer;
 }
 
 export interface Simulation {
@@ -64,7 +67,7 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
     language: config.settings.language,
     ...(opts.clock ? { clock: opts.clock } : {}),
   })) as TelephonyPlugin;
-  const app = await VoicebotApp.create({ config, logger, registry, overrides: { telephony }, clock: opts.clock });
+  const app = await VoicebotApp.create({ config, logger, registry, overrides: { telephony }, clock: opts.clock, ...(opts.container ? { container: opts.container } : {}) });
   await app.start();
   const voice = opts.callerVoice === 'tts' ? ttsVoice(app.plugins.tts, config.settings.language) : mockSpeechVoice;
   const caller = new ScriptedCaller({
