@@ -40,6 +40,7 @@ import type { HangupReason } from '../plugins/telephony.js';
 import { VoicebotError } from '../errors/index.js';
 import type { HttpMockRoute, RecordedRequest } from './http-mock.js';
 import type { CallerTurn, ObservedEvent } from './scripted-caller.js';
+import { CALLER_VOICE_HELP, parseCallerVoice, type CallerVoiceSpec } from './caller-voice.js';
 
 export type TextMatcher = { text: string } | { regex: RegExp; source: string };
 
@@ -74,7 +75,7 @@ export interface Scenario {
   flow?: string;
   from?: string;
   to?: string;
-  callerVoice?: 'mock' | 'tts';
+  callerVoice?: CallerVoiceSpec;
   latencyBudgetMs?: number;
   httpMocks: HttpMockRoute[];
   vars: Record<string, string>;
@@ -192,14 +193,14 @@ export function parseScenarios(text: string, file: string): ScenarioFile {
         if (extra.length) throw new Bad(`${where}.httpMocks[${j}]: unknown key "${extra[0]}" (use method, path, status, json, body, delayMs)`);
         if (m.delayMs !== undefined && typeof m.delayMs !== 'number') throw new Bad(`${where}.httpMocks[${j}].delayMs: a number of ms`);
       }
-      const voice = o.callerVoice;
-      if (voice !== undefined && voice !== 'mock' && voice !== 'tts') throw new Bad(`${where}.callerVoice: mock or tts`);
+      const voice = o.callerVoice === undefined ? undefined : parseCallerVoice(o.callerVoice);
+      if (o.callerVoice !== undefined && !voice) throw new Bad(`${where}.callerVoice: ${CALLER_VOICE_HELP}`);
       return {
         name: o.name,
         flow: o.flow === undefined ? undefined : String(o.flow),
         from: o.from === undefined ? undefined : String(o.from),
         to: o.to === undefined ? undefined : String(o.to),
-        callerVoice: voice as Scenario['callerVoice'],
+        callerVoice: voice,
         latencyBudgetMs: typeof o.latencyBudgetMs === 'number' ? o.latencyBudgetMs : undefined,
         httpMocks,
         vars,

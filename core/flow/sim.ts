@@ -9,15 +9,15 @@ import { silentLogger, type Logger } from '../logging.js';
 import { createDefaultRegistry, type PluginRegistry } from '../plugins/registry.js';
 import type { TelephonyPlugin } from '../plugins/telephony.js';
 import type { TtsPlugin } from '../plugins/tts.js';
-import { mockSpeechVoice } from './caller-voice.js';
+import { callerTtsVoice, mockSpeechVoice, type CallerVoiceSpec } from './caller-voice.js';
 import { ScriptedCaller, type CallerVoice, type ObservedEvent, type ScriptedCallResult } from './scripted-caller.js';
 
 export interface SimulationOptions {
   config: VoicebotConfig;
   /** Run this flow whatever the called number (otherwise routes: decide). */
   flow?: string;
-  /** `mock`: the mock speech codec (default); `tts`: the configured TTS speaks for the caller. */
-  callerVoice?: 'mock' | 'tts';
+  /** `mock`: the mock speech codec (default); `tts`: the configured TTS speaks for the caller; `tts:VOICE` with that voice. */
+  callerVoice?: CallerVoiceSpec;
   from?: string;
   to?: string;
   /** Rate of the simulated phone leg. */
@@ -51,7 +51,8 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
   if (opts.flow !== undefined && !base.flows[opts.flow]) {
     throw new VoicebotError('VB_ERR_FLOW_TARGET', { target: opts.flow, from: '--flow' });
   }
-  if (opts.callerVoice === 'tts' && !base.plugins.tts?.length) {
+  const speaksTts = opts.callerVoice !== undefined && opts.callerVoice !== 'mock';
+  if (speaksTts && !base.plugins.tts?.length) {
     throw new VoicebotError('VB_ERR_CONFIG_MISSING_SLOT', { detail: '--caller-voice tts', slot: 'tts' });
   }
   const config: VoicebotConfig = opts.flow ? { ...base, routes: [{ to: '*', flow: opts.flow }] } : base;
@@ -69,7 +70,7 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
   })) as TelephonyPlugin;
   const app = await VoicebotApp.create({ config, logger, registry, overrides: { telephony }, clock: opts.clock, ...(opts.container ? { container: opts.container } : {}) });
   await app.start();
-  const voice = opts.callerVoice === 'tts' ? ttsVoice(app.plugins.tts, config.settings.language) : mockSpeechVoice;
+  const voice = speaksTts ? ttsVoice(app.plugins.tts, config.settings.language, callerTtsVoice(opts.callerVoice!)) : mockSpeechVoice;
   const caller = new ScriptedCaller({
     telephony,
     onAppEvent: (l) => app.onEvent(l),
@@ -92,14 +93,14 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
   return { app, caller, done };
 }
 
-function ttsVoice(tts: TtsPlugin | undefined, language: string): CallerVoice {
+function ttsVoice(tts: TtsPlugin | undefined, language: string, voice: string | undefined): CallerVoice {
   if (!tts) throw new VoicebotError('VB_ERR_CONFIG_MISSING_SLOT', { detail: '--caller-voice tts', slot: 'tts' });
   return async (text, sampleRate): Promise<AudioBuffer> => {
     const rates = tts.capabilities.sampleRates;
     const rate = rates.includes(sampleRate) ? sampleRate : rates[0];
     const parts: Int16Array[] = [];
     let chunkRate = rate;
-    for await (const c of tts.synthesize({ text, sampleRate: rate, language })) {
+    for await (const c of tts.synthesize({ text, sampleRate: rate, language, ...(voice ? { voice } : {}) })) {
       parts.push(c.samples.slice());
       chunkRate = c.sampleRate;
     }

@@ -7,8 +7,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli } from './helpers.js';
+import { locate } from '../../plugins/pocketsphinx/index.js';
+import { ROOT, cli } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'voicebot-new-user-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -64,4 +66,61 @@ describe('voicebot validate, as a new user meets it', () => {
     expect(r.stdout).toMatch(/voicebot\.yaml:11:41 error \S+ .*"mod".*Did you mean "mode"\?/);
     expect(r.stdout).not.toContain('wrong shape');
   });
+});
+
+/** PocketSphinx from Debian, or why the tests needing it skip. */
+const noSphinx = ((): string => {
+  try {
+    locate();
+    return '';
+  } catch (e) {
+    return `PocketSphinx is not installed (${(e as Error).message})`;
+  }
+})();
+
+/** The shipped voicebot.yaml with the given stt, in a project of its own. */
+function shipped(name: string, stt: string): string {
+  const text = readFileSync(join(ROOT, 'voicebot.yaml'), 'utf8').replace(/stt:\s*\{ provider: mock \}/, `stt: { provider: ${stt} }`);
+  expect(text).toContain(`provider: ${stt}`);
+  return project(name, { 'voicebot.yaml': text });
+}
+
+const steps = (stdout: string): string[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; flow?: string; step?: string; text?: string })
+    .flatMap((e) => (e.type === 'flow.step' ? [`${e.flow}.${e.step}`] : []));
+
+describe('voicebot simulate --caller-voice', () => {
+  it('tts with stt: mock warns that mock STT only decodes mock speech', () => {
+    const dir = shipped('voice-mock-stt', 'mock');
+    const r = cli(['simulate', '--caller-voice', 'tts', '--say', 'sales', '--json'], { cwd: dir });
+    expect(r.stderr).toContain('warning VB_WARN_CALLER_VOICE_MOCK_STT');
+    expect(r.stderr).toContain('stt is mock, which only decodes mock speech');
+    const quiet = cli(['simulate', '--say', 'sales', '--json'], { cwd: dir });
+    expect(quiet.stderr).not.toContain('VB_WARN_CALLER_VOICE_MOCK_STT');
+    expect(steps(quiet.stdout)).toContain('main.sales');
+  });
+
+  it('an unknown voice spec is a usage error listing the forms', () => {
+    const r = cli(['simulate', '--caller-voice', 'robot'], { cwd: shipped('voice-bad', 'mock') });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--caller-voice must be mock, tts or tts:VOICE');
+  });
+
+  it.skipIf(noSphinx)(`the README example: tts:rms speaks for the caller and pocketsphinx routes "sales" and "support"${noSphinx ? ` (skipped: ${noSphinx})` : ''}`, async () => {
+    const dir = shipped('voice-sphinx', 'pocketsphinx');
+    const [sales, support] = await Promise.all(
+      ['sales', 'support'].map(
+        (word) =>
+          new Promise<string[]>((resolve) => {
+            const r = cli(['simulate', '--caller-voice', 'tts:rms', '--say', word, '--json'], { cwd: dir, timeoutMs: 90_000 });
+            resolve(steps(r.stdout));
+          }),
+      ),
+    );
+    expect(sales.slice(0, 3)).toEqual(['main.greet', 'main.menu', 'main.sales']);
+    expect(support.slice(0, 3)).toEqual(['main.greet', 'main.menu', 'main.support']);
+  }, 120_000);
 });

@@ -9,6 +9,7 @@ import { createDefaultRegistry } from '../../plugins/registry.js';
 import { formatFailures, formatTranscript, loadScenarioFile, type Scenario, type ScenarioFile } from '../../flow/scenario.js';
 import { runScenario, type ScenarioResult } from '../../flow/scenario-run.js';
 import { timeModeFor, type TimeMode } from '../../flow/virtual-time.js';
+import { callerVoiceWarning } from '../../flow/caller-voice.js';
 import type { Command } from '../command.js';
 
 function testFilesIn(dir: string): string[] {
@@ -121,7 +122,11 @@ export const testCommand: Command = {
         continue;
       }
       const { virtual } = await modeOf(config, target);
-      for (const sc of scenarios) queue.push({ file, sc, config, virtual });
+      for (const sc of scenarios) {
+        const w = callerVoiceWarning(config, sc.callerVoice);
+        if (w) io.stderr(`${relative(io.cwd, file)} › ${sc.name}: ${w.toLine()}\n`);
+        queue.push({ file, sc, config, virtual });
+      }
     }
 
     // Run `jobs` calls at a time; report in file order as results come in.
