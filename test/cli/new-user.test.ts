@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { locate } from '../../plugins/pocketsphinx/index.js';
 import { ROOT, cli } from './helpers.js';
@@ -123,4 +124,50 @@ describe('voicebot simulate --caller-voice', () => {
     expect(sales.slice(0, 3)).toEqual(['main.greet', 'main.menu', 'main.sales']);
     expect(support.slice(0, 3)).toEqual(['main.greet', 'main.menu', 'main.support']);
   }, 120_000);
+});
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => srv.once('listening', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('http steps and tools to a closed port', () => {
+  it('say why: the connection was refused (ECONNREFUSED), not just "fetch failed"', async () => {
+    const port = await closedPort();
+    const dir = project('http-closed', {
+      'voicebot.yaml': `version: 1
+plugins:
+  telephony: { provider: mock }
+  stt: { provider: mock }
+  llm:
+    provider: mock
+    script:
+      - { when: "order", toolCall: { name: lookup, arguments: { id: "7" } } }
+  tts: { provider: mock }
+tools:
+  lookup: { description: Find an order, params: { id: string }, http: { url: "http://127.0.0.1:${port}/orders" } }
+flows:
+  main:
+    steps:
+      h:
+        http: { url: "http://127.0.0.1:${port}/x" }
+        onError: chat
+      chat:
+        llm: { system: "Help.", tools: [lookup], maxTurns: 1, exits: [ { maxTurns: true, goto: bye } ] }
+      bye: { hangup: "Bye." }
+`,
+    });
+    const r = cli(['simulate', '--say', 'my order', '--json'], { cwd: dir, env: { VOICEBOT_LOG: 'warn' } });
+    const tool = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; error?: string })
+      .find((e) => e.type === 'tool.called');
+    expect(tool?.error).toContain(`VB_ERR_FLOW_HTTP HTTP POST http://127.0.0.1:${port}/orders failed: fetch failed (connect ECONNREFUSED 127.0.0.1:${port})`);
+    expect(r.stderr).toContain(`HTTP GET http://127.0.0.1:${port}/x failed: fetch failed (connect ECONNREFUSED 127.0.0.1:${port})`);
+  });
 });
