@@ -171,3 +171,38 @@ flows:
     expect(r.stderr).toContain(`HTTP GET http://127.0.0.1:${port}/x failed: fetch failed (connect ECONNREFUSED 127.0.0.1:${port})`);
   });
 });
+
+describe('an unset ${VOICEBOT_STREAM_TOKEN}', () => {
+  const stream = (token: string): string => `version: 1
+plugins:
+  telephony: { provider: mock }
+  audioStream: { provider: websocket, token: ${token}, listen: { host: 127.0.0.1, port: 8081 } }
+  stt: { provider: mock }
+  llm: { provider: mock }
+  tts: { provider: mock }
+flows:
+  main:
+    steps:
+      hi: { say: "Hi." }
+`;
+  const env = { VOICEBOT_STREAM_TOKEN: undefined };
+
+  it('is reported once, as the cause (not also as a token that is too short)', () => {
+    const dir = project('env-unset', { 'voicebot.yaml': stream('"${VOICEBOT_STREAM_TOKEN}"') });
+    const r = cli(['validate'], { cwd: dir, env });
+    expect(r.status).toBe(1);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'voicebot.yaml:4:46 error VB_ERR_CONFIG_ENV_UNSET Environment variable VOICEBOT_STREAM_TOKEN is not set. Set it, or give a default with ${VOICEBOT_STREAM_TOKEN:-default}.',
+      '1 error in voicebot.yaml',
+    ]);
+  });
+
+  it('unquoted inside { … } is one syntax error that says to quote it, not dozens', () => {
+    const dir = project('env-unquoted', { 'voicebot.yaml': stream('${VOICEBOT_STREAM_TOKEN}') });
+    const r = cli(['validate'], { cwd: dir, env });
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^voicebot\.yaml:4:47 error VB_ERR_CONFIG_YAML .*must be quoted: "\$\{NAME\}"/);
+  });
+});
