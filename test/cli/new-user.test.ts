@@ -206,3 +206,33 @@ flows:
     expect(lines[0]).toMatch(/^voicebot\.yaml:4:47 error VB_ERR_CONFIG_YAML .*must be quoted: "\$\{NAME\}"/);
   });
 });
+
+describe('scenario files', () => {
+  const shippedIvr = (name: string, edit: (t: string) => string): string => {
+    const dir = project(name, {
+      'flows/ivr.yaml': readFileSync(join(ROOT, 'flows/ivr.yaml'), 'utf8'),
+      'flows/ivr.test.yaml': edit(readFileSync(join(ROOT, 'flows/ivr.test.yaml'), 'utf8')),
+    });
+    return dir;
+  };
+
+  it('a typo\'d key fails that scenario at line:col with a did-you-mean; the file\'s other scenarios still run', () => {
+    const dir = shippedIvr('scenario-typo', (t) => t.replace('      - dtmf: "1"\n        expect: { step: main.sales', '      - dtmf: "1"\n        expcet: { step: main.sales'));
+    const r = cli(['test', '-c', 'flows/ivr.yaml'], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('✗ ivr.test.yaml › keypad to sales\n    flows/ivr.test.yaml:7:9 error VB_ERR_SCENARIO');
+    expect(r.stdout).toContain('unknown key "expcet". Did you mean "expect"?');
+    expect(r.stdout).toMatch(/✓ ivr\.test\.yaml › speech to support/);
+    expect(r.stdout).toMatch(/\n(\d+) passed, 1 failed\n/);
+    expect(Number(/(\d+) passed, 1 failed/.exec(r.stdout)![1])).toBeGreaterThan(0);
+  });
+
+  it('validate -c on a scenario file says what it is and what to run instead', () => {
+    const dir = shippedIvr('scenario-validate', (t) => t);
+    const r = cli(['validate', '-c', 'flows/ivr.test.yaml'], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toContain(
+      'VB_ERR_CLI_SCENARIO_FILE flows/ivr.test.yaml is a scenario file (run by `voicebot test`), not a config. Check its config with `voicebot validate -c flows/ivr.yaml`; run its scenarios with `voicebot test -c flows/ivr.yaml`.',
+    );
+  });
+});

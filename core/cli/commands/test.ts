@@ -105,7 +105,7 @@ export const testCommand: Command = {
     for (const file of files) {
       let sf: ScenarioFile;
       try {
-        sf = await loadScenarioFile(file);
+        sf = await loadScenarioFile(file, relative(io.cwd, file) || file);
       } catch (e) {
         io.stdout(`✗ ${relative(io.cwd, file)}\n    ${e instanceof VoicebotError ? e.toLine() : String(e)}\n`);
         failed++;
@@ -113,6 +113,11 @@ export const testCommand: Command = {
       }
       const target = sf.config ? resolve(dirname(file), sf.config) : configFile;
       if (explicit && target !== configFile) continue;
+      for (const b of sf.broken) {
+        if (pattern && !`${basename(file)} › ${b.name}`.toLowerCase().includes(pattern)) continue;
+        io.stdout(`✗ ${basename(file)} › ${b.name}\n    ${b.error.toLine()}\n`);
+        failed++;
+      }
       const scenarios = sf.scenarios.filter((s) => !pattern || `${basename(file)} › ${s.name}`.toLowerCase().includes(pattern));
       if (scenarios.length === 0) continue;
       const config = existsSync(target) ? await getConfig(target) : undefined;
