@@ -236,3 +236,24 @@ describe('scenario files', () => {
     );
   });
 });
+
+describe('an llm step with maxTurns', () => {
+  const config = (exits: string): string => `${PLUGINS}flows:
+  main:
+    steps:
+      chat:
+        llm: { system: "Help.", maxTurns: 2${exits} }
+`;
+
+  it('and no way out warns at validate that the call will end without a goodbye', () => {
+    const r = cli(['validate'], { cwd: project('max-turns-end', { 'voicebot.yaml': config('') }) });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('voicebot.yaml:11:33 warning VB_WARN_LLM_MAX_TURNS_END Step "chat" ends the call after 2 turns without a goodbye');
+  });
+
+  it('with a maxTurns exit does not', () => {
+    const yaml = config(', exits: [ { maxTurns: true, goto: bye } ]').replace('      chat:', '      bye: { hangup: "Bye." }\n      chat:').replace('    steps:\n', '    start: chat\n    steps:\n');
+    const r = cli(['validate'], { cwd: project('max-turns-exit', { 'voicebot.yaml': yaml }) });
+    expect(r.stdout).toBe('ok: voicebot.yaml is valid\n');
+  });
+});
