@@ -49,7 +49,7 @@ export interface Simulation {
 export async function startSimulation(opts: SimulationOptions): Promise<Simulation> {
   const base = opts.config;
   if (opts.flow !== undefined && !base.flows[opts.flow]) {
-    throw new VoicebotError('VB_ERR_FLOW_TARGET', { target: opts.flow, from: '--flow' });
+    throw new VoicebotError('VB_ERR_FLOW_UNKNOWN', { flow: opts.flow, from: '--flow', flows: Object.keys(base.flows).join(', ') });
   }
   const speaksTts = opts.callerVoice !== undefined && opts.callerVoice !== 'mock';
   if (speaksTts && !base.plugins.tts?.length) {

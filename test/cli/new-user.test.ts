@@ -257,3 +257,21 @@ describe('an llm step with maxTurns', () => {
     expect(r.stdout).toBe('ok: voicebot.yaml is valid\n');
   });
 });
+
+describe('voicebot simulate --flow', () => {
+  it('a flow that does not exist is named as a flow, with the flows there are', () => {
+    const dir = project('flow-nope', {
+      'voicebot.yaml': `${PLUGINS}flows:
+  main:
+    steps:
+      hi: { say: "Hi." }
+  sales:
+    steps:
+      hi: { say: "Sales." }
+`,
+    });
+    const r = cli(['simulate', '--flow', 'nope'], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('error VB_ERR_FLOW_UNKNOWN Flow "nope" does not exist (from --flow). Flows in this config: main, sales.');
+  });
+});
