@@ -5,7 +5,7 @@ import type { ToolConfig, VoicebotConfig } from '../config/types.js';
 import type { CallSession } from '../engine/session-api.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import type { ToolSpec } from '../plugins/llm.js';
-import { realClock, type Clock } from '../time/clock.js';
+import { holdWhile, realClock, type Clock } from '../time/clock.js';
 import { DEFAULT_TOOL_TIMEOUT_MS } from '../config/normalize.js';
 import { withDeadline } from './deadline.js';
 import { importMaybeTs } from '../plugins/ts-loader.js';
@@ -150,7 +150,8 @@ export class ToolRunner {
 
   private async invoke(tool: ToolConfig, args: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
     if (tool.handler) {
-      const fn = await loadHandler(this.config, tool);
+      // Loading the module is real I/O: virtual time must not run out the tool's deadline meanwhile.
+      const fn = await holdWhile(this.clock, loadHandler(this.config, tool));
       const { id, from, to, meta } = this.session.info;
       const vars = { ...this.scope.configVars, ...this.scope.vars };
       const logger = this.container.resolve(TOKENS.Logger).child({ tool: tool.name });

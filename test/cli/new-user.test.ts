@@ -9,9 +9,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it as baseIt } from 'vitest';
 import { locate } from '../../plugins/pocketsphinx/index.js';
 import { ROOT, cli } from './helpers.js';
+
+/** Each case runs the CLI as a process (up to two): generous timeouts, since spawnSync holds the worker meanwhile. */
+const it = Object.assign((name: string, fn: () => unknown) => baseIt(name, fn, 120_000), { skipIf: baseIt.skipIf });
 
 const tmp = mkdtempSync(join(tmpdir(), 'voicebot-new-user-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
