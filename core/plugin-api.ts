@@ -42,3 +42,4 @@ export type { ForwardOptions, ForwardResult, RemoteAudioStream, RunRole, StreamE
 export type { FlowState } from './flow/runner.js';
 // DI: the tokens a plugin may resolve from ctx.container.
 export { TOKENS, type HttpClient } from './di/tokens.js';
+export type { ToolHandler, ToolHandlerContext } from './flow/tools.js';

@@ -325,10 +325,15 @@ export class VoicebotApp implements TelephonyHandler {
       return;
     }
     const leg = await call.answer();
+    const answeredAt = this.time.now();
     const callId = leg.info.id;
     this.enders.set(callId, () => leg.hangup('shutdown'));
     const r = await remote.forward(leg, { flow, onEvent: (ev) => this.dispatchStream(ev), ...(pick ? { pick, keepLegOnNoWorker: fallback !== undefined } : {}) });
-    if (r.error) this.logger.error({ callId, code: r.error.code }, `call ${callId} ended by its audio stream: ${r.error.message}`);
+    if (r.error) {
+      this.logger.error({ callId, code: r.error.code }, `call ${callId} ended by its audio stream: ${r.error.message}`);
+      // The edge runs no session that would report it: a line with a user interface (the softphone) shows why the call ended.
+      this.dispatch({ type: 'call.error', callId, t: this.time.now() - answeredAt, code: r.error.code, message: r.error.message });
+    }
     this.enders.delete(callId);
     if (fallback && pick && r.error?.code === 'VB_ERR_FLEET_NO_WORKER') return this.playNoWorker(leg, fallback, r.error);
     this.dispatchStream({ type: 'stream.ended', callId, reason: r.reason, ...(r.error ? { code: r.error.code, message: r.error.message } : {}) });
@@ -402,6 +407,7 @@ export class VoicebotApp implements TelephonyHandler {
         flow,
         logger: log,
         clock: this.time,
+        container: scope,
         ...(carried ? { resume: carried } : {}),
         ...(toEdge ? { onState: (st: FlowState) => toEdge.onFlowState(st) } : {}),
       });

@@ -66,10 +66,16 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
   const diags: Diagnostic[] = [];
   const at = (path: Path, atKey = false): { line: number; col: number } => (atKey ? src.keyPos(path) : src.valuePos(path));
 
-  for (const e of [...src.doc.errors]) {
-    diags.push(makeDiagnostic(file, src.pos(e.pos[0]), 'VB_ERR_CONFIG_YAML', { detail: e.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '') }));
+  // The first syntax error is the one to fix: the parser's later ones are mostly its consequences.
+  const yamlError = src.doc.errors[0];
+  if (yamlError) {
+    const at = yamlError.pos[0];
+    let detail = yamlError.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '');
+    if (text[at] === '{' && text[at - 1] === '$') detail += '. A value starting with ${NAME} inside { … } must be quoted: "${NAME}"';
+    const more = src.doc.errors.length - 1;
+    if (more > 0) detail += ` (${more} more syntax error${more > 1 ? 's' : ''} may follow from this one)`;
+    return { diagnostics: [makeDiagnostic(file, src.pos(at), 'VB_ERR_CONFIG_YAML', { detail })] };
   }
-  if (diags.length) return { diagnostics: sortDiagnostics(diags) };
   findDuplicateKeys(src, (key, offset) => diags.push(makeDiagnostic(file, src.pos(offset), 'VB_ERR_CONFIG_DUPLICATE_KEY', { key })));
 
   const { problems, fromEnv } = interpolateEnv(src, env);
@@ -198,9 +204,18 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
     diags.push(checkFailed(file, e));
   }
 
-  const sorted = sortDiagnostics(dedupe(diags));
+  const sorted = sortDiagnostics(dedupe(withoutEnvEchoes(diags)));
   const failed = sorted.some((d) => d.severity === 'error');
   return { config: failed ? undefined : deepFreeze(config), diagnostics: sorted };
+}
+
+/**
+ * An unset variable leaves its value empty, so the value's own checks fail
+ * too ("token" too short); the unset variable is the one cause to report.
+ */
+function withoutEnvEchoes(diags: Diagnostic[]): Diagnostic[] {
+  const unset = new Set(diags.filter((d) => d.code === 'VB_ERR_CONFIG_ENV_UNSET').map((d) => `${d.line}:${d.col}`));
+  return unset.size ? diags.filter((d) => d.code === 'VB_ERR_CONFIG_ENV_UNSET' || !unset.has(`${d.line}:${d.col}`)) : diags;
 }
 
 /** A reference to a flow the schema rejected is not a second problem: the flow's own diagnostic says what to fix. */

@@ -55,8 +55,19 @@ export function schemaProblems(errors: readonly ErrorObject[], base: Path = []):
   const anyOfPaths = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.schemaPath.replace(/\/(anyOf|oneOf)$/, '/$1/'));
   const out: SchemaProblem[] = [];
   const seen = new Set<string>();
+  const add = (p: SchemaProblem): void => {
+    const k = `${p.kind}|${pathLabel(p.path)}|${p.detail}`;
+    if (seen.has(k)) return;
+    seen.add(k);
+    out.push(p);
+  };
   for (const e of errors) {
     if (anyOfPaths.some((p) => e.schemaPath.startsWith(p))) continue;
+    const branch = e.keyword === 'anyOf' || e.keyword === 'oneOf' ? matchingBranch(errors, e) : undefined;
+    if (branch) {
+      for (const p of schemaProblems(branch, base)) add(p);
+      continue;
+    }
     const path = [...base, ...pointerToPath(e.instancePath)];
     let p: SchemaProblem;
     if (e.keyword === 'additionalProperties') {
@@ -71,10 +82,25 @@ export function schemaProblems(errors: readonly ErrorObject[], base: Path = []):
     } else {
       p = { kind: 'schema', path, detail: `"${pathLabel(path)}" ${describeSchemaType(e)}` };
     }
-    const k = `${p.kind}|${pathLabel(p.path)}|${p.detail}`;
-    if (seen.has(k)) continue;
-    seen.add(k);
-    out.push(p);
+    add(p);
   }
   return out;
+}
+
+/**
+ * The errors of the one anyOf/oneOf branch whose type fits the value (the
+ * object form of `transfer: "+1…" | { to, mode }` for a mapping), so the
+ * message names the bad key and its allowed values instead of "wrong shape".
+ * Undefined when no single branch fits.
+ */
+function matchingBranch(errors: readonly ErrorObject[], e: ErrorObject): ErrorObject[] | undefined {
+  const prefix = `${e.schemaPath}/`;
+  const byBranch = new Map<string, ErrorObject[]>();
+  for (const x of errors) {
+    if (!x.schemaPath.startsWith(prefix)) continue;
+    const i = x.schemaPath.slice(prefix.length).split('/')[0];
+    byBranch.set(i, [...(byBranch.get(i) ?? []), x]);
+  }
+  const fitting = [...byBranch.values()].filter((errs) => !errs.some((x) => x.keyword === 'type' && x.instancePath === e.instancePath));
+  return fitting.length === 1 ? fitting[0] : undefined;
 }

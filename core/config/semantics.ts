@@ -295,6 +295,10 @@ function stepShapeProblems(raw: Raw, config: VoicebotConfig): SemanticProblem[] 
             flowProblem([...P, 'llm', 'exits', i, 'maxTurns'], `Exit on maxTurns in step "${s.name}", which has no llm.maxTurns; set maxTurns or remove the exit.`);
           }
         });
+        // After maxTurns the step goes to its exit, else to its next step; with neither the call just ends.
+        if (s.maxTurns !== undefined && !s.exits.some((e) => e.maxTurns) && s.next === undefined) {
+          out.push({ path: [...P, 'llm', 'maxTurns'], atKey: true, code: 'VB_WARN_LLM_MAX_TURNS_END', params: { step: s.name, maxTurns: s.maxTurns } });
+        }
       }
       if (s.kind === 'play') {
         if (!s.file === !s.url) flowProblem([...P, 'play'], `Step "${s.name}" plays ${s.file ? 'both a file and a url' : 'nothing'}; give play exactly one of file, url.`);

@@ -23,7 +23,8 @@ export class YamlSource {
     let pair: Pair<unknown, unknown> | undefined;
     for (const seg of path) {
       if (isMap(node)) {
-        pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg)) as Pair<unknown, unknown> | undefined;
+        // The last of duplicate keys: that is the value the loaded config holds.
+        pair = node.items.findLast((p) => isScalar(p.key) && String(p.key.value) === String(seg)) as Pair<unknown, unknown> | undefined;
         if (!pair) return { pair: undefined, node: node as Node };
         node = pair.value;
       } else if (isSeq(node) && typeof seg === 'number') {

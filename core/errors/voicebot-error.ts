@@ -43,7 +43,7 @@ export class VoicebotError extends Error {
   /** One line for logs and the CLI: `VB_ERR_X message`, never a stack. */
   toLine(): string {
     const loc = this.location ? `${this.location.file}:${this.location.line}:${this.location.col} ` : '';
-    return `${loc}error ${this.code} ${this.message}`;
+    return `${loc}${this.code.startsWith('VB_WARN_') ? 'warning' : 'error'} ${this.code} ${this.message}`;
   }
 }
 

@@ -57,6 +57,20 @@ export async function readCapped(res: Response, maxBytes: number): Promise<Uint8
 }
 
 /**
+ * undici says only "fetch failed"; the reason (connect ECONNREFUSED
+ * 127.0.0.1:9, getaddrinfo ENOTFOUND …) is in its cause chain.
+ */
+function withCause(e: unknown): string {
+  const top = (e as Error)?.message ?? String(e);
+  let c = (e as { cause?: unknown })?.cause;
+  let root: unknown;
+  for (let i = 0; i < 5 && c; i++, c = (c as { cause?: unknown }).cause) root = c;
+  if (!root) return top;
+  const msg = (root as Error).message || String((root as { code?: unknown }).code ?? root);
+  return msg && !top.includes(msg) ? `${top} (${msg})` : top;
+}
+
+/**
  * One request for an http step or an http tool. Objects go out as JSON;
  * the answer comes back parsed as JSON when it is JSON, as text otherwise.
  * Non-2xx, network errors and timeouts all become VB_ERR_FLOW_HTTP so steps
@@ -87,7 +101,7 @@ export async function httpRequest(req: RenderedHttp, fetchFn: typeof fetch, sign
     if (signal.aborted) throw e;
     if (timeout.aborted) throw fail(`no complete answer within ${req.timeoutMs} ms`, e);
     if (e instanceof BodyTooLarge) throw fail(`${e.message} (raise maxBytes if it is expected)`, e);
-    throw fail((e as Error)?.message ?? String(e), e);
+    throw fail(withCause(e), e);
   }
   if (!res.ok) throw fail(`status ${res.status}${text ? ` ${text.slice(0, 200)}` : ''}`);
   const type = res.headers.get('content-type') ?? '';

@@ -8,18 +8,27 @@ import type { ChatMessage } from '../plugins/llm.js';
 import { findHandler, hotkeysFor, qualified, type RunContext, type StepResult } from './context.js';
 import { AUDIO_KINDS, STEP_EXECUTORS } from './steps/index.js';
 import { Templates, type TemplateScope } from './templates.js';
-import { ToolRunner } from './tools.js';
+import { ToolRunner, standaloneCallContainer } from './tools.js';
 import { outboundHooks, type AmdOutcome } from './outbound-hooks.js';
 import { holdWhile } from './thinking.js';
 import { realClock, type Clock } from '../time/clock.js';
 import { holdingFetch } from '../time/hold-fetch.js';
+import type { DependencyContainer } from '../di/container.js';
+import { TOKENS } from '../di/tokens.js';
 
 export interface FlowRunContext {
   config: VoicebotConfig;
   /** Flow to start (its `start` step). */
   flow: string;
   logger: Logger;
-  /** Replaces global fetch for http steps, http tools and play urls (tests). */
+  /**
+   * The call's child DI container (the app passes its per-call scope). Tool
+   * handlers get it; its TOKENS.HttpClient serves http steps, http tools and
+   * play urls. Without one, a container with this context's config, logger,
+   * clock and fetch is made for the call.
+   */
+  container?: DependencyContainer;
+  /** Replaces the container's HTTP client (tests). */
   fetch?: typeof fetch;
   /** The call's time source: on a virtual clock, fetches hold it until their response arrived. */
   clock?: Clock;
@@ -101,7 +110,9 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
     configVars: config.vars,
     tools: {},
   };
-  const fetchFn = ctx.clock ? holdingFetch(ctx.clock, ctx.fetch ?? globalThis.fetch) : (ctx.fetch ?? globalThis.fetch);
+  const container = ctx.container ?? standaloneCallContainer(ctx);
+  const http = ctx.fetch ?? (container.resolve(TOKENS.HttpClient) as typeof fetch);
+  const fetchFn = ctx.clock ? holdingFetch(ctx.clock, http) : http;
   const rc: RunContext = {
     session,
     config,
@@ -109,7 +120,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
     fetch: fetchFn,
     templates,
     scope,
-    tools: new ToolRunner(config, templates, fetchFn, session, scope, ctx.clock ?? realClock),
+    tools: new ToolRunner(config, templates, fetchFn, session, scope, ctx.clock ?? realClock, container),
     history: ctx.resume ? [...ctx.resume.history] : [],
     counters: new Map(),
     endedByFlow: false,

@@ -35,11 +35,14 @@
  * (ended: caller-hangup) unless the flow ended the call first.
  */
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import type { HangupReason } from '../plugins/telephony.js';
 import { VoicebotError } from '../errors/index.js';
+import { YamlSource, type Path } from '../config/yaml-doc.js';
+import { pathLabel } from '../config/schema-errors.js';
+import { closest } from '../plugins/registry.js';
 import type { HttpMockRoute, RecordedRequest } from './http-mock.js';
 import type { CallerTurn, ObservedEvent } from './scripted-caller.js';
+import { CALLER_VOICE_HELP, parseCallerVoice, type CallerVoiceSpec } from './caller-voice.js';
 
 export type TextMatcher = { text: string } | { regex: RegExp; source: string };
 
@@ -74,7 +77,7 @@ export interface Scenario {
   flow?: string;
   from?: string;
   to?: string;
-  callerVoice?: 'mock' | 'tts';
+  callerVoice?: CallerVoiceSpec;
   latencyBudgetMs?: number;
   httpMocks: HttpMockRoute[];
   vars: Record<string, string>;
@@ -87,135 +90,186 @@ export interface ScenarioFile {
   /** As written (relative to the file), when given. */
   config?: string;
   scenarios: Scenario[];
+  /** Scenarios that could not be read: each one fails with its error; the rest run. */
+  broken: BrokenScenario[];
+}
+
+export interface BrokenScenario {
+  name: string;
+  error: VoicebotError;
 }
 
 const HANGUP_REASONS = ['caller-hangup', 'bot-hangup', 'transferred', 'max-duration', 'error', 'rejected', 'shutdown'];
 const EXPECT_KEYS = ['said', 'notSaid', 'step', 'tool', 'transferredTo', 'ended', 'latencyMs', 'http'];
+const TURN_KEYS = ['say', 'dtmf', 'silence', 'hangup', 'expect'];
+const SCENARIO_KEYS = ['name', 'flow', 'from', 'to', 'callerVoice', 'latencyBudgetMs', 'httpMocks', 'vars', 'turns', 'expect'];
+const FILE_KEYS = ['config', 'scenarios'];
+const MOCK_KEYS = ['method', 'path', 'status', 'json', 'body', 'delayMs'];
 
-class Bad extends Error {}
+/** A problem at `path` of the file (the key itself when `atKey`). */
+class Bad extends Error {
+  constructor(
+    message: string,
+    readonly path: Path,
+    readonly atKey = false,
+  ) {
+    super(message);
+  }
+}
+
+const label = (path: Path): string => pathLabel(path);
+
+/** Unknown keys of `o` → a Bad at the first one, with a did-you-mean. */
+function checkKeys(o: Record<string, unknown>, allowed: readonly string[], path: Path, what: string): void {
+  const extra = Object.keys(o).find((k) => !allowed.includes(k));
+  if (extra === undefined) return;
+  const guess = closest(extra, allowed);
+  throw new Bad(`${label(path)}: unknown key "${extra}".${guess ? ` Did you mean "${guess}"?` : ''} (${what})`, [...path, extra], true);
+}
 
 function list<T>(v: T | T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-function matcher(v: unknown, where: string): TextMatcher {
-  if (typeof v !== 'string' && typeof v !== 'number') throw new Bad(`${where}: expected text or /regex/, got ${JSON.stringify(v)}`);
+function matcher(v: unknown, path: Path): TextMatcher {
+  if (typeof v !== 'string' && typeof v !== 'number') throw new Bad(`${label(path)}: expected text or /regex/, got ${JSON.stringify(v)}`, path);
   const s = String(v);
   const m = /^\/(.*)\/([a-z]*)$/s.exec(s);
   if (m) {
     try {
       return { regex: new RegExp(m[1], m[2]), source: s };
     } catch (e) {
-      throw new Bad(`${where}: bad regex ${s}: ${(e as Error).message}`);
+      throw new Bad(`${label(path)}: bad regex ${s}: ${(e as Error).message}`, path);
     }
   }
   return { text: s };
 }
 
-function parseExpect(v: unknown, where: string, callLevel: boolean): Expectation {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Bad(`${where}: expect must be a mapping`);
+function parseExpect(v: unknown, path: Path, callLevel: boolean): Expectation {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Bad(`${label(path)}: expect must be a mapping`, path);
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!EXPECT_KEYS.includes(k)) throw new Bad(`${where}: unknown expectation "${k}" (use ${EXPECT_KEYS.join(', ')})`);
-  }
+  checkKeys(o, EXPECT_KEYS, path, `an expectation is one of ${EXPECT_KEYS.join(', ')}`);
   const e: Expectation = {};
-  if (o.said !== undefined) e.said = list(o.said).map((x) => matcher(x, `${where}.said`));
-  if (o.notSaid !== undefined) e.notSaid = list(o.notSaid).map((x) => matcher(x, `${where}.notSaid`));
+  if (o.said !== undefined) e.said = list(o.said).map((x) => matcher(x, [...path, 'said']));
+  if (o.notSaid !== undefined) e.notSaid = list(o.notSaid).map((x) => matcher(x, [...path, 'notSaid']));
   if (o.step !== undefined) e.steps = list(o.step).map(String);
   if (o.tool !== undefined) {
     e.tools = list(o.tool).map((t) => {
       if (typeof t === 'string') return { name: t };
       if (t && typeof t === 'object' && typeof (t as { name?: unknown }).name === 'string') return t as ToolExpectation;
-      throw new Bad(`${where}.tool: expected a tool name or { name, args }`);
+      throw new Bad(`${label(path)}.tool: expected a tool name or { name, args }`, [...path, 'tool']);
     });
   }
   if (o.transferredTo !== undefined) e.transferredTo = String(o.transferredTo);
   if (o.ended !== undefined) {
-    if (o.ended !== true && !HANGUP_REASONS.includes(String(o.ended))) throw new Bad(`${where}.ended: one of true, ${HANGUP_REASONS.join(', ')}`);
+    if (o.ended !== true && !HANGUP_REASONS.includes(String(o.ended))) throw new Bad(`${label(path)}.ended: one of true, ${HANGUP_REASONS.join(', ')}`, [...path, 'ended']);
     e.ended = o.ended === true ? true : (String(o.ended) as HangupReason);
   }
   if (o.latencyMs !== undefined) {
-    if (typeof o.latencyMs !== 'number') throw new Bad(`${where}.latencyMs: a number of ms`);
+    if (typeof o.latencyMs !== 'number') throw new Bad(`${label(path)}.latencyMs: a number of ms`, [...path, 'latencyMs']);
     e.latencyMs = o.latencyMs;
   }
   if (o.http !== undefined) {
-    if (!callLevel) throw new Bad(`${where}.http: only in the scenario's own expect`);
+    if (!callLevel) throw new Bad(`${label(path)}.http: only in the scenario's own expect`, [...path, 'http'], true);
     e.http = list(o.http).map((h) => {
-      if (!h || typeof h !== 'object' || typeof (h as { path?: unknown }).path !== 'string') throw new Bad(`${where}.http: expected { method?, path, body? }`);
+      if (!h || typeof h !== 'object' || typeof (h as { path?: unknown }).path !== 'string') throw new Bad(`${label(path)}.http: expected { method?, path, body? }`, [...path, 'http']);
       return h as HttpExpectation;
     });
   }
   return e;
 }
 
-function parseTurn(v: unknown, where: string, first: boolean): ScenarioTurn {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Bad(`${where}: a turn is a mapping like { say: hello }`);
+function parseTurn(v: unknown, path: Path, first: boolean): ScenarioTurn {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Bad(`${label(path)}: a turn is a mapping like { say: hello }`, path);
   const o = v as Record<string, unknown>;
+  checkKeys(o, TURN_KEYS, path, 'a turn has one of say, dtmf, silence, hangup, and expect');
   const actions = ['say', 'dtmf', 'silence', 'hangup'].filter((k) => o[k] !== undefined);
-  const extra = Object.keys(o).filter((k) => !['say', 'dtmf', 'silence', 'hangup', 'expect'].includes(k));
-  if (extra.length) throw new Bad(`${where}: unknown key "${extra[0]}" (a turn has one of say, dtmf, silence, hangup, and expect)`);
-  if (actions.length > 1) throw new Bad(`${where}: one action per turn (got ${actions.join(' and ')})`);
+  if (actions.length > 1) throw new Bad(`${label(path)}: one action per turn (got ${actions.join(' and ')})`, [...path, actions[1]], true);
   const t: ScenarioTurn = {};
-  if (o.expect !== undefined) t.expect = parseExpect(o.expect, `${where}.expect`, false);
+  if (o.expect !== undefined) t.expect = parseExpect(o.expect, [...path, 'expect'], false);
   const a = actions[0];
   if (a === 'say') t.action = { say: String(o.say) };
   else if (a === 'dtmf') t.action = { dtmf: String(o.dtmf) };
   else if (a === 'silence') t.action = { silence: true };
   else if (a === 'hangup') t.action = { hangup: true };
-  else if (!first) throw new Bad(`${where}: only the first turn may have no action (it checks the bot's opening)`);
+  else if (!first) throw new Bad(`${label(path)}: only the first turn may have no action (it checks the bot's opening)`, path);
   return t;
 }
 
-export function parseScenarios(text: string, file: string): ScenarioFile {
+function parseScenario(s: unknown, path: Path): Scenario {
+  if (!s || typeof s !== 'object' || Array.isArray(s)) throw new Bad(`${label(path)}: must be a mapping`, path);
+  const o = s as Record<string, unknown>;
+  if (typeof o.name !== 'string' || !o.name) throw new Bad(`${label(path)}: name: is required`, path);
+  checkKeys(o, SCENARIO_KEYS, path, `a scenario has ${SCENARIO_KEYS.join(', ')}`);
+  if (!Array.isArray(o.turns)) throw new Bad(`${label(path)} (${o.name}): turns: must be a list`, [...path, 'turns']);
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries((o.vars as Record<string, unknown> | undefined) ?? {})) vars[k] = String(v);
+  const httpMocks = list(o.httpMocks as HttpMockRoute[] | undefined);
+  for (const [j, m] of httpMocks.entries()) {
+    const mp: Path = [...path, 'httpMocks', j];
+    if (!m || typeof m !== 'object' || typeof m.path !== 'string') throw new Bad(`${label(mp)}: path: is required`, mp);
+    checkKeys(m as unknown as Record<string, unknown>, MOCK_KEYS, mp, `use ${MOCK_KEYS.join(', ')}`);
+    if (m.delayMs !== undefined && typeof m.delayMs !== 'number') throw new Bad(`${label(mp)}.delayMs: a number of ms`, [...mp, 'delayMs']);
+  }
+  const voice = o.callerVoice === undefined ? undefined : parseCallerVoice(o.callerVoice);
+  if (o.callerVoice !== undefined && !voice) throw new Bad(`${label(path)}.callerVoice: ${CALLER_VOICE_HELP}`, [...path, 'callerVoice']);
+  return {
+    name: o.name,
+    flow: o.flow === undefined ? undefined : String(o.flow),
+    from: o.from === undefined ? undefined : String(o.from),
+    to: o.to === undefined ? undefined : String(o.to),
+    callerVoice: voice,
+    latencyBudgetMs: typeof o.latencyBudgetMs === 'number' ? o.latencyBudgetMs : undefined,
+    httpMocks,
+    vars,
+    turns: o.turns.map((t: unknown, j: number) => parseTurn(t, [...path, 'turns', j], j === 0)),
+    expect: o.expect === undefined ? undefined : parseExpect(o.expect, [...path, 'expect'], true),
+  };
+}
+
+/**
+ * Reads a scenario file. A problem in one scenario (a typo'd key…) is that
+ * scenario's failure, at its line:col (`broken`); the others still run. A
+ * problem with the file itself throws VB_ERR_SCENARIO. `shown` is how the
+ * file is named in messages (default: `file`).
+ */
+export function parseScenarios(text: string, file: string, shown = file): ScenarioFile {
+  const src = new YamlSource(text);
+  const fail = (e: Bad): VoicebotError => {
+    const pos = e.atKey ? src.keyPos(e.path) : src.valuePos(e.path);
+    return new VoicebotError('VB_ERR_SCENARIO', { file: shown, detail: e.message }, { location: { file: shown, line: pos.line, col: pos.col } });
+  };
   try {
-    let doc: unknown;
-    try {
-      doc = parse(text);
-    } catch (e) {
-      throw new Bad(`not valid YAML: ${(e as Error).message}`);
+    const yamlError = src.doc.errors[0];
+    if (yamlError) {
+      const pos = src.pos(yamlError.pos[0]);
+      throw new VoicebotError('VB_ERR_SCENARIO', { file: shown, detail: `not valid YAML: ${yamlError.message.split('\n')[0]}` }, { location: { file: shown, ...pos } });
     }
-    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Bad('expected a mapping with scenarios:');
+    const doc = src.doc.toJS() as unknown;
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Bad('expected a mapping with scenarios:', []);
     const d = doc as Record<string, unknown>;
-    if (!Array.isArray(d.scenarios) || d.scenarios.length === 0) throw new Bad('scenarios: must be a non-empty list');
-    const scenarios = d.scenarios.map((s: unknown, i: number): Scenario => {
-      const where = `scenarios[${i}]`;
-      if (!s || typeof s !== 'object') throw new Bad(`${where}: must be a mapping`);
-      const o = s as Record<string, unknown>;
-      if (typeof o.name !== 'string' || !o.name) throw new Bad(`${where}: name: is required`);
-      if (!Array.isArray(o.turns)) throw new Bad(`${where} (${o.name}): turns: must be a list`);
-      const vars: Record<string, string> = {};
-      for (const [k, v] of Object.entries((o.vars as Record<string, unknown> | undefined) ?? {})) vars[k] = String(v);
-      const httpMocks = list(o.httpMocks as HttpMockRoute[] | undefined);
-      for (const [j, m] of httpMocks.entries()) {
-        if (!m || typeof m.path !== 'string') throw new Bad(`${where}.httpMocks[${j}]: path: is required`);
-        const extra = Object.keys(m).filter((k) => !['method', 'path', 'status', 'json', 'body', 'delayMs'].includes(k));
-        if (extra.length) throw new Bad(`${where}.httpMocks[${j}]: unknown key "${extra[0]}" (use method, path, status, json, body, delayMs)`);
-        if (m.delayMs !== undefined && typeof m.delayMs !== 'number') throw new Bad(`${where}.httpMocks[${j}].delayMs: a number of ms`);
+    checkKeys(d, FILE_KEYS, [], 'a scenario file has config and scenarios');
+    if (!Array.isArray(d.scenarios) || d.scenarios.length === 0) throw new Bad('scenarios: must be a non-empty list', ['scenarios']);
+    const scenarios: Scenario[] = [];
+    const broken: BrokenScenario[] = [];
+    d.scenarios.forEach((s: unknown, i: number) => {
+      try {
+        scenarios.push(parseScenario(s, ['scenarios', i]));
+      } catch (e) {
+        if (!(e instanceof Bad)) throw e;
+        const name = (s as { name?: unknown } | null)?.name;
+        broken.push({ name: typeof name === 'string' && name ? name : `scenarios[${i}]`, error: fail(e) });
       }
-      const voice = o.callerVoice;
-      if (voice !== undefined && voice !== 'mock' && voice !== 'tts') throw new Bad(`${where}.callerVoice: mock or tts`);
-      return {
-        name: o.name,
-        flow: o.flow === undefined ? undefined : String(o.flow),
-        from: o.from === undefined ? undefined : String(o.from),
-        to: o.to === undefined ? undefined : String(o.to),
-        callerVoice: voice as Scenario['callerVoice'],
-        latencyBudgetMs: typeof o.latencyBudgetMs === 'number' ? o.latencyBudgetMs : undefined,
-        httpMocks,
-        vars,
-        turns: o.turns.map((t: unknown, j: number) => parseTurn(t, `${where}.turns[${j}]`, j === 0)),
-        expect: o.expect === undefined ? undefined : parseExpect(o.expect, `${where}.expect`, true),
-      };
     });
-    return { file, config: typeof d.config === 'string' ? d.config : undefined, scenarios };
+    return { file, config: typeof d.config === 'string' ? d.config : undefined, scenarios, broken };
   } catch (e) {
-    if (e instanceof Bad) throw new VoicebotError('VB_ERR_SCENARIO', { file, detail: e.message });
+    if (e instanceof Bad) throw fail(e);
     throw e;
   }
 }
 
-export async function loadScenarioFile(file: string): Promise<ScenarioFile> {
-  return parseScenarios(await readFile(file, 'utf8'), file);
+export async function loadScenarioFile(file: string, shown = file): Promise<ScenarioFile> {
+  return parseScenarios(await readFile(file, 'utf8'), file, shown);
 }
 
 /** One failed expectation, printed as a -expected/+actual pair. */

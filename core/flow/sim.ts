@@ -4,19 +4,20 @@ import { resample } from '../audio/resampler.js';
 import type { VoicebotConfig } from '../config/types.js';
 import { VoicebotError } from '../errors/index.js';
 import type { Clock } from '../time/clock.js';
+import type { DependencyContainer } from '../di/container.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { createDefaultRegistry, type PluginRegistry } from '../plugins/registry.js';
 import type { TelephonyPlugin } from '../plugins/telephony.js';
 import type { TtsPlugin } from '../plugins/tts.js';
-import { mockSpeechVoice } from './caller-voice.js';
+import { callerTtsVoice, mockSpeechVoice, type CallerVoiceSpec } from './caller-voice.js';
 import { ScriptedCaller, type CallerVoice, type ObservedEvent, type ScriptedCallResult } from './scripted-caller.js';
 
 export interface SimulationOptions {
   config: VoicebotConfig;
   /** Run this flow whatever the called number (otherwise routes: decide). */
   flow?: string;
-  /** `mock`: the mock speech codec (default); `tts`: the configured TTS speaks for the caller. */
-  callerVoice?: 'mock' | 'tts';
+  /** `mock`: the mock speech codec (default); `tts`: the configured TTS speaks for the caller; `tts:VOICE` with that voice. */
+  callerVoice?: CallerVoiceSpec;
   from?: string;
   to?: string;
   /** Rate of the simulated phone leg. */
@@ -29,6 +30,8 @@ export interface SimulationOptions {
   idleTimeoutMs?: number;
   /** Time source of the app and the caller (default realClock; a VirtualClock runs the call in virtual time). */
   clock?: Clock;
+  /** The app's DI container: services registered in it (TOKENS.HttpClient…) replace voicebot's own. */
+  container?: DependencyContainer;
 }
 
 export interface Simulation {
@@ -46,9 +49,10 @@ export interface Simulation {
 export async function startSimulation(opts: SimulationOptions): Promise<Simulation> {
   const base = opts.config;
   if (opts.flow !== undefined && !base.flows[opts.flow]) {
-    throw new VoicebotError('VB_ERR_FLOW_TARGET', { target: opts.flow, from: '--flow' });
+    throw new VoicebotError('VB_ERR_FLOW_UNKNOWN', { flow: opts.flow, from: '--flow', flows: Object.keys(base.flows).join(', ') });
   }
-  if (opts.callerVoice === 'tts' && !base.plugins.tts?.length) {
+  const speaksTts = opts.callerVoice !== undefined && opts.callerVoice !== 'mock';
+  if (speaksTts && !base.plugins.tts?.length) {
     throw new VoicebotError('VB_ERR_CONFIG_MISSING_SLOT', { detail: '--caller-voice tts', slot: 'tts' });
   }
   const config: VoicebotConfig = opts.flow ? { ...base, routes: [{ to: '*', flow: opts.flow }] } : base;
@@ -64,9 +68,9 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
     language: config.settings.language,
     ...(opts.clock ? { clock: opts.clock } : {}),
   })) as TelephonyPlugin;
-  const app = await VoicebotApp.create({ config, logger, registry, overrides: { telephony }, clock: opts.clock });
+  const app = await VoicebotApp.create({ config, logger, registry, overrides: { telephony }, clock: opts.clock, ...(opts.container ? { container: opts.container } : {}) });
   await app.start();
-  const voice = opts.callerVoice === 'tts' ? ttsVoice(app.plugins.tts, config.settings.language) : mockSpeechVoice;
+  const voice = speaksTts ? ttsVoice(app.plugins.tts, config.settings.language, callerTtsVoice(opts.callerVoice!)) : mockSpeechVoice;
   const caller = new ScriptedCaller({
     telephony,
     onAppEvent: (l) => app.onEvent(l),
@@ -89,14 +93,14 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
   return { app, caller, done };
 }
 
-function ttsVoice(tts: TtsPlugin | undefined, language: string): CallerVoice {
+function ttsVoice(tts: TtsPlugin | undefined, language: string, voice: string | undefined): CallerVoice {
   if (!tts) throw new VoicebotError('VB_ERR_CONFIG_MISSING_SLOT', { detail: '--caller-voice tts', slot: 'tts' });
   return async (text, sampleRate): Promise<AudioBuffer> => {
     const rates = tts.capabilities.sampleRates;
     const rate = rates.includes(sampleRate) ? sampleRate : rates[0];
     const parts: Int16Array[] = [];
     let chunkRate = rate;
-    for await (const c of tts.synthesize({ text, sampleRate: rate, language })) {
+    for await (const c of tts.synthesize({ text, sampleRate: rate, language, ...(voice ? { voice } : {}) })) {
       parts.push(c.samples.slice());
       chunkRate = c.sampleRate;
     }

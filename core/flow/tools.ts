@@ -5,13 +5,17 @@ import type { ToolConfig, VoicebotConfig } from '../config/types.js';
 import type { CallSession } from '../engine/session-api.js';
 import { VoicebotError, toVoicebotError } from '../errors/index.js';
 import type { ToolSpec } from '../plugins/llm.js';
-import { realClock, type Clock } from '../time/clock.js';
+import { holdWhile, realClock, type Clock } from '../time/clock.js';
 import { DEFAULT_TOOL_TIMEOUT_MS } from '../config/normalize.js';
 import { withDeadline } from './deadline.js';
 import { importMaybeTs } from '../plugins/ts-loader.js';
 import { httpRequest } from './http.js';
 import { renderUrl } from './url-template.js';
 import type { TemplateScope, Templates } from './templates.js';
+import type { DependencyContainer } from '../di/container.js';
+import { TOKENS, type HttpClient } from '../di/tokens.js';
+import { silentLogger, type Logger } from '../logging.js';
+import { createContainer } from '../di/container.js';
 
 
 /** What a `handler:` tool receives besides its arguments. */
@@ -19,8 +23,31 @@ export interface ToolHandlerContext {
   call: { id: string; from: string; to: string; meta: Record<string, string> };
   vars: Record<string, unknown>;
   signal: AbortSignal;
+  /**
+   * The call's child DI container: `container.resolve(TOKENS.X)` (or any
+   * token the embedding app registered) gives the handler that service.
+   */
+  container: DependencyContainer;
+  /** The DI tokens (TOKENS of voicebot/plugin), so a handler file needs no import of voicebot. */
+  tokens: typeof TOKENS;
+  /** The call's logger (TOKENS.Logger of the call), tagged with the tool name. */
+  logger: Logger;
+  /** TOKENS.HttpClient of the call (on a virtual clock it holds time until the response arrived). */
+  http: HttpClient;
+  /** TOKENS.Clock: read and wait on this, not Date/setTimeout, so simulations run in virtual time. */
+  clock: Clock;
 }
 export type ToolHandler = (args: Record<string, unknown>, ctx: ToolHandlerContext) => unknown;
+
+/** A call container for a flow run outside an app (unit tests, embedders driving a session themselves). */
+export function standaloneCallContainer(o: { config: VoicebotConfig; logger: Logger; clock?: Clock; fetch?: HttpClient }): DependencyContainer {
+  const c = createContainer();
+  c.register(TOKENS.Config, { useValue: o.config });
+  c.register(TOKENS.Logger, { useValue: o.logger });
+  c.register(TOKENS.Clock, { useValue: o.clock ?? realClock });
+  c.register(TOKENS.HttpClient, { useValue: o.fetch ?? ((input, init) => fetch(input, init)) });
+  return c;
+}
 
 /** Validators and handler modules compile/load once per config, not per call. */
 const validators = new WeakMap<object, Map<string, ValidateFunction>>();
@@ -80,6 +107,8 @@ export class ToolRunner {
     private readonly session: CallSession,
     private readonly scope: TemplateScope,
     private readonly clock: Clock = realClock,
+    /** The call's child container; handlers get it as ctx.container. */
+    private readonly container: DependencyContainer = standaloneCallContainer({ config, logger: silentLogger(), clock, fetch: fetchFn }),
   ) {}
 
   async run(name: string, rawArgs: string | Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
@@ -121,10 +150,12 @@ export class ToolRunner {
 
   private async invoke(tool: ToolConfig, args: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
     if (tool.handler) {
-      const fn = await loadHandler(this.config, tool);
+      // Loading the module is real I/O: virtual time must not run out the tool's deadline meanwhile.
+      const fn = await holdWhile(this.clock, loadHandler(this.config, tool));
       const { id, from, to, meta } = this.session.info;
       const vars = { ...this.scope.configVars, ...this.scope.vars };
-      return await fn(args, { call: { id, from, to, meta }, vars, signal });
+      const logger = this.container.resolve(TOKENS.Logger).child({ tool: tool.name });
+      return await fn(args, { call: { id, from, to, meta }, vars, signal, container: this.container, tokens: TOKENS, logger, http: this.fetchFn, clock: this.clock });
     }
     if (tool.http) {
       const scope: TemplateScope = { ...this.scope, args };

@@ -3,6 +3,27 @@ import { PluginBase } from './base.js';
 export interface LlmCapabilities {
   streaming: boolean;
   toolCalls: boolean;
+  /**
+   * The provider holds the answer to `ChatRequest.responseSchema` (OpenAI:
+   * response_format json_schema, strict). Absent or false: the schema is not
+   * enforced, so the request's own instruction is all the model gets and the
+   * caller parses the answer tolerantly.
+   */
+  structuredOutput?: boolean;
+}
+
+/**
+ * The shape a structured answer must have. The answer arrives as `text`
+ * events whose concatenation is one JSON object.
+ */
+export interface ResponseSchema {
+  /** Identifies the schema to the provider: letters, digits, _ and -, at most 64. */
+  name: string;
+  /**
+   * JSON Schema of the answer object, in the subset strict structured output
+   * accepts: every property listed in `required`, `additionalProperties: false`.
+   */
+  schema: Record<string, unknown>;
 }
 
 export interface ToolCall {
@@ -30,6 +51,8 @@ export interface ChatRequest {
   tools?: readonly ToolSpec[];
   temperature?: number;
   maxTokens?: number;
+  /** Ask for a JSON answer of this shape (enforced when capabilities.structuredOutput). */
+  responseSchema?: ResponseSchema;
   signal?: AbortSignal;
   callId?: string;
 }

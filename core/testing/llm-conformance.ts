@@ -47,6 +47,36 @@ export function describeLlmConformance(name: string, factory: () => Promise<LlmF
       expect(done.finishReason).toBe('tool_calls');
     });
 
+    test('answers a responseSchema request: one JSON object of that shape with structuredOutput, else still a normal reply', async () => {
+      const responseSchema = {
+        name: 'intent',
+        schema: {
+          type: 'object',
+          properties: { intent: { type: 'string', enum: ['sales', 'support', 'none'] } },
+          required: ['intent'],
+          additionalProperties: false,
+        },
+      };
+      const evs = await collect(
+        fx.plugin.chat({
+          messages: [
+            { role: 'system', content: 'Pick the intent: sales, support or none. Answer {"intent": "..."}.' },
+            { role: 'user', content: 'I need support with my bill.' },
+          ],
+          responseSchema,
+          temperature: 0,
+        }),
+      );
+      expect(evs.filter((e) => e.type === 'done').length).toBe(1);
+      const text = evs.map((e) => (e.type === 'text' ? e.text : '')).join('');
+      expect(text.length).toBeGreaterThan(0);
+      if (fx.plugin.capabilities.structuredOutput) {
+        const answer = JSON.parse(text) as Record<string, unknown>;
+        expect(Object.keys(answer)).toEqual(['intent']);
+        expect(['sales', 'support', 'none']).toContain(answer.intent);
+      }
+    });
+
     test('cancels on abort with finishReason cancelled and no throw', async () => {
       const ac = new AbortController();
       const evs: LlmEvent[] = [];

@@ -32,6 +32,9 @@ export const LOCAL_ERRORS = defineErrors({
     message:
       'Softphone limit reached for {what}: {detail}. Wait for the earlier ones to finish (a custom client must not flood the line), or raise the local telephony option {option}.',
   },
+  VB_ERR_LOCAL_OFFLINE: {
+    message: 'voicebot is not running at {host}. Start it (npx voicebot run) and reload this page. (Shown by the softphone page, which the browser keeps open after voicebot stopped.)',
+  },
   VB_ERR_LOCAL_STATIC: {
     message: 'The softphone page files are missing (looked in {dirs}). Reinstall voicebot; they ship in plugins/local/static.',
   },

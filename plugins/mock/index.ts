@@ -5,7 +5,7 @@ import { mockTtsPlugin } from './tts.js';
 
 export { MockTelephony, mockTelephonyPlugin, type MockTelephonyOptions } from './telephony.js';
 export { MockStt, mockSttPlugin, type MockSttOptions } from './stt.js';
-export { MockLlm, mockLlmPlugin, CLASSIFY_INTENT, type MockLlmOptions, type MockLlmRule } from './llm.js';
+export { MockLlm, mockLlmPlugin, type MockLlmOptions, type MockLlmRule } from './llm.js';
 export { MockTts, mockTtsPlugin, type MockTtsOptions } from './tts.js';
 export * from './mock-speech.js';
 

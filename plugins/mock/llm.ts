@@ -7,10 +7,11 @@
  * rule it echoes: "You said: <text>." After a tool result it replies
  * "Done: <result>" unless a rule with `afterTool: true` matches.
  *
- * Intent classification convention (used by the engine's classifyIntent): a
- * system message whose first line is CLASSIFY_INTENT, followed by one intent
- * per line; the answer is the intent sharing the most words with the user
- * text (or a rule's `intent`), else "none".
+ * Structured output (how the engine classifies intents): a request with a
+ * `responseSchema` gets one JSON object. A string property with an `enum`
+ * holds the value sharing the most words with the user text (or a rule's
+ * `intent`), else "none" when the enum has it; other strings hold the user
+ * text. The prompt text plays no part.
  *
  * Timing models a hosted model: `latencyMs` is the time to first token,
  * `tokenDelayMs` the gap between later tokens (one token per word here).
@@ -35,14 +36,12 @@ export interface MockLlmOptions extends FaultOptions {
   tokenDelayMs?: number;
 }
 
-export const CLASSIFY_INTENT = 'CLASSIFY_INTENT';
-
 function words(s: string): Set<string> {
   return new Set(s.toLowerCase().match(/[a-z0-9']+/g) ?? []);
 }
 
 export class MockLlm extends LlmPlugin {
-  readonly capabilities: LlmCapabilities = { streaming: true, toolCalls: true };
+  readonly capabilities: LlmCapabilities = { streaming: true, toolCalls: true, structuredOutput: true };
   private readonly faults: Faults;
   private readonly rules: { re?: RegExp; rule: MockLlmRule }[];
   private readonly tokenDelayMs: number;
@@ -67,12 +66,11 @@ export class MockLlm extends LlmPlugin {
     this.faults.check();
     const msgs = req.messages;
     const last = msgs[msgs.length - 1];
-    const sys = msgs.find((m) => m.role === 'system');
     const lastUser = [...msgs].reverse().find((m) => m.role === 'user');
     const userText = lastUser?.content ?? '';
 
-    if (sys && sys.content.startsWith(CLASSIFY_INTENT)) {
-      yield { type: 'text', text: this.classify(sys.content, userText) };
+    if (req.responseSchema) {
+      yield { type: 'text', text: JSON.stringify(this.structured(req.responseSchema.schema, userText)) };
       yield { type: 'done', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1 } };
       return;
     }
@@ -105,19 +103,32 @@ export class MockLlm extends LlmPlugin {
     return false;
   }
 
-  private classify(system: string, text: string): string {
-    const intents = system.split('\n').slice(1).map((s) => s.trim()).filter(Boolean);
+  /** One value per schema property: enums are classified, other strings echo the user, the rest get a neutral value. */
+  private structured(schema: Record<string, unknown>, text: string): Record<string, unknown> {
+    const props = (schema.properties ?? {}) as Record<string, { type?: string; enum?: unknown[] }>;
+    const out: Record<string, unknown> = {};
+    for (const [key, p] of Object.entries(props)) {
+      if (Array.isArray(p.enum)) out[key] = this.classify(p.enum.map(String), text);
+      else if (p.type === 'string') out[key] = text;
+      else if (p.type === 'number' || p.type === 'integer') out[key] = 0;
+      else if (p.type === 'boolean') out[key] = false;
+      else out[key] = null;
+    }
+    return out;
+  }
+
+  private classify(options: readonly string[], text: string): string {
     const byRule = this.rules.find(({ re, rule }) => rule.intent && re?.test(text))?.rule.intent;
-    if (byRule && intents.includes(byRule)) return byRule;
+    if (byRule && options.includes(byRule)) return byRule;
     const said = words(text);
-    let best = 'none';
+    let best = options.includes('none') ? 'none' : options[0];
     let bestScore = 0;
-    for (const intent of intents) {
+    for (const option of options) {
       let score = 0;
-      for (const w of words(intent)) if (w.length > 2 && said.has(w)) score++;
+      for (const w of words(option)) if (w.length > 2 && said.has(w)) score++;
       if (score > bestScore) {
         bestScore = score;
-        best = intent;
+        best = option;
       }
     }
     return best;

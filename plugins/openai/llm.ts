@@ -63,9 +63,11 @@ interface PartialCall {
  * Arguments are passed on as the model wrote them: the flow's ToolRunner
  * parses and validates them against the tool's params before the tool runs,
  * and reports invalid ones back to the model as the tool result.
+ * A request's responseSchema becomes a strict json_schema response_format,
+ * so the model can only answer with that object.
  */
 export class OpenAiLlm extends LlmPlugin {
-  readonly capabilities: LlmCapabilities = { streaming: true, toolCalls: true };
+  readonly capabilities: LlmCapabilities = { streaming: true, toolCalls: true, structuredOutput: true };
   readonly model: string;
   private readonly req: Requester;
   private readonly temperature: number | undefined;
@@ -90,6 +92,9 @@ export class OpenAiLlm extends LlmPlugin {
       ...(temperature !== undefined ? { temperature } : {}),
       ...(maxTokens !== undefined ? { max_completion_tokens: maxTokens } : {}),
       ...(req.tools?.length ? { tools: toApiTools(req.tools) } : {}),
+      ...(req.responseSchema
+        ? { response_format: { type: 'json_schema', json_schema: { name: req.responseSchema.name, schema: req.responseSchema.schema, strict: true } } }
+        : {}),
     };
     const calls = new Map<number, PartialCall>();
     let finish: Chunk['choices'][number]['finish_reason'] | undefined;

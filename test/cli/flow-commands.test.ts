@@ -89,7 +89,7 @@ describe.concurrent('voicebot simulate / console / test', () => {
       expect(r.stderr).toMatch(/^error VB_ERR_CLI_USAGE /m);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
-    expect(runs[0].stderr).toContain('--caller-voice must be mock or tts');
+    expect(runs[0].stderr).toContain('--caller-voice must be mock, tts or tts:VOICE');
   }, T);
 
   it(
@@ -155,7 +155,7 @@ describe.concurrent('voicebot simulate / console / test', () => {
       expect(r.stdout).toMatch(/call ended \(transferred\) after \d+\.\d s\n$/);
       const bad = await voicebot(['simulate', '-c', join(ROOT, 'flows/ivr.yaml'), '--flow', 'nope']);
       expect(bad.status).toBe(1);
-      expect(bad.stderr).toContain('VB_ERR_FLOW_TARGET');
+      expect(bad.stderr).toContain('VB_ERR_FLOW_UNKNOWN Flow "nope" does not exist (from --flow). Flows in this config: main.');
     },
     T,
   );
@@ -258,7 +258,8 @@ scenarios:
       expect(r.status).toBe(1);
       expect(r.stdout).toContain('✗ x.test.yaml');
       expect(r.stdout).toContain('error VB_ERR_SCENARIO Scenario');
-      expect(r.stdout).toContain('unknown expectation "sed"');
+      expect(r.stdout).toContain('✗ x.test.yaml › a\n    x.test.yaml:5:19 error VB_ERR_SCENARIO Scenario');
+      expect(r.stdout).toContain('unknown key "sed". Did you mean "said"?');
     },
     T,
   );

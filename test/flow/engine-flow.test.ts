@@ -290,6 +290,60 @@ flows:
   );
 
   it(
+    'intent routes with a model without structured output: it reads the listed intents; a chatty JSON answer is understood',
+    async ({ expect }) => {
+      // Like a real chat model, this one only has the instruction: it picks the listed intent
+      // ("- …" lines) sharing a word with the caller, and wraps its answer in prose and a fence.
+      writeFileSync(
+        join(dir, 'chatty-llm.js'),
+        `export default (api) => {
+  class ChattyLlm extends api.LlmPlugin {
+    capabilities = { streaming: true, toolCalls: false };
+    constructor() { super('chatty-llm'); }
+    async *_chat(req) {
+      const sys = req.messages.find((m) => m.role === 'system')?.content ?? '';
+      const said = req.messages.at(-1).content.toLowerCase();
+      const listed = [...sys.matchAll(/^- (.+)$/gm)].map((m) => m[1]);
+      const hit = listed.find((i) => i.toLowerCase().split(' ').some((w) => w.length > 3 && said.includes(w))) ?? 'none';
+      yield { type: 'text', text: 'Sure! Here it is: \x60\x60\x60json ' };
+      yield { type: 'text', text: JSON.stringify({ intent: hit }) + ' \x60\x60\x60' };
+      yield { type: 'done', finishReason: 'stop' };
+    }
+  }
+  return api.definePlugin({ slot: 'llm', name: 'chatty-llm', optionsSchema: { type: 'object' }, create: () => new ChattyLlm() });
+};
+`,
+      );
+      const r = await simCall(
+        `version: 1
+plugins:
+  telephony: { provider: mock }
+  stt: { provider: mock }
+  tts: { provider: mock }
+  llm: { provider: ./chatty-llm.js }
+settings:
+  timeouts: { noInput: 3s, endOfSpeech: 400ms }
+flows:
+  main:
+    steps:
+      ask:
+        listen: { prompt: "Say.", input: [speech] }
+        routes:
+          - { intent: "billing question", goto: billing }
+          - { intent: "technical support", goto: support }
+        else: other
+      billing: { say: "B.", next: ask }
+      support: { say: "T.", next: ask }
+      other: { hangup: "Other." }
+`,
+        [{ say: 'a question about my billing' }, { say: 'technical trouble' }, { say: 'hello' }],
+      );
+      expect(r.steps).toEqual(['main.ask', 'main.billing', 'main.ask', 'main.support', 'main.ask', 'main.other']);
+    },
+    T,
+  );
+
+  it(
     'llm: first line, handler and http tools, {{tools.NAME.field}}, exit on a tool, then exit on an intent',
     async ({ expect }) => {
       const api = await mockServer([{ method: 'POST', path: '/book', json: { id: 'B7', day: 'Monday' } }]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkScenario, formatFailures, parseScenarios } from '../../core/flow/scenario.js';
 import type { ObservedEvent } from '../../core/flow/scripted-caller.js';
+import type { VoicebotError } from '../../core/errors/index.js';
 
 const YAML = `
 scenarios:
@@ -86,8 +87,33 @@ describe('scenarios', () => {
 
   it('rejects malformed scenario files with a coded error', () => {
     expect(() => parseScenarios('scenarios: []', 'a.test.yaml')).toThrow(/VB_ERR_SCENARIO|non-empty/);
-    expect(() => parseScenarios('scenarios:\n  - name: a\n    turns:\n      - say: hi\n        dtmf: "1"\n', 'a.test.yaml')).toThrow(/one action per turn/);
-    expect(() => parseScenarios('scenarios:\n  - name: a\n    turns:\n      - say: hi\n        expect: { sed: x }\n', 'a.test.yaml')).toThrow(/unknown expectation "sed"/);
+    const top = ((): string => {
+      try {
+        parseScenarios('scenarioz: []', 'a.test.yaml');
+        return 'no error';
+      } catch (e) {
+        return (e as VoicebotError).toLine();
+      }
+    })();
+    expect(top).toMatch(/^a\.test\.yaml:1:1 error VB_ERR_SCENARIO .*unknown key "scenarioz". Did you mean "scenarios"\?/);
+  });
+
+  it('a broken scenario fails on its own, at line:col with a did-you-mean; the others are kept', () => {
+    const brokenOnly = (yaml: string): string[] => {
+      const f = parseScenarios(yaml, 'a.test.yaml');
+      return f.broken.map((b) => `${b.name}: ${b.error.toLine()}`);
+    };
+    expect(brokenOnly('scenarios:\n  - name: a\n    turns:\n      - say: hi\n        dtmf: "1"\n')).toEqual([
+      expect.stringMatching(/^a: a\.test\.yaml:5:9 error VB_ERR_SCENARIO .*one action per turn/),
+    ]);
+    expect(brokenOnly('scenarios:\n  - name: a\n    turns:\n      - say: hi\n        expect: { sed: x }\n')).toEqual([
+      expect.stringMatching(/^a: a\.test\.yaml:5:19 error VB_ERR_SCENARIO .*unknown key "sed". Did you mean "said"\?/),
+    ]);
+    const f = parseScenarios('scenarios:\n  - name: a\n    turns: [ { say: hi } ]\n  - name: b\n    expcet: { ended: true }\n    turns: [ { say: hi } ]\n', 'a.test.yaml');
+    expect(f.scenarios.map((s) => s.name)).toEqual(['a']);
+    expect(f.broken.map((b) => [b.name, b.error.toLine()])).toEqual([
+      ['b', expect.stringMatching(/^a\.test\.yaml:5:5 error VB_ERR_SCENARIO .*scenarios\[1\]: unknown key "expcet". Did you mean "expect"\?/)],
+    ]);
   });
 });
 
@@ -95,8 +121,8 @@ describe('scenario http mocks', () => {
   it('accepts delayMs and rejects unknown keys', () => {
     const ok = parseScenarios('scenarios:\n  - name: a\n    httpMocks: [ { path: /slow, delayMs: 50, json: {} } ]\n    turns: [ { say: hi } ]\n', 'a.test.yaml');
     expect(ok.scenarios[0].httpMocks).toEqual([{ path: '/slow', delayMs: 50, json: {} }]);
-    expect(() => parseScenarios('scenarios:\n  - name: a\n    httpMocks: [ { path: /x, jsn: {} } ]\n    turns: [ { say: hi } ]\n', 'a.test.yaml')).toThrow(
-      /httpMocks\[0\]: unknown key "jsn"/,
+    expect(parseScenarios('scenarios:\n  - name: a\n    httpMocks: [ { path: /x, jsn: {} } ]\n    turns: [ { say: hi } ]\n', 'a.test.yaml').broken[0].error.toLine()).toMatch(
+      /a\.test\.yaml:3:30 error VB_ERR_SCENARIO .*httpMocks\[0\]: unknown key "jsn". Did you mean "json"\?/,
     );
   });
 });

@@ -3,6 +3,7 @@ import { createLogger } from '../../logging.js';
 import type { CallEvent } from '../../engine/events.js';
 import type { CallerTurn, ObservedEvent } from '../../flow/scripted-caller.js';
 import { startSimulation } from '../../flow/sim.js';
+import { CALLER_VOICE_HELP, callerVoiceWarning, parseCallerVoice } from '../../flow/caller-voice.js';
 import { timeModeFor } from '../../flow/virtual-time.js';
 import { createDefaultRegistry } from '../../plugins/registry.js';
 import { VirtualClock } from '../../time/virtual-clock.js';
@@ -57,13 +58,14 @@ export const simulateCommand: Command = {
   name: 'simulate',
   summary: 'Place one simulated call through the bot (mock telephony) and print the conversation',
   usage: [
-    '  voicebot simulate [-c FILE] [--flow NAME] [--say TEXT]... [--dtmf DIGITS]... [--caller-voice mock|tts] [--json]',
+    '  voicebot simulate [-c FILE] [--flow NAME] [--say TEXT]... [--dtmf DIGITS]... [--caller-voice mock|tts|tts:VOICE] [--json]',
     '',
     '  -c, --config FILE        config file (default ./voicebot.yaml)',
     '      --flow NAME          run this flow (default: the route for the called number)',
     '      --say TEXT           the caller says TEXT when the bot listens ("" stays silent once)',
     '      --dtmf DIGITS        the caller presses DIGITS when the bot listens',
-    '      --caller-voice V     mock (default: the mock speech codec) or tts (the configured TTS)',
+    '      --caller-voice V     mock (default: the mock speech codec), tts (the configured TTS) or tts:VOICE',
+    '                           (the TTS with another voice, e.g. tts:rms, so the caller does not sound like the bot)',
     '      --from NUMBER        caller number (default +15550100)',
     '      --to NUMBER          called number, for routes: (default +15550199)',
     '      --json               one JSON event per line on stdout',
@@ -91,12 +93,15 @@ export const simulateCommand: Command = {
   maxPositionals: 0,
   async run(args, io) {
     const voice = args.values['caller-voice'];
-    if (voice !== undefined && voice !== 'mock' && voice !== 'tts') {
-      io.stderr(new VoicebotError('VB_ERR_CLI_USAGE', { detail: `--caller-voice must be mock or tts (got "${String(voice)}")` }).toLine() + '\n');
+    const callerVoice = voice === undefined ? undefined : parseCallerVoice(voice);
+    if (voice !== undefined && !callerVoice) {
+      io.stderr(new VoicebotError('VB_ERR_CLI_USAGE', { detail: `--caller-voice must be ${CALLER_VOICE_HELP} (got "${String(voice)}")` }).toLine() + '\n');
       return 2;
     }
     const config = await loadForCommand(io, args.values.config);
     if (!config) return 1;
+    const voiceWarning = callerVoiceWarning(config, callerVoice);
+    if (voiceWarning) io.stderr(voiceWarning.toLine() + '\n');
     const json = args.values.json === true;
     let ended: CallEvent | undefined;
     const print = (ev: CallEvent): void => {
@@ -115,7 +120,7 @@ export const simulateCommand: Command = {
       registry,
       clock,
       flow: typeof args.values.flow === 'string' ? args.values.flow : undefined,
-      callerVoice: voice as 'mock' | 'tts' | undefined,
+      callerVoice,
       from: typeof args.values.from === 'string' ? args.values.from : undefined,
       to: typeof args.values.to === 'string' ? args.values.to : undefined,
       logger: createLogger({ level: io.env.VOICEBOT_LOG ?? 'warn' }),

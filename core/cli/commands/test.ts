@@ -9,6 +9,7 @@ import { createDefaultRegistry } from '../../plugins/registry.js';
 import { formatFailures, formatTranscript, loadScenarioFile, type Scenario, type ScenarioFile } from '../../flow/scenario.js';
 import { runScenario, type ScenarioResult } from '../../flow/scenario-run.js';
 import { timeModeFor, type TimeMode } from '../../flow/virtual-time.js';
+import { callerVoiceWarning } from '../../flow/caller-voice.js';
 import type { Command } from '../command.js';
 
 function testFilesIn(dir: string): string[] {
@@ -104,7 +105,7 @@ export const testCommand: Command = {
     for (const file of files) {
       let sf: ScenarioFile;
       try {
-        sf = await loadScenarioFile(file);
+        sf = await loadScenarioFile(file, relative(io.cwd, file) || file);
       } catch (e) {
         io.stdout(`✗ ${relative(io.cwd, file)}\n    ${e instanceof VoicebotError ? e.toLine() : String(e)}\n`);
         failed++;
@@ -112,6 +113,11 @@ export const testCommand: Command = {
       }
       const target = sf.config ? resolve(dirname(file), sf.config) : configFile;
       if (explicit && target !== configFile) continue;
+      for (const b of sf.broken) {
+        if (pattern && !`${basename(file)} › ${b.name}`.toLowerCase().includes(pattern)) continue;
+        io.stdout(`✗ ${basename(file)} › ${b.name}\n    ${b.error.toLine()}\n`);
+        failed++;
+      }
       const scenarios = sf.scenarios.filter((s) => !pattern || `${basename(file)} › ${s.name}`.toLowerCase().includes(pattern));
       if (scenarios.length === 0) continue;
       const config = existsSync(target) ? await getConfig(target) : undefined;
@@ -121,7 +127,11 @@ export const testCommand: Command = {
         continue;
       }
       const { virtual } = await modeOf(config, target);
-      for (const sc of scenarios) queue.push({ file, sc, config, virtual });
+      for (const sc of scenarios) {
+        const w = callerVoiceWarning(config, sc.callerVoice);
+        if (w) io.stderr(`${relative(io.cwd, file)} › ${sc.name}: ${w.toLine()}\n`);
+        queue.push({ file, sc, config, virtual });
+      }
     }
 
     // Run `jobs` calls at a time; report in file order as results come in.

@@ -18,6 +18,7 @@ export class FallbackLlm extends LlmPlugin {
     this.capabilities = {
       streaming: chain.entries.every((e) => e.plugin.capabilities.streaming),
       toolCalls: chain.entries.every((e) => e.plugin.capabilities.toolCalls),
+      structuredOutput: chain.entries.every((e) => e.plugin.capabilities.structuredOutput === true),
     };
   }
 

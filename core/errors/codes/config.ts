@@ -22,5 +22,9 @@ export const CONFIG_ERRORS = defineErrors({
   VB_ERR_CONFIG_INVALID: { message: 'Config has {count} error(s); run `voicebot validate -c {file}` to list them.' },
   VB_WARN_UNREACHABLE_STEP: { message: 'Step "{step}" in flow "{flow}" is never reached. Link it with next/goto or remove it.', severity: 'warning' },
   VB_WARN_TEMPLATE_UNKNOWN: { message: 'Template {{{name}}} refers to a name that is not defined in vars, a save, a set or call.*; it will render empty.', severity: 'warning' },
+  VB_WARN_LLM_MAX_TURNS_END: {
+    message: 'Step "{step}" ends the call after {maxTurns} turns without a goodbye: it has llm.maxTurns but no maxTurns exit and no step after it. Add exits: [{ maxTurns: true, goto: STEP }] to a step that says goodbye, or a next: step.',
+    severity: 'warning',
+  },
   VB_WARN_RESAMPLE_QUALITY: { message: '{detail}', severity: 'warning' },
 });

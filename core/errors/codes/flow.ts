@@ -6,6 +6,7 @@ export const FLOW_ERRORS = defineErrors({
     message:
       'Call {callId} ran {steps} steps without ending (last: {step}). The flow loops without waiting for the caller; add a listen step to the loop or end it.',
   },
+  VB_ERR_FLOW_UNKNOWN: { message: 'Flow "{flow}" does not exist (from {from}). Flows in this config: {flows}.' },
   VB_ERR_FLOW_TARGET: { message: 'Step "{target}" does not exist (from {from}). Use a qualified "flow.step" target.' },
   VB_ERR_FLOW_STEP: { message: 'Step {step} ({kind}) failed: {detail}' },
   VB_ERR_FLOW_HTTP: { message: 'HTTP {method} {url} failed: {detail}. Check the URL and that the service is up.', retryable: true },

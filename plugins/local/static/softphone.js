@@ -19,6 +19,8 @@ const state = {
   transcript: [],
   step: '',
   endReason: '',
+  /** The coded reason of an error end ({ code, message }), when the bot sent one. */
+  endError: undefined,
 };
 window.softphone = state;
 
@@ -28,6 +30,13 @@ let node;
 let micStream;
 let answered = false;
 let muted = false;
+
+/** How a call ended, in a sentence; an error end names its code once the call.error event has said it. */
+function endedText(reason) {
+  if (reason !== 'error') return `Call ended: ${reason}.`;
+  const e = state.endError;
+  return e ? `Call ended by an error: ${e.code} — ${e.message}` : 'Call ended by an error (the voicebot log says which: the line with VB_ERR_…).';
+}
 
 function setStatus(s, text) {
   state.state = s;
@@ -115,6 +124,8 @@ function onEvent(ev) {
       break;
     case 'call.error':
       addLine('error', 'error', `${ev.code} ${ev.message}`);
+      state.endError = { code: ev.code, message: ev.message };
+      if (state.state === 'ended') setStatus('ended', endedText(state.endReason));
       break;
     case 'call.ended':
       addLine('note', '', `call ended (${ev.reason}, ${(ev.durationMs / 1000).toFixed(1)} s)`);
@@ -157,7 +168,7 @@ function onMessage(m) {
     case 'ended':
       state.endReason = m.reason;
       answered = false;
-      setStatus('ended', `Call ended: ${m.reason}.`);
+      setStatus('ended', endedText(m.reason));
       stopAudio();
       break;
     case 'error':
@@ -176,6 +187,21 @@ function onAudio(buf) {
   state.rxPeakRms = Math.max(state.rxPeakRms, Math.round(rms));
   level('rx-level', rms);
   node?.port.postMessage({ type: 'play', pcm }, [pcm.buffer]);
+}
+
+/**
+ * Why the audio could not start. The worklet is fetched from voicebot: when
+ * that fails because voicebot is not running, say so (the browser only says
+ * "Failed to load worklet module script").
+ */
+async function audioFailure(e) {
+  stopAudio();
+  const reachable = await fetch(location.href, { method: 'HEAD', cache: 'no-store' }).then(
+    () => true,
+    () => false,
+  );
+  if (!reachable) return `VB_ERR_LOCAL_OFFLINE voicebot is not running at ${location.host}. Start it (npx voicebot run) and reload this page.`;
+  return `Audio failed: ${e.message || e}. Reload the page; if it persists, try another browser.`;
 }
 
 async function startAudio() {
@@ -225,12 +251,12 @@ async function call() {
   $('transcript').textContent = '';
   $('metrics').tBodies[0].textContent = '';
   $('step').textContent = '—';
-  Object.assign(state, { callId: '', rxFrames: 0, rxVoicedFrames: 0, rxPeakRms: 0, txFrames: 0, events: [], transcript: [], step: '', endReason: '' });
+  Object.assign(state, { callId: '', rxFrames: 0, rxVoicedFrames: 0, rxPeakRms: 0, txFrames: 0, events: [], transcript: [], step: '', endReason: '', endError: undefined });
   setStatus('connecting', 'Connecting…');
   try {
     await startAudio();
   } catch (e) {
-    setStatus('error', `Audio failed: ${e.message || e}`);
+    setStatus('error', await audioFailure(e));
     return;
   }
   // Hung up while the microphone prompt was open.
@@ -318,7 +344,7 @@ async function acceptIncoming() {
   standbyWs = undefined;
   $('transcript').textContent = '';
   $('metrics').tBodies[0].textContent = '';
-  Object.assign(state, { callId: '', rxFrames: 0, rxVoicedFrames: 0, rxPeakRms: 0, txFrames: 0, events: [], transcript: [], step: '', endReason: '' });
+  Object.assign(state, { callId: '', rxFrames: 0, rxVoicedFrames: 0, rxPeakRms: 0, txFrames: 0, events: [], transcript: [], step: '', endReason: '', endError: undefined });
   setStatus('connecting', 'Answering…');
   try {
     await startAudio(); // before accepting, so the bot's first words are heard

@@ -7,7 +7,10 @@
  *    The uploaded audio is decoded with the mock-speech codec, so what the
  *    caller said travels as real audio.
  *  - POST /v1/chat/completions      SSE chunks with text and tool-call deltas,
- *    a usage chunk when stream_options.include_usage, then [DONE].
+ *    a usage chunk when stream_options.include_usage, then [DONE]. A
+ *    response_format json_schema is checked as the API checks it (name,
+ *    strict-mode rules: 400 otherwise) and answered with an object that
+ *    fits it (enums: the value sharing most words with the user).
  *  - POST /v1/audio/speech          chunked 24 kHz PCM16 (response_format pcm):
  *    the input text encoded as mock speech, in odd-sized chunks.
  *
@@ -117,11 +120,69 @@ export function defaultChatReply(req: RecordedRequest): ChatReply {
   const last = messages[messages.length - 1];
   if (last?.role === 'tool') return { text: `Done: ${last.content}.` };
   const user = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+  const format = req.json?.response_format;
+  if (format?.type === 'json_schema') return { text: JSON.stringify(fitSchema(format.json_schema.schema, String(user))) };
   const tools = ((req.json?.tools ?? []) as { function: { name: string } }[]).map((t) => t.function.name);
   const order = /order\s*(\d+)/i.exec(user ?? '');
   const tool = tools.find((t) => t.startsWith('lookup'));
   if (order && tool) return { toolCalls: [{ name: tool, arguments: { order: order[1] } }] };
   return { text: `You said: ${String(user).replace(/[.!?]+$/, '')}.` };
+}
+
+/** The 400 message OpenAI gives for a response_format it cannot use, or undefined when it is fine. */
+export function responseFormatProblem(format: any): string | undefined {
+  if (format === undefined) return undefined;
+  if (format?.type === 'text' || format?.type === 'json_object') return undefined;
+  if (format?.type !== 'json_schema') return `Invalid value for 'response_format.type': ${JSON.stringify(format?.type)}.`;
+  const js = format.json_schema;
+  if (!js || typeof js.name !== 'string' || !/^[a-zA-Z0-9_-]{1,64}$/.test(js.name)) return "Invalid 'response_format.json_schema.name': must match ^[a-zA-Z0-9_-]{1,64}$.";
+  if (!js.schema || typeof js.schema !== 'object' || js.schema.type !== 'object') return `Invalid schema for response_format '${js.name}': schema must be a JSON Schema of 'type: "object"'.`;
+  if (js.strict !== true) return undefined;
+  const check = (node: any, path: string): string | undefined => {
+    if (node?.type === 'object') {
+      const keys = Object.keys(node.properties ?? {});
+      if (node.additionalProperties !== false) return `Invalid schema for response_format '${js.name}': In context=(${path}), 'additionalProperties' is required to be supplied and to be false.`;
+      const missing = keys.filter((k) => !(node.required ?? []).includes(k));
+      if (missing.length) return `Invalid schema for response_format '${js.name}': In context=(${path}), 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing[0]}'.`;
+      for (const k of keys) {
+        const p = check(node.properties[k], `${path}${path ? ', ' : ''}'properties', '${k}'`);
+        if (p) return p;
+      }
+    }
+    if (node?.type === 'array') return check(node.items, `${path}, 'items'`);
+    return undefined;
+  };
+  return check(js.schema, '');
+}
+
+/** An answer fitting a (checked) json_schema: enums pick the value sharing most words with `user`, else "none" if offered, else the first. */
+export function fitSchema(schema: any, user: string): unknown {
+  const words = (s: string): string[] => s.toLowerCase().match(/[a-z0-9']{3,}/g) ?? [];
+  if (Array.isArray(schema?.enum)) {
+    const said = new Set(words(user));
+    let best: unknown = schema.enum.includes('none') ? 'none' : schema.enum[0];
+    let score = 0;
+    for (const v of schema.enum) {
+      const n = words(String(v)).filter((w) => said.has(w)).length;
+      if (n > score) [best, score] = [v, n];
+    }
+    return best;
+  }
+  switch (schema?.type) {
+    case 'object':
+      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, p]) => [k, fitSchema(p, user)]));
+    case 'array':
+      return [];
+    case 'string':
+      return user;
+    case 'number':
+    case 'integer':
+      return 0;
+    case 'boolean':
+      return false;
+    default:
+      return null;
+  }
 }
 
 export class FakeOpenAI {
@@ -362,6 +423,8 @@ export class FakeOpenAI {
 
   private async chat(res: ServerResponse, rec: RecordedRequest, b: Behaviour, drop: () => void): Promise<void> {
     const body = rec.json ?? {};
+    const formatProblem = responseFormatProblem(body.response_format);
+    if (formatProblem) return this.error(res, rec, 400, formatProblem, 'invalid_request_error');
     const script = typeof b.reply === 'function' ? b.reply(rec) : (b.reply ?? defaultChatReply(rec));
     const id = `chatcmpl-${rec.seq}`;
     const model = String(body.model ?? 'fake');
