@@ -71,6 +71,8 @@ class EnergyVadStream extends VADStream {
     this.silence = 0;
     this.lastVoicedAt = 0;
     this.samples = 0;
+    // The utterance's frames from 500 ms before its onset (LiveKit's Silero prefix padding): END_OF_SPEECH carries them, and a batch STT behind StreamAdapter recognizes them.
+    this.utterance = [];
     void this.loop();
   }
   ev(type, frame, extra) {
@@ -101,6 +103,8 @@ class EnergyVadStream extends VADStream {
         view.samples = value.data;
         this.samples += value.samplesPerChannel;
         const r = this.det.process(view);
+        this.utterance.push(value);
+        if (!this.det.speaking && r !== 'speech-end' && this.utterance.length > 25) this.utterance.shift();
         const ms = (value.samplesPerChannel * 1000) / value.sampleRate;
         if (this.det.speaking) {
           this.speech += ms;
@@ -120,7 +124,8 @@ class EnergyVadStream extends VADStream {
         if (r === 'speech-end') {
           // silenceDuration is audio since the last voiced frame, as Silero reports it; LiveKit counts its endpointing delay from there.
           this.hooks.endOfSpeech?.(this.lastVoicedAt, now, this.silence);
-          this.sendVADEvent(this.ev(VADEventType.END_OF_SPEECH, value, { speaking: false }));
+          this.sendVADEvent(this.ev(VADEventType.END_OF_SPEECH, value, { speaking: false, frames: this.utterance }));
+          this.utterance = [];
           this.speech = 0;
         }
       }
@@ -143,6 +148,28 @@ class MockSpeechStt extends stt.STT {
   }
   stream(options) {
     return new MockSpeechSttStream(this, options?.connOptions);
+  }
+}
+
+/** Batch STT decoding mock speech (voicebot's decoder): answers `delayMs` after the request. LiveKit runs it behind its StreamAdapter (VAD-segmented). */
+class MockSpeechBatchStt extends stt.STT {
+  label = 'mock-speech-batch';
+  constructor(delayMs, marks) {
+    super({ streaming: false, interimResults: false });
+    this.delayMs = delayMs;
+    this.marks = marks;
+  }
+  async _recognize(frames, abortSignal) {
+    const dec = new MockSpeechDecoder(RATE);
+    for (const f of Array.isArray(frames) ? frames : [frames]) dec.push(f.data);
+    dec.push(new Int16Array(RATE / 25));
+    const text = dec.take().join(' ');
+    await sleep(this.delayMs, abortSignal);
+    this.marks.mark('sttFinal');
+    return { type: stt.SpeechEventType.FINAL_TRANSCRIPT, alternatives: [{ text, language: 'en', startTime: 0, endTime: 0, confidence: 1 }] };
+  }
+  stream() {
+    throw new Error('batch only: wrapped in stt.StreamAdapter');
   }
 }
 
@@ -395,7 +422,8 @@ async function startSession(i, opts, pacer, wire) {
   };
   const session = new voice.AgentSession({
     vad: new EnergyVadLk(hooks),
-    stt: new MockSpeechStt(opts.sttMs, marks),
+    // Batch: LiveKit's own StreamAdapter (what AgentSession builds for a non-streaming STT), with a VAD of its own so the marks come from one stream.
+    stt: opts.batchStt ? new stt.StreamAdapter(new MockSpeechBatchStt(opts.sttMs, marks), new EnergyVadLk({})) : new MockSpeechStt(opts.sttMs, marks),
     llm: new TimedLlm(opts.reply, opts.llmFirstMs, opts.llmTokenMs, marks),
     tts: new MockSpeechTts(opts.ttsFirstMs, marks),
     turnHandling: {
@@ -424,6 +452,7 @@ async function runTurns(j) {
     reply: REPLY,
     minDelay: j.endOfSpeechMs,
     preemptive: j.preemptive,
+    batchStt: j.stt === 'batch',
     onEndpointDue: (callId, due) => byCall.get(callId)?.endpointed(due),
   };
   const sessions = [];
@@ -431,7 +460,7 @@ async function runTurns(j) {
   const t0 = performance.now();
   for (let i = 0; i < j.calls; i++) {
     const s = await startSession(i, opts, pacer, undefined);
-    const c = new SimCaller(s.line, 'hi', 0, 0, t0 + 1000 + i * 37, j.turns);
+    const c = new SimCaller(s.line, j.callerText ?? 'hi', 0, 0, t0 + 1000 + i * 37, j.turns);
     byCall.set(s.line.callId, c);
     sessions.push(s);
     callers.push(c);
