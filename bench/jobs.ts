@@ -22,6 +22,8 @@ export interface TurnsJob {
   /** LiveKit: preemptive generation. voicebot: see `turn`. */
   preemptive?: boolean;
   timeoutMs: number;
+  /** LiveKit only: the fake STT sends its interims as PREFLIGHT_TRANSCRIPT (a provider with an eager end-of-turn signal). */
+  preflight?: boolean;
   /** What each simulated caller says per turn (default "hi"). */
   callerText?: string;
   /** STT shape: streaming (final `delays.sttMs` after the audio that completed it; default) or batch (whole utterance after the endpoint, answered `delays.sttMs` later). */
@@ -48,6 +50,8 @@ export interface TurnsResult {
   breakdown: Breakdown[];
   /** Replies that began before the endpoint was reported (the trigger is invalid if > 0). */
   early: number;
+  /** voicebot: turns whose reply used an LLM generation started before the endpoint (turn.metrics `preemptive`). */
+  preemptiveTurns?: number;
   /** Set instead of figures when the job could not run as asked (e.g. the config does not validate on this tree). */
   skipped?: string;
 }

@@ -19,9 +19,9 @@ export interface OursSettings {
 }
 
 export function config(d: Delays, s: OursSettings): string {
-  // With `turn` the word-aware endpointer decides; without it the fixed endOfSpeech timer (as before the turn settings existed).
+  // With `turn` the word-aware endpointer decides (preemptive always spelled out: its default is on); without it the fixed endOfSpeech timer (as before the turn settings existed).
   const turn = s.turn
-    ? `\n  turn: { minEndpoint: ${s.turn.minEndpointMs}ms, maxEndpoint: ${s.turn.maxEndpointMs}ms${s.turn.preemptive ? ', preemptive: true' : ''} }`
+    ? `\n  turn: { minEndpoint: ${s.turn.minEndpointMs}ms, maxEndpoint: ${s.turn.maxEndpointMs}ms, preemptive: ${!!s.turn.preemptive} }`
     : '';
   const eos = s.turn ? '' : `endOfSpeech: ${s.endOfSpeechMs}ms, `;
   return `version: 1

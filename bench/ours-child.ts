@@ -43,11 +43,14 @@ async function runTurns(j: TurnsJob): Promise<TurnsResult> {
   await runTicker(callers, () => callers.every((c) => c.done) || performance.now() > deadline);
   await a.stop();
   const breakdown: Breakdown[] = [];
+  let preemptiveTurns = 0;
   for (const [callId, c] of byCall) {
     const ms = metrics.get(callId) ?? [];
     const n = Math.min(ms.length, c.stats.fromSpeechEnd.length);
     for (let i = 0; i < n; i++) {
       const m = ms[i];
+      // Present once the engine has preemptive replies (settings.turn.preemptive).
+      if ((m as { preemptive?: boolean }).preemptive) preemptiveTurns++;
       const total = c.stats.fromSpeechEnd[i];
       // The engine times from its own speech-end mark; the difference to the caller's is endpointing too.
       const endpointing = total - (m.e2eMs ?? 0) + (m.endOfUtteranceMs ?? 0);
@@ -64,6 +67,7 @@ async function runTurns(j: TurnsJob): Promise<TurnsResult> {
     v2v: callers.flatMap((c) => c.stats.fromSpeechEnd),
     breakdown,
     early: callers.reduce((n, c) => n + c.stats.early, 0),
+    preemptiveTurns,
   };
 }
 

@@ -25,7 +25,7 @@ const STT_SHAPES = [
   { stt: 'batch' as const, sttMs: 400, label: 'batch, +400 ms' },
 ];
 
-type Mode = 'fixed' | 'word-aware' | 'preemptive' | 'livekit' | 'livekit-preemptive';
+type Mode = 'fixed' | 'word-aware' | 'preemptive' | 'livekit' | 'livekit-preemptive' | 'livekit-preflight';
 
 interface TurnVariant extends Variant {
   mode: Mode;
@@ -38,13 +38,16 @@ const MODE_LABEL: Record<Mode, string> = {
   preemptive: 'word-aware + turn.preemptive',
   livekit: `endpointing.minDelay ${END_OF_SPEECH_MS}ms`,
   'livekit-preemptive': `minDelay ${END_OF_SPEECH_MS}ms + preemptiveGeneration`,
+  'livekit-preflight': `minDelay ${END_OF_SPEECH_MS}ms + preemptiveGeneration, interims as PREFLIGHT_TRANSCRIPT`,
 };
 
 function variants(peers: boolean, stt: 'streaming' | 'batch'): TurnVariant[] {
   const ours = (mode: Mode, job: Partial<TurnsJob>): TurnVariant => ({ label: 'voicebot', who: 'ours', mode, stt, job: { stt, ...job } });
-  const lk = (mode: Mode, preemptive: boolean): TurnVariant => ({ label: 'LiveKit agents 1.9', who: 'livekit', mode, stt, preemptive, job: { stt } });
+  const lk = (mode: Mode, preemptive: boolean, preflight = false): TurnVariant => ({ label: 'LiveKit agents 1.9', who: 'livekit', mode, stt, preemptive, job: { stt, preflight } });
   const out = [ours('fixed', {}), ours('word-aware', { turn: TURN }), ours('preemptive', { turn: { ...TURN, preemptive: true } })];
   if (peers) out.push(lk('livekit', false), lk('livekit-preemptive', true));
+  // Only a streaming STT has interims to send early.
+  if (peers && stt === 'streaming') out.push(lk('livekit-preflight', true, true));
   return out;
 }
 
@@ -69,8 +72,12 @@ export interface TurnsV2vRow {
   /** voicebot rows: our p50 ÷ LiveKit's, per round, median (min–max). */
   oursOverLk?: string;
   oursOverLkPreemptive?: string;
+  /** Against LiveKit with preflight transcripts (streaming STT only). */
+  oursOverLkPreflight?: string;
   /** Replies that began before the endpoint was reported (early starts). */
   early?: number;
+  /** voicebot: turns whose reply used the generation started before the endpoint. */
+  preemptiveTurns?: number;
   /** Why the variant did not run (e.g. this tree's config validation refuses the mode). */
   skipped?: string;
   runs?: TurnsResult[];
@@ -104,6 +111,7 @@ function row(v: TurnVariant, sttLabel: string, runs: TurnsResult[]): TurnsV2vRow
     ttsMs: stage('tts'),
     frameworkMs: stage('framework'),
     early: runs.reduce((n, r) => n + r.early, 0),
+    ...(v.who === 'ours' ? { preemptiveTurns: runs.reduce((n, r) => n + (r.preemptiveTurns ?? 0), 0) } : {}),
     runs,
   };
 }
@@ -121,12 +129,14 @@ export async function runTurnsV2v(opts: BenchOpts): Promise<TurnsV2vRow[]> {
     const got = await interleaved(vs, job, rounds);
     const lk = vs.find((v) => v.mode === 'livekit');
     const lkPre = vs.find((v) => v.mode === 'livekit-preemptive');
+    const lkFlight = vs.find((v) => v.mode === 'livekit-preflight');
     for (const v of vs) {
       const runs = got.get(v)!;
       const r = row(v, shape.label, runs);
       if (v.who === 'ours' && !r.skipped) {
         r.oursOverLk = ratio(runs, lk && got.get(lk));
         r.oursOverLkPreemptive = ratio(runs, lkPre && got.get(lkPre));
+        r.oursOverLkPreflight = ratio(runs, lkFlight && got.get(lkFlight));
       }
       out.push(r);
     }

@@ -135,13 +135,19 @@ class EnergyVadStream extends VADStream {
   }
 }
 
-/** Streaming STT decoding mock speech exactly (voicebot's decoder); each final `delayMs` after the audio that completed it. */
+/**
+ * Streaming STT decoding mock speech exactly (voicebot's decoder), like voicebot's mock STT:
+ * interims as the audio arrives, each final `delayMs` after the audio that completed it.
+ * `preflight`: the interims are sent as PREFLIGHT_TRANSCRIPT instead (a provider with an eager
+ * end-of-turn signal, on which LiveKit starts preemptive generation).
+ */
 class MockSpeechStt extends stt.STT {
   label = 'mock-speech';
-  constructor(delayMs, marks) {
-    super({ streaming: true, interimResults: false });
+  constructor(delayMs, marks, preflight = false) {
+    super({ streaming: true, interimResults: true });
     this.delayMs = delayMs;
     this.marks = marks;
+    this.preflight = preflight;
   }
   async _recognize() {
     throw new Error('streaming only');
@@ -181,11 +187,19 @@ class MockSpeechSttStream extends stt.SpeechStream {
   }
   async run() {
     const dec = new MockSpeechDecoder(RATE);
+    let lastPartial = '';
     for await (const data of this.input) {
       if (typeof data === 'symbol') {
         dec.push(new Int16Array(RATE / 25));
       } else dec.push(data.data);
+      const partial = dec.partial;
+      if (partial && partial !== lastPartial && !this.closed) {
+        lastPartial = partial;
+        const type = this.owner.preflight ? stt.SpeechEventType.PREFLIGHT_TRANSCRIPT : stt.SpeechEventType.INTERIM_TRANSCRIPT;
+        this.queue.put({ type, alternatives: [{ text: partial, language: 'en', startTime: 0, endTime: 0, confidence: 1 }] });
+      }
       for (const text of dec.take()) {
+        lastPartial = '';
         const put = () => {
           if (this.closed) return;
           this.owner.marks.mark('sttFinal');
@@ -423,7 +437,7 @@ async function startSession(i, opts, pacer, wire) {
   const session = new voice.AgentSession({
     vad: new EnergyVadLk(hooks),
     // Batch: LiveKit's own StreamAdapter (what AgentSession builds for a non-streaming STT), with a VAD of its own so the marks come from one stream.
-    stt: opts.batchStt ? new stt.StreamAdapter(new MockSpeechBatchStt(opts.sttMs, marks), new EnergyVadLk({})) : new MockSpeechStt(opts.sttMs, marks),
+    stt: opts.batchStt ? new stt.StreamAdapter(new MockSpeechBatchStt(opts.sttMs, marks), new EnergyVadLk({})) : new MockSpeechStt(opts.sttMs, marks, opts.preflight),
     llm: new TimedLlm(opts.reply, opts.llmFirstMs, opts.llmTokenMs, marks),
     tts: new MockSpeechTts(opts.ttsFirstMs, marks),
     turnHandling: {
@@ -453,6 +467,7 @@ async function runTurns(j) {
     minDelay: j.endOfSpeechMs,
     preemptive: j.preemptive,
     batchStt: j.stt === 'batch',
+    preflight: j.preflight,
     onEndpointDue: (callId, due) => byCall.get(callId)?.endpointed(due),
   };
   const sessions = [];
