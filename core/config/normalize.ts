@@ -59,6 +59,7 @@ export const DEFAULT_SETTINGS = (dir: string): Settings => ({
   language: 'en-US',
   bargeIn: { enabled: true, minSpeechMs: 300 },
   timeouts: { noInput: 6000, endOfSpeech: 600, maxCall: 900_000, shutdown: 10_000 },
+  turn: { minEndpointMs: 200, maxEndpointMs: 1500, preemptive: true },
   recording: { enabled: false, dir: resolve(dir, 'recordings') },
   sampleRate: 'auto',
   server: { host: '127.0.0.1', port: 8080 },
@@ -110,6 +111,7 @@ function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, nex
         else: q(pick('else')),
         exhausted: q(pick('exhausted')),
         bargeIn: b.bargeIn,
+        ...(b.endpoint ? { endpoint: { minMs: parseDuration(b.endpoint.min), maxMs: parseDuration(b.endpoint.max) } } : {}),
       };
     }
     case 'llm':
@@ -208,6 +210,16 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
       maxCall: parseDuration(s.timeouts?.maxCall) ?? d.timeouts.maxCall,
       shutdown: parseDuration(s.timeouts?.shutdown) ?? d.timeouts.shutdown,
     },
+    // A config that sets endOfSpeech and no `turn` keeps the fixed timer it asked for.
+    ...(s.turn !== undefined || s.timeouts?.endOfSpeech === undefined
+      ? {
+          turn: {
+            minEndpointMs: parseDuration(s.turn?.minEndpoint) ?? d.turn!.minEndpointMs,
+            maxEndpointMs: parseDuration(s.turn?.maxEndpoint) ?? d.turn!.maxEndpointMs,
+            preemptive: s.turn?.preemptive ?? d.turn!.preemptive,
+          },
+        }
+      : {}),
     recording: { enabled: s.recording?.enabled ?? false, dir: s.recording?.dir ? resolve(dir, s.recording.dir) : d.recording.dir },
     sampleRate: s.sampleRate ?? d.sampleRate,
     server: { ...d.server, ...s.server },

@@ -23,6 +23,15 @@ export interface VoicebotConfig {
   secretVars: string[];
 }
 
+export interface TurnSettings {
+  /** Silence (ms) that ends a turn whose words look complete. */
+  minEndpointMs: number;
+  /** Silence (ms) that ends a turn mid-phrase. */
+  maxEndpointMs: number;
+  /** Start the LLM on a stable transcript before the endpoint (llm steps). */
+  preemptive: boolean;
+}
+
 export interface ProviderConfig {
   provider: string;
   /** Plugin options (validated against the plugin's own schema), without `provider`. */
@@ -37,6 +46,12 @@ export interface Settings {
   bargeIn: { enabled: boolean; minSpeechMs: number };
   /** shutdown: ms app.stop() waits for active calls before ending them (default 10 s). */
   timeouts: { noInput: number; endOfSpeech: number; maxCall: number; shutdown?: number };
+  /**
+   * Word-aware endpointing and the preemptive reply (README "Turn-taking").
+   * Absent: endOfSpeech is a fixed timer and replies start at the endpoint
+   * (a config that sets timeouts.endOfSpeech and no `turn`).
+   */
+  turn?: TurnSettings;
   recording: { enabled: boolean; dir: string };
   /**
    * Rate (Hz) the engine runs VAD/recording at; legs and plugins are converted
@@ -209,6 +224,8 @@ export interface ListenStep extends StepBase {
   else?: string;
   exhausted?: string;
   bargeIn?: boolean;
+  /** This step's endpointing (ms), over settings.turn. */
+  endpoint?: { minMs?: number; maxMs?: number };
 }
 
 export interface LlmExit {

@@ -186,7 +186,13 @@ export class CallEngine implements EngineSession {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.turns.listen(opts, this.endSignal, () => callStateError(this.info.id, 'listen', this.state));
+    this.input.listening(opts);
+    const p = this.turns.listen(opts, this.endSignal, () => callStateError(this.info.id, 'listen', this.state));
+    p.then(
+      (r) => this.input.listening(undefined, r.type === 'speech'),
+      () => this.input.listening(undefined, false),
+    );
+    return p;
   }
 
   async say(text: string, opts: SayOptions = {}): Promise<SayResult> {

@@ -6,13 +6,15 @@ import type { CallInfo } from '../plugins/telephony.js';
 import type { Clock } from '../time/clock.js';
 import type { CallSessionOptions } from './call-engine.js';
 import { CallerInput } from './caller-input.js';
+import { Endpointer, endpointLimits } from './endpointing.js';
+import { Preemptor } from './preemptive.js';
 import type { CallEvent } from './events.js';
 import { Outbound } from './outbound.js';
 import { engineRateFor, pickRate } from './rates.js';
 import { createRecognizer, type Recognizer } from './recognizer.js';
 import { CallRecorder } from './recorder.js';
 import { ReplyGenerator } from './reply-generator.js';
-import type { DistributiveOmit } from './session-api.js';
+import type { DistributiveOmit, ListenOptions } from './session-api.js';
 import { TurnController } from './turn-controller.js';
 import { TurnMetricsTracker } from './turn-metrics.js';
 
@@ -37,6 +39,8 @@ export interface CallPartsHost {
 /** The caller's side, frame in → utterances recognized → the turn controller. */
 export interface CallInputPath {
   process(frame: AudioFrame): void;
+  /** A listen began (its endpointing cues, its preemptive request) or ended (undefined; `spoke`: it got speech). */
+  listening(opts: ListenOptions | undefined, spoke?: boolean): void;
   close(): void;
 }
 
@@ -84,6 +88,16 @@ export function createCallParts(opts: CallSessionOptions, h: CallPartsHost): Cal
     },
     hotkey: h.hotkey,
   });
+  // settings.turn absent: endOfSpeech is the fixed timer it always was (min = max = it).
+  const turn = settings.turn;
+  const eos = settings.timeouts.endOfSpeech;
+  const endpointer = new Endpointer(turn ? endpointLimits(turn.minEndpointMs, turn.maxEndpointMs, eos) : endpointLimits(eos, eos, eos), () => h.time.now());
+  const preemptor =
+    turn?.preemptive && llm && tts
+      ? new Preemptor({ llm, callId: h.info.id, now: () => h.time.now(), log: (what, text, why) => h.log.debug({ text, why }, `preemptive reply: ${what}`) })
+      : undefined;
+  if (preemptor) endpointer.onStable = (text) => preemptor.stable(text);
+  let running = 0;
   const recognizer: Recognizer | undefined = stt
     ? createRecognizer({
         stt,
@@ -93,7 +107,20 @@ export function createCallParts(opts: CallSessionOptions, h: CallPartsHost): Cal
         clock: h.time,
         signal: h.endSignal,
         finalTimeoutMs: opts.sttFinalTimeoutMs,
-        sink: { interim: () => {}, final: (seq, text) => turns.final(seq, text), error: h.sttFailed },
+        sink: {
+          interim: (s, t) => {
+            if (s === running) {
+              endpointer.hypothesis(t.text, t.final);
+              preemptor?.hypothesis(t.text);
+            }
+            h.emit({ type: 'caller.interim', text: t.text, final: t.final });
+          },
+          final: (s, text) => {
+            preemptor?.final(text);
+            turns.final(s, text);
+          },
+          error: h.sttFailed,
+        },
       })
     : undefined;
 
@@ -106,7 +133,7 @@ export function createCallParts(opts: CallSessionOptions, h: CallPartsHost): Cal
     sttRate,
     frameMs,
     detector: vad.createDetector({ sampleRate: vadRate }),
-    endOfSpeechMs: settings.timeouts.endOfSpeech,
+    endpointer,
     clock: h.time,
     sink: {
       engineAudio: recorder
@@ -116,12 +143,19 @@ export function createCallParts(opts: CallSessionOptions, h: CallPartsHost): Cal
           }
         : undefined,
       speechStart: (pre) => {
+        endpointer.reset();
         seq = recognizer ? recognizer.begin(pre) : seq + 1;
+        running = seq;
         turns.speechStart(seq);
       },
       audio: (f) => recognizer?.push(f),
-      voiced: (ms) => turns.voiced(ms),
+      voiced: (ms) => {
+        preemptor?.voiced();
+        turns.voiced(ms);
+      },
       endpoint: (speechEndAt, endpointAt) => {
+        running = 0;
+        preemptor?.endpoint();
         const discard = turns.endpoint(speechEndAt, endpointAt);
         if (recognizer) recognizer.end(seq, { discard, hints: turns.hints });
         else turns.final(seq, '');
@@ -149,6 +183,7 @@ export function createCallParts(opts: CallSessionOptions, h: CallPartsHost): Cal
     tts,
     outbound,
     metrics,
+    preemptor,
     now: () => h.time.now(),
     endSignal: h.endSignal,
     said: (text, interrupted) => {
@@ -160,7 +195,18 @@ export function createCallParts(opts: CallSessionOptions, h: CallPartsHost): Cal
   });
 
   return {
-    input: { process: (f) => callerInput.process(f), close: () => recognizer?.close() },
+    input: {
+      process: (f) => callerInput.process(f),
+      listening: (o, spoke) => {
+        endpointer.setListen(o && { numDigits: o.numDigits, matches: o.complete }, o?.endpoint);
+        if (o) preemptor?.arm(o.preempt);
+        else preemptor?.disarm(spoke === true);
+      },
+      close: () => {
+        preemptor?.cancel('the call ended');
+        recognizer?.close();
+      },
+    },
     turns,
     outbound,
     replies,

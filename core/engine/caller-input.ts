@@ -18,7 +18,7 @@ export interface CallerInputSink {
   audio(frame: AudioFrame): void;
   /** A voiced frame of the running utterance: total voiced ms so far (barge-in policy input). */
   voiced(voicedMs: number): void;
-  /** The utterance ended: silence for endOfSpeech ms, or it reached MAX_UTTERANCE_MS. Clock ms. */
+  /** The utterance ended: enough silence after the last voiced frame (the endpointer's wait), or MAX_UTTERANCE_MS. Clock ms. */
   endpoint(speechEndAt: number, endpointAt: number): void;
 }
 
@@ -29,8 +29,10 @@ export interface CallerInputOptions {
   sttRate: number;
   frameMs: number;
   detector: VadDetector;
-  /** Silence (ms) that ends an utterance (settings.timeouts.endOfSpeech). */
-  endOfSpeechMs: number;
+  /** Fixed silence (ms) that ends an utterance, when there is no `endpointer`. */
+  endOfSpeechMs?: number;
+  /** Asked on every silent frame of an utterance: the silence (ms since the last voiced frame) that ends it now. */
+  endpointer?: { waitMs(silentMs: number): number };
   clock: Clock;
   sink: CallerInputSink;
 }
@@ -56,6 +58,8 @@ export class CallerInput {
   private utterMs = 0;
   private lastSpeechEndAt = 0;
   private lastVoicedAt = 0;
+  /** The detector's probability separates voiced frames; a VAD that leaves it at 0 falls back to `speaking`. */
+  private probabilityWorks = false;
 
   constructor(opts: CallerInputOptions) {
     this.o = opts;
@@ -85,11 +89,16 @@ export class CallerInput {
     sf.samples = this.sttRs ? this.sttRs.process(eng) : eng;
     sf.timestampMs = frame.timestampMs;
 
+    // Voiced: inside the VAD's speech and above its probability threshold (its hangover frames are not).
+    const voiced = det.speaking && this.isVoiced(det);
     if (ev === 'speech-start') {
       if (!this.capturing) this.begin();
       this.silenceMs = 0;
     } else if (ev === 'speech-end') {
       this.lastSpeechEndAt = o.clock.now();
+    } else if (!this.capturing && voiced) {
+      // The endpoint fired inside the VAD's hangover and the caller went on: a new utterance, though the VAD saw no new onset.
+      this.begin();
     }
     if (!this.capturing) {
       this.keepPreroll(sf.samples);
@@ -98,22 +107,34 @@ export class CallerInput {
     o.sink.audio(sf);
     const ms = o.frameMs;
     this.utterMs += ms;
-    if (det.speaking) {
+    if (voiced) {
       this.silenceMs = 0;
-      if (det.probability >= 0.5) {
-        this.voicedMs += ms;
-        // The VAD reports speech-end only after its hangover; the caller really stopped at the last voiced frame.
-        this.lastVoicedAt = o.clock.now();
-        o.sink.voiced(this.voicedMs);
-      }
+      this.voicedMs += ms;
+      this.lastVoicedAt = o.clock.now();
+      o.sink.voiced(this.voicedMs);
     } else {
+      // Counted from the last voiced frame, not from the VAD's speech-end: its hangover must not add to the endpoint.
       this.silenceMs += ms;
-      if (this.silenceMs >= o.endOfSpeechMs) this.end();
+      const wait = o.endpointer ? o.endpointer.waitMs(this.silenceMs) : (o.endOfSpeechMs ?? 600);
+      if (this.silenceMs >= wait) this.end();
     }
     if (this.capturing && this.utterMs >= MAX_UTTERANCE_MS) {
       this.lastVoicedAt = o.clock.now();
       this.end();
     }
+  }
+
+  /** Silence from the last voiced frame while capturing (0 while the caller is voiced or no utterance runs). */
+  get silentMs(): number {
+    return this.capturing ? this.silenceMs : 0;
+  }
+
+  private isVoiced(det: VadDetector): boolean {
+    if (det.probability >= 0.5) {
+      this.probabilityWorks = true;
+      return true;
+    }
+    return !this.probabilityWorks && det.speaking;
   }
 
   private begin(): void {

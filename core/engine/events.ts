@@ -9,6 +9,11 @@ export type CallEvent =
   | { type: 'flow.step'; callId: string; t: number; flow: string; step: string; kind: string }
   | { type: 'bot.said'; callId: string; t: number; text: string; interrupted: boolean }
   | { type: 'caller.said'; callId: string; t: number; text: string; final: boolean }
+  /**
+   * The running utterance's words so far (streaming STT), before its turn
+   * ends: `final` when the recognizer finalized them (the caller may go on).
+   */
+  | { type: 'caller.interim'; callId: string; t: number; text: string; final: boolean }
   | { type: 'dtmf'; callId: string; t: number; digits: string }
   /**
    * The flow runner is about to wait for the caller (listen/llm step) and the
@@ -36,7 +41,9 @@ export interface TurnMetrics {
   ttsTtfbMs?: number;
   /** Caller stopped speaking → first bot audio frame on the wire. */
   e2eMs?: number;
-  /** Framework's own share: e2e minus endpointing, stt, ttft and ttfb. */
+  /** The reply used an LLM generation started before the endpoint (its ttft overlapped the wait). */
+  preemptive?: boolean;
+  /** Framework's own share: e2e minus endpointing, stt, the LLM's wait after the final (ttft unless preemptive) and ttfb. */
   overheadMs?: number;
   /** LLM first token → first TTS request (sentence cutting, our share). */
   llmToTtsMs?: number;

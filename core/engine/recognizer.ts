@@ -2,9 +2,35 @@ import type { AudioFrame } from '../audio/frame.js';
 import type { SttPlugin, SttStream, Transcript } from '../plugins/stt.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
 
+/*
+ * Interim transcripts — who gets them:
+ *   RecognizerSink.interim(seq, { text, final }) is the running utterance's
+ *   words so far: the provider's finals of this utterance joined, then its
+ *   current interim. `final: true` when the provider finalized all of them
+ *   (the caller may still go on: the turn ends at the endpoint). Called per
+ *   transcript event, never per frame; batch providers give none.
+ *   call-parts.ts forwards each one to the Endpointer (word-aware endpoint),
+ *   the Preemptor (reply before the endpoint), and the call's event bus as
+ *   `caller.interim { text, final }` (CallEvent) — subscribe there (e.g. the
+ *   barge-in policy counting words: `countWords(text)`), don't poll.
+ */
+
+/** Words in an interim or final text (the barge-in policy's "minimum words"). */
+export function countWords(text: string): number {
+  let n = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const space = c === 32 || c === 9 || c === 10 || c === 13;
+    if (!space && !inWord) n++;
+    inWord = !space;
+  }
+  return n;
+}
+
 /** What a recognizer reports, per utterance `seq` (numbered by begin()). */
 export interface RecognizerSink {
-  /** An interim hypothesis of the running utterance (streaming providers that give them). */
+  /** The running utterance's words so far (see the comment at the top), from streaming providers. */
   interim(seq: number, t: Transcript): void;
   /** The utterance's final text ('' when nothing was recognized): exactly once per ended utterance, in utterance order. */
   final(seq: number, text: string): void;
@@ -59,6 +85,7 @@ export class StreamingRecognizer implements Recognizer {
   private seq = 0;
   private finals: string[] = [];
   private interimPending = false;
+  private interimText = '';
   private awaiting: { seq: number; timer: TimerHandle } | undefined;
   private closed = false;
 
@@ -71,6 +98,7 @@ export class StreamingRecognizer implements Recognizer {
     if (w && !this.interimPending) this.settle();
     // Still waiting for the previous utterance's final: its text must stay with it.
     if (!this.awaiting) this.finals = [];
+    this.interimText = '';
     this.open();
     if (preroll.length > 0) this.stream?.push({ samples: preroll, sampleRate: this.o.sampleRate, timestampMs: 0 });
     return seq;
@@ -135,13 +163,23 @@ export class StreamingRecognizer implements Recognizer {
     if (this.closed) return;
     if (!t.final) {
       this.interimPending = true;
-      this.o.sink.interim(this.awaiting?.seq ?? this.seq, t);
+      this.interimText = t.text.trim();
+      this.o.sink.interim(this.awaiting?.seq ?? this.seq, { ...t, text: this.heard(this.interimText) });
       return;
     }
     this.interimPending = false;
+    this.interimText = '';
     if (t.text.trim()) this.finals.push(t.text.trim());
     if (this.awaiting) this.settle();
+    else this.o.sink.interim(this.seq, { text: this.heard(''), final: true, ...(t.confidence !== undefined ? { confidence: t.confidence } : {}) });
   };
+
+  /** This utterance's finals so far, then `interim`. */
+  private heard(interim: string): string {
+    if (this.finals.length === 0) return interim;
+    const done = this.finals.join(' ');
+    return interim ? `${done} ${interim}` : done;
+  }
 
   private readonly onTimeout = (): void => {
     this.interimPending = false;

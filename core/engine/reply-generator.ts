@@ -6,6 +6,7 @@ import type { TtsPlugin } from '../plugins/tts.js';
 import { pickRate } from './rates.js';
 import type { Outbound } from './outbound.js';
 import type { Playback, Segment } from './playback.js';
+import type { Preemptor, PreemptiveRun } from './preemptive.js';
 import { SentenceSplitter, splitSentences } from './sentence-splitter.js';
 import type { RespondOptions, RespondResult, SayOptions, SayResult } from './session-api.js';
 import type { TurnMetricsTracker } from './turn-metrics.js';
@@ -23,6 +24,8 @@ export interface ReplyHost {
   tts: TtsPlugin | undefined;
   outbound: Outbound;
   metrics: TurnMetricsTracker;
+  /** Generations started before the endpoint (settings.turn.preemptive); respond() adopts a matching one. */
+  preemptor?: Preemptor;
   now(): number;
   /** Aborted when the call ends. */
   endSignal: AbortSignal;
@@ -46,6 +49,7 @@ export class ReplyGenerator {
   }
 
   async say(text: string, opts: SayOptions): Promise<SayResult> {
+    this.h.preemptor?.cancel();
     const pb = this.h.outbound.begin(opts.bargeIn, opts.signal, this.h.endSignal);
     try {
       for (const piece of splitSentences(text)) {
@@ -60,6 +64,7 @@ export class ReplyGenerator {
   }
 
   async play(audio: AudioBuffer, opts: SayOptions): Promise<SayResult> {
+    this.h.preemptor?.cancel();
     const out = this.h.outbound;
     const pb = out.begin(opts.bargeIn, opts.signal, this.h.endSignal);
     const rate = out.outputRate;
@@ -76,6 +81,7 @@ export class ReplyGenerator {
   async respond(opts: RespondOptions): Promise<RespondResult> {
     const llm = this.h.llm!;
     const pb = this.h.outbound.begin(opts.bargeIn, opts.signal, this.h.endSignal);
+    if (pb.stopped) this.h.preemptor?.cancel();
     const toolCalls: RespondResult['toolCalls'] = [];
     const delta: ChatMessage[] = [];
     const rounds: { msg: AssistantMessage; round: number; text: string }[] = [];
@@ -84,30 +90,31 @@ export class ReplyGenerator {
     let speakErr: unknown;
     let failedSlot: 'llm' | 'tts' = 'llm';
     const draft = this.h.metrics.current;
+    // A TTS that streams its input speaks the first clause while the model writes the rest of the sentence.
+    const quick = this.h.tts?.capabilities.inputStreaming === true;
+    let spoken = false;
 
     try {
       for (let round = 0; round < MAX_TOOL_ROUNDS && !pb.stopped; round++) {
-        const splitter = new SentenceSplitter();
+        const splitter = new SentenceSplitter({ quickStart: quick && !spoken });
         let text = '';
         const calls: ToolCall[] = [];
         const speak = (piece: string): void => {
+          spoken = true;
           speaking = speaking.then(() => (pb.stopped || speakErr ? undefined : this.speakChunk(pb, piece, round))).catch((e: unknown) => {
             if (pb.stopped && pb.signal.aborted && !speakErr) return;
             speakErr ??= e;
             pb.link.abort(e);
           });
         };
-        this.h.metrics.mark(draft, 'llmStartAt', this.h.now());
-        for await (const ev of llm.chat({
-          messages: [...opts.messages, ...delta],
-          tools: opts.tools,
-          temperature: opts.temperature,
-          maxTokens: opts.maxTokens,
-          signal: pb.signal,
-          callId: this.h.callId,
-        })) {
+        const request = { messages: [...opts.messages, ...delta], tools: opts.tools, temperature: opts.temperature, maxTokens: opts.maxTokens };
+        // Only the first request can have been started early: later ones carry this turn's tool results.
+        const early: PreemptiveRun | undefined = round === 0 ? this.h.preemptor?.take(request) : undefined;
+        if (early) this.h.metrics.markPreemptive(draft);
+        this.h.metrics.mark(draft, 'llmStartAt', early?.startedAt ?? this.h.now());
+        for await (const ev of early ? early.events(pb.signal) : llm.chat({ ...request, signal: pb.signal, callId: this.h.callId })) {
           if (pb.stopped) break;
-          if (ev.type !== 'done') this.h.metrics.mark(draft, 'llmFirstAt', this.h.now());
+          if (ev.type !== 'done') this.h.metrics.mark(draft, 'llmFirstAt', early?.firstAt ?? this.h.now());
           if (ev.type === 'text') {
             text += ev.text;
             for (const piece of splitter.push(ev.text)) speak(piece);

@@ -18,16 +18,30 @@ export interface SplitterOptions {
   minClauseChars?: number;
   /** Never emit a piece shorter than this at a sentence end (e.g. "Hi."), unless it is the end. */
   minSentenceChars?: number;
+  /**
+   * The first piece goes out at its first clause (of 2 words or more) or after
+   * `firstWords` words, whichever comes first, instead of waiting for the
+   * sentence: a streaming TTS starts speaking on it while the model writes on.
+   * Later pieces follow the sentence rules. Off by default.
+   */
+  quickStart?: boolean;
+  /** quickStart: words of the first piece when no clause ends sooner (default 5). */
+  firstWords?: number;
 }
 
 export class SentenceSplitter {
   private buf = '';
   private readonly minClause: number;
   private readonly minSentence: number;
+  private readonly firstWords: number;
+  /** quickStart and nothing emitted yet. */
+  private quick: boolean;
 
   constructor(opts: SplitterOptions = {}) {
     this.minClause = opts.minClauseChars ?? 60;
     this.minSentence = opts.minSentenceChars ?? 2;
+    this.firstWords = opts.firstWords ?? 5;
+    this.quick = opts.quickStart ?? false;
   }
 
   /** Adds text; returns the pieces that are now complete (trimmed, non-empty). */
@@ -38,7 +52,10 @@ export class SentenceSplitter {
     while ((cut = this.findCut()) > 0) {
       const piece = this.buf.slice(0, cut).trim();
       this.buf = this.buf.slice(cut);
-      if (piece) out.push(piece);
+      if (piece) {
+        out.push(piece);
+        this.quick = false;
+      }
     }
     return out;
   }
@@ -54,6 +71,7 @@ export class SentenceSplitter {
   private findCut(): number {
     const b = this.buf;
     let clauseCut = -1;
+    let words = 0;
     // The last character cannot be judged yet: "3." may become "3.5", "Mr" may become "Mr.".
     for (let i = 0; i < b.length - 1; i++) {
       const c = b[i];
@@ -63,13 +81,18 @@ export class SentenceSplitter {
         continue;
       }
       const ws = next === ' ' || next === '\n' || next === '\t';
+      const inWord = c !== ' ' && c !== '\t';
+      if (inWord && ws) words++;
       if ((c === '.' || c === '!' || c === '?' || c === '…') && ws) {
         if (c === '.' && this.isAbbreviation(i)) continue;
         if (b.slice(0, i + 1).trim().length < this.minSentence) continue;
         return i + 1;
       }
       if ((c === '"' || c === ')' || c === '”') && ws && i > 0 && '.!?'.includes(b[i - 1])) return i + 1;
-      if ((c === ',' || c === ';' || c === ':' || c === '—') && ws && clauseCut < 0 && i + 1 >= this.minClause) clauseCut = i + 1;
+      if ((c === ',' || c === ';' || c === ':' || c === '—') && ws && clauseCut < 0 && (i + 1 >= this.minClause || (this.quick && words >= 2))) clauseCut = i + 1;
+      // The first piece of a quick start: at a clause, or after enough whole words, without waiting for the sentence.
+      if (this.quick && clauseCut > 0) return clauseCut;
+      if (this.quick && inWord && ws && words >= this.firstWords) return i + 1;
     }
     return clauseCut;
   }

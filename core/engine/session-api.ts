@@ -74,6 +74,24 @@ export interface ListenOptions {
   finishOnKey?: string;
   hints?: readonly string[];
   signal?: AbortSignal;
+  /** This wait's endpointing (ms), over settings.turn (README "Turn-taking"). */
+  endpoint?: { minMs?: number; maxMs?: number };
+  /** The words so far already answer this wait (a route matches them): the turn ends after the shortest silence. */
+  complete?: (text: string) => boolean;
+  /**
+   * An llm step: the request the caller's words will be sent with (the
+   * conversation so far, without them). With settings.turn.preemptive the
+   * engine starts it on a stable transcript, before the endpoint; respond()
+   * uses that generation only if its request turns out identical.
+   */
+  preempt?: PreemptRequest;
+}
+
+export interface PreemptRequest {
+  messages: ChatMessage[];
+  tools?: readonly ToolSpec[];
+  temperature?: number;
+  maxTokens?: number;
 }
 
 export type ListenResult =

@@ -10,6 +10,8 @@ export interface TurnDraft {
   llmFirstAt?: number;
   ttsStartAt?: number;
   ttsFirstAt?: number;
+  /** The reply's LLM request was started before the endpoint (settings.turn.preemptive). */
+  preemptive?: boolean;
 }
 
 type Mark = 'llmStartAt' | 'llmFirstAt' | 'ttsStartAt' | 'ttsFirstAt';
@@ -48,6 +50,11 @@ export class TurnMetricsTracker {
     if (draft !== undefined && draft === this.draft && draft[what] === undefined) draft[what] = at;
   }
 
+  /** The open turn's reply uses a generation started before its endpoint. */
+  markPreemptive(draft: TurnDraft | undefined): void {
+    if (draft !== undefined && draft === this.draft) draft.preemptive = true;
+  }
+
   /** A bot frame went out at `at`: closes the turn once its reply audio reached the wire. */
   onWire(at: number): void {
     if (this.draft?.ttsFirstAt !== undefined) this.close(at);
@@ -72,9 +79,12 @@ export function summarize(m: TurnDraft, firstFrameAt: number | undefined): TurnM
   if (m.ttsStartAt !== undefined && m.ttsFirstAt !== undefined) tm.ttsTtfbMs = r(m.ttsFirstAt - m.ttsStartAt);
   if (m.llmFirstAt !== undefined && m.ttsStartAt !== undefined && m.ttsStartAt >= m.llmFirstAt) tm.llmToTtsMs = r(m.ttsStartAt - m.llmFirstAt);
   if (firstFrameAt !== undefined && m.ttsFirstAt !== undefined) tm.ttsToWireMs = r(firstFrameAt - m.ttsFirstAt);
+  if (m.preemptive) tm.preemptive = true;
   if (firstFrameAt !== undefined) {
     tm.e2eMs = r(firstFrameAt - m.speechEndAt);
-    tm.overheadMs = r(tm.e2eMs - (tm.endOfUtteranceMs ?? 0) - (tm.sttMs ?? 0) - (tm.llmTtftMs ?? 0) - (tm.ttsTtfbMs ?? 0));
+    // The LLM's share of the wait: what it took after the final (all of it, unless it was started before).
+    const llmWait = m.llmStartAt !== undefined && m.llmFirstAt !== undefined ? Math.max(0, m.llmFirstAt - Math.max(m.llmStartAt, m.finalAt)) : 0;
+    tm.overheadMs = r(tm.e2eMs - (tm.endOfUtteranceMs ?? 0) - (tm.sttMs ?? 0) - llmWait - (tm.ttsTtfbMs ?? 0));
   }
   return tm;
 }

@@ -7,6 +7,12 @@ export interface TtsCapabilities {
   sampleRates: readonly number[];
   /** Chunks carry word timings (for exact barge-in truncation). */
   wordTimings: boolean;
+  /**
+   * Text may arrive in short pieces without the voice losing its flow (an
+   * input-streaming TTS): the engine hands it a reply's first clause, or
+   * first few words, at once instead of the whole first sentence.
+   */
+  inputStreaming?: boolean;
 }
 
 export interface WordTiming {

@@ -15,6 +15,8 @@ import { realClock, type Clock, type TimerHandle } from '../../core/plugin-api.j
 export interface MockSttOptions extends FaultOptions {
   /** Returned in order instead of decoding the audio (scripting). */
   transcripts?: string[];
+  /** Streaming: each interim arrives this long after the audio that produced it (default 0: at once). */
+  interimDelayMs?: number;
 }
 
 /**
@@ -22,17 +24,24 @@ export interface MockSttOptions extends FaultOptions {
  * arrive. `latencyMs` models the provider's transcription delay on both paths:
  * batch answers that long after the request, streaming delivers each final
  * that long after the audio that completed it was pushed (or after
- * endUtterance() when only the flush completes it). Interims are not delayed.
+ * endUtterance() when only the flush completes it). `interimDelayMs` delays
+ * each interim behind the audio the same way (a streaming provider's words
+ * trail the speech); an interim that would land after its utterance's final
+ * is dropped, as a provider's would be superseded. With both, a bench models
+ * a streaming provider: words `interimDelayMs` behind, the final `latencyMs`
+ * after the speech ended.
  */
 export class MockStt extends SttPlugin {
   readonly capabilities: SttCapabilities = { streaming: true, interimResults: true, sampleRates: [8000, 16000, 24000, 48000] };
   private readonly faults: Faults;
   private readonly script: string[] | undefined;
+  private readonly interimDelayMs: number;
 
   constructor(provider = 'mock', opts: MockSttOptions = {}, clock: Clock = realClock) {
     super(provider);
     this.faults = new Faults('stt', opts, clock);
     this.script = opts.transcripts ? [...opts.transcripts] : undefined;
+    this.interimDelayMs = opts.interimDelayMs ?? 0;
   }
 
   protected async _recognize(req: RecognizeRequest): Promise<Transcript> {
@@ -51,6 +60,9 @@ export class MockStt extends SttPlugin {
     const script = this.script;
     let lastPartial = '';
     let closed = false;
+    const interimDelayMs = this.interimDelayMs;
+    // Finals delivered so far: a delayed interim of an utterance already finalized is stale.
+    let finalsOut = 0;
     let failed = false;
     const flush = new Int16Array(Math.round((opts.sampleRate * GAP_MS * 2) / 1000));
     const delayMs = faults.latencyMs;
@@ -59,6 +71,7 @@ export class MockStt extends SttPlugin {
     const pending = new Set<TimerHandle>();
     const deliver = (text: string): void => {
       if (closed || failed) return;
+      finalsOut++;
       try {
         faults.check();
       } catch (e) {
@@ -90,7 +103,15 @@ export class MockStt extends SttPlugin {
         const p = decoder.partial;
         if (p && p !== lastPartial) {
           lastPartial = p;
-          opts.onTranscript({ text: p, final: false });
+          if (interimDelayMs <= 0) opts.onTranscript({ text: p, final: false });
+          else {
+            const gen = finalsOut;
+            const t = clock.setTimeout(() => {
+              pending.delete(t);
+              if (!closed && !failed && gen === finalsOut) opts.onTranscript({ text: p, final: false });
+            }, interimDelayMs);
+            pending.add(t);
+          }
         }
         emitFinals();
       },
@@ -123,6 +144,7 @@ export const mockSttPlugin = definePlugin<'stt', MockSttOptions>({
         minimum: 0,
         description: 'transcription delay, ms: batch answers this long after the request; streaming delivers each final this long after the audio that completed it',
       },
+      interimDelayMs: { type: 'number', minimum: 0, description: 'streaming: each interim arrives this long after the audio that produced it (default 0)' },
       transcripts: { type: 'array', items: { type: 'string' } },
     },
     additionalProperties: false,

@@ -13,6 +13,8 @@ export interface MockTtsOptions extends FaultOptions {
    * time). Default 0: as fast as the event loop allows.
    */
   rtf?: number;
+  /** Declare capabilities.inputStreaming (model an input-streaming TTS: the engine sends the first clause at once). Default false. */
+  inputStreaming?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface MockTtsOptions extends FaultOptions {
  * throughput after it.
  */
 export class MockTts extends TtsPlugin {
-  readonly capabilities: TtsCapabilities = { streaming: true, sampleRates: [8000, 16000, 24000, 48000], wordTimings: true };
+  readonly capabilities: TtsCapabilities;
   private readonly faults: Faults;
   private readonly chunkMs: number;
   private readonly rtf: number;
@@ -31,6 +33,7 @@ export class MockTts extends TtsPlugin {
     this.faults = new Faults('tts', opts, clock);
     this.chunkMs = opts.chunkMs ?? 100;
     this.rtf = opts.rtf ?? 0;
+    this.capabilities = { streaming: true, sampleRates: [8000, 16000, 24000, 48000], wordTimings: true, inputStreaming: opts.inputStreaming ?? false };
   }
 
   protected async *_synthesize(req: SynthesizeRequest): AsyncIterable<TtsChunk> {
@@ -77,6 +80,7 @@ export const mockTtsPlugin = definePlugin<'tts', MockTtsOptions>({
       latencyMs: { type: 'number', minimum: 0, description: 'time to the first audio chunk (first byte), ms' },
       chunkMs: { type: 'integer', minimum: 10, description: 'ms per streamed chunk' },
       rtf: { type: 'number', minimum: 0, description: 'real-time factor after the first chunk: each chunk takes chunkMs × rtf (default 0: no wait)' },
+      inputStreaming: { type: 'boolean', description: 'declare an input-streaming TTS: the engine sends a reply\'s first clause at once (default false)' },
     },
     additionalProperties: false,
   },

@@ -57,6 +57,13 @@ export function routeHints(step: Pick<ListenStep, 'routes'>): string[] {
   return [...out];
 }
 
+/** The words already pick a route (regex/equals ones; intent needs the model): the engine's endpointing ends the turn sooner. */
+export function routesMatch(step: Pick<ListenStep, 'routes'>): ((text: string) => boolean) | undefined {
+  const rs = step.routes.filter((r) => r.dtmf === undefined && r.intent === undefined && (r.regex !== undefined || r.equals !== undefined));
+  if (rs.length === 0) return undefined;
+  return (text) => rs.some((r) => (r.regex === undefined || configRegex(r.regex).test(text)) && (r.equals === undefined || normalizeSpeech(text) === normalizeSpeech(r.equals)));
+}
+
 export const runListen: StepExecutor<ListenStep> = async (step, rc, signal) => {
   const key = qualified(step);
   let c = rc.counters.get(key);
@@ -67,6 +74,7 @@ export const runListen: StepExecutor<ListenStep> = async (step, rc, signal) => {
   const exhausted = (last: 'noInput' | 'noMatch'): string | undefined =>
     step.exhausted ?? (last === 'noInput' ? findHandler(rc.config, step, 'noInput') : undefined) ?? step.else;
   const hints = routeHints(step);
+  const complete = routesMatch(step);
   let prompt = step.prompt;
   for (;;) {
     if (prompt) {
@@ -81,6 +89,8 @@ export const runListen: StepExecutor<ListenStep> = async (step, rc, signal) => {
       finishOnKey: step.finishOnKey,
       hints,
       signal,
+      ...(step.endpoint ? { endpoint: step.endpoint } : {}),
+      ...(complete ? { complete } : {}),
     });
     if (res.type === 'timeout') {
       c.noInput++;

@@ -24,7 +24,9 @@ export const runLlm: StepExecutor<LlmStep> = async (step, rc, signal) => {
   let turns = 0;
   for (;;) {
     if (step.maxTurns !== undefined && turns >= step.maxTurns) return maxTurnsExit?.goto;
-    const res = await waitForCaller(rc, step, { input: ['speech'], timeoutMs: rc.config.settings.timeouts.noInput, signal });
+    const preempt = { messages: [{ role: 'system' as const, content: system }, ...rc.history], tools: tools.length ? tools : undefined };
+    // The request respond() will send once the caller's words are appended: the engine may start it before the endpoint.
+    const res = await waitForCaller(rc, step, { input: ['speech'], timeoutMs: rc.config.settings.timeouts.noInput, signal, preempt });
     turns++;
     if (res.type === 'timeout') {
       const h = findHandler(rc.config, step, 'noInput');
@@ -40,7 +42,7 @@ export const runLlm: StepExecutor<LlmStep> = async (step, rc, signal) => {
     }
     const r = await session.respond({
       messages: [{ role: 'system', content: system }, ...rc.history],
-      tools: tools.length ? tools : undefined,
+      tools: preempt.tools,
       runTool: async (call, s, port) => {
         // A slow tool: hold audio in the turn until it returns (settings.hold), as for a slow http step.
         const hold = rc.config.settings.hold ? holdLoop(session, port.play, rc.config.settings.hold) : undefined;
