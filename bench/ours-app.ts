@@ -23,7 +23,8 @@ export function config(d: Delays, s: OursSettings): string {
   const turn = s.turn
     ? `\n  turn: { minEndpoint: ${s.turn.minEndpointMs}ms, maxEndpoint: ${s.turn.maxEndpointMs}ms, preemptive: ${!!s.turn.preemptive} }`
     : '';
-  const eos = s.turn ? '' : `endOfSpeech: ${s.endOfSpeechMs}ms, `;
+  // endOfSpeech in every mode: with `turn` it is the wait when the STT gives no words (a batch STT), so the modes differ only by `turn`.
+  const eos = `endOfSpeech: ${s.endOfSpeechMs}ms, `;
   return `version: 1
 plugins:
   telephony: { provider: mock }

@@ -38,6 +38,9 @@ export interface BargeRow {
   noiseMin?: number;
   /** Cuts and pauses per minute of noise-only audio (all kinds together). */
   falseStopsPerMinNoise?: number;
+  /** Of those: prompts cut, and pauses (the bot stopped, then went on). */
+  falseCutsPerMinNoise?: number;
+  falsePausesPerMinNoise?: number;
   /** Per noise kind: stops per minute. */
   falseStopsByNoise?: string;
   /** Share of the noise-only clips' time during which the caller heard bot audio. */
@@ -53,9 +56,24 @@ export interface BargeRow {
   skipped?: string;
 }
 
-function configText(vad: string, interruption: boolean): string {
-  // minWords 0: the VAD alone decides (the mock STT cannot hear Flite speech, so a words rule would miss every phrase and measure the STT, not the VAD).
-  const turn = interruption ? '\n  turn: { interruption: { minWords: 0 } }' : '';
+/**
+ * `vad-only`: turn.interruption.minWords 0, the VAD alone decides (the mock STT
+ * cannot hear Flite speech, so a words rule would miss every phrase and
+ * measure the STT, not the VAD). `defaults`: the interruption defaults (words
+ * needed, a wordless onset pauses the bot and resumes it) — noise figures
+ * only, as real speech gets no words from the mock STT either.
+ * `legacy`: a tree without settings.turn.interruption (bargeIn alone).
+ */
+type Policy = 'vad-only' | 'defaults' | 'legacy';
+
+const POLICY_LABEL: Record<Policy, string> = {
+  'vad-only': 'turn.interruption.minWords 0 (VAD alone)',
+  defaults: 'turn.interruption defaults (minWords 1, falseInterruption 1s, pause)',
+  legacy: 'bargeIn on, minSpeechMs default (no turn.interruption on this tree)',
+};
+
+function configText(vad: string, policy: Policy): string {
+  const turn = policy === 'vad-only' ? '\n  turn: { interruption: { minWords: 0 } }' : '';
   return `version: 1
 plugins:
   telephony: { provider: mock }
@@ -165,20 +183,24 @@ class ClipCaller implements Ticking {
   }
 }
 
-async function measureVad(vad: string, clips: LabelledClip[], timeoutMs: number): Promise<BargeRow> {
-  let started: Awaited<ReturnType<typeof startApp>>;
-  let policy = 'turn.interruption.minWords 0 (VAD only), bargeIn on';
+/** Whether this tree accepts settings.turn.interruption (else the legacy bargeIn rule is all there is). */
+async function hasInterruption(vad: string): Promise<boolean> {
   try {
-    try {
-      started = await startApp(configText(vad, true));
-    } catch (e) {
-      if (!(e instanceof ConfigRefused) || !/interruption|turn/.test(e.message)) throw e;
-      // Before the interruption settings exist: the plain barge-in rule (VAD onset + bargeIn.minSpeechMs).
-      policy = 'bargeIn on, minSpeechMs default (no turn.interruption on this tree)';
-      started = await startApp(configText(vad, false));
-    }
+    const { app } = await startApp(configText(vad, 'vad-only'));
+    await app.stop();
+    return true;
   } catch (e) {
-    return { part: 'barge', vad, policy: '—', skipped: (e as Error).message.split('\n')[0] };
+    if (e instanceof ConfigRefused && /interruption|turn/.test(e.message)) return false;
+    return true; // another failure (a VAD not installed) is reported by measureVad
+  }
+}
+
+async function measureVad(vad: string, policy: Policy, clips: LabelledClip[], timeoutMs: number): Promise<BargeRow> {
+  let started: Awaited<ReturnType<typeof startApp>>;
+  try {
+    started = await startApp(configText(vad, policy));
+  } catch (e) {
+    return { part: 'barge', vad, policy: POLICY_LABEL[policy], skipped: (e as Error).message.split('\n')[0] };
   }
   const { app, tel } = started;
   const byCall = new Map<string, ClipCaller>();
@@ -208,6 +230,7 @@ async function measureVad(vad: string, clips: LabelledClip[], timeoutMs: number)
     byKind.set(c.clip.noise, k);
   }
   const noiseStops = noise.reduce((s, c) => s + c.stops().length, 0);
+  const noiseCuts = noise.reduce((s, c) => s + c.cuts.length, 0);
   const heard = noise.reduce((s, c) => s + c.heardMs, 0) / (noiseSec * 1000);
 
   let phrases = 0;
@@ -235,18 +258,25 @@ async function measureVad(vad: string, clips: LabelledClip[], timeoutMs: number)
   return {
     part: 'barge',
     vad,
-    policy,
+    policy: POLICY_LABEL[policy],
     noiseMin: round(noiseSec / 60, 2),
     falseStopsPerMinNoise: round(noiseStops / (noiseSec / 60), 1),
+    falseCutsPerMinNoise: round(noiseCuts / (noiseSec / 60), 1),
+    falsePausesPerMinNoise: round(Math.max(0, noiseStops - noiseCuts) / (noiseSec / 60), 1),
     falseStopsByNoise: NOISE_KINDS.filter((k) => byKind.has(k))
       .map((k) => `${k} ${round(byKind.get(k)!.stops / (byKind.get(k)!.sec / 60), 1)}`)
       .join(', '),
     botHeardOnNoisePct: round(heard * 100, 1),
-    phrases,
-    missed,
-    unscored,
-    stopDelayP50Ms: delays.length ? Math.round(percentile(delays, 50)) : undefined,
-    stopDelayP90Ms: delays.length ? Math.round(percentile(delays, 90)) : undefined,
+    // Under the defaults words stop the bot, and the mock STT hears none in Flite speech: no speech figures.
+    ...(policy === 'defaults'
+      ? {}
+      : {
+          phrases,
+          missed,
+          unscored,
+          stopDelayP50Ms: delays.length ? Math.round(percentile(delays, 50)) : undefined,
+          stopDelayP90Ms: delays.length ? Math.round(percentile(delays, 90)) : undefined,
+        }),
   };
 }
 
@@ -254,6 +284,8 @@ export async function runBarge(j: BargeJob): Promise<BargeRow[]> {
   // 8 kHz μ-law only: the line the mock telephony carries (PCMU), as a phone call would.
   const clips = await makeLabelledSet({ formats: ['8k-ulaw'], snrsDb: j.quick ? [10] : [20, 10, 5], noiseSeconds: j.quick ? 8 : 20 });
   const out: BargeRow[] = [];
-  for (const vad of j.vads) out.push(await measureVad(vad, clips, j.timeoutMs / j.vads.length));
+  const policies: Policy[] = (await hasInterruption('energy')) ? ['vad-only', 'defaults'] : ['legacy'];
+  const share = j.timeoutMs / (j.vads.length * policies.length);
+  for (const policy of policies) for (const vad of j.vads) out.push(await measureVad(vad, policy, clips, share));
   return out;
 }

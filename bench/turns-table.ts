@@ -35,14 +35,15 @@ export function turnsMarkdown(r: Results): string {
       `| ${x.stt} | ${x.framework} | ${x.mode} | ${x.n} | ${x.p50Ms} (${x.p25Ms}–${x.p75Ms}) | ${x.roundP50Ms} | ${x.endpointingMs} | ${x.sttMs} | ${x.llmMs} | ${x.ttsMs} | ${x.frameworkMs} | ${ratio} |`,
     );
   }
-  out.push('', '| VAD | barge-in rule | noise min | false stops /min noise | by noise kind (/min) | bot heard on noise | phrases scored | missed | not scored | stop delay p50 / p90 ms |', '|---|---|---|---|---|---|---|---|---|---|');
+  out.push('', '| VAD | barge-in rule | noise min | false stops /min noise (cuts / pauses) | by noise kind (/min) | bot heard on noise | phrases scored | missed | not scored | stop delay p50 / p90 ms |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const x of rows.filter((y): y is BargeRow => y.part === 'barge')) {
     if (x.skipped) {
       out.push(`| ${x.vad} | skipped: ${x.skipped.replace(/\|/g, '/')} | | | | | | | | |`);
       continue;
     }
     out.push(
-      `| ${x.vad} | ${x.policy} | ${x.noiseMin} | ${x.falseStopsPerMinNoise} | ${x.falseStopsByNoise} | ${x.botHeardOnNoisePct} % | ${x.phrases} | ${x.missed} | ${x.unscored} | ${x.stopDelayP50Ms ?? '—'} / ${x.stopDelayP90Ms ?? '—'} |`,
+      `| ${x.vad} | ${x.policy} | ${x.noiseMin} | ${x.falseStopsPerMinNoise}${x.falseCutsPerMinNoise === undefined ? '' : ` (${x.falseCutsPerMinNoise} / ${x.falsePausesPerMinNoise})`} | ${x.falseStopsByNoise} | ${x.botHeardOnNoisePct} % | ` +
+        (x.phrases === undefined ? 'n/a (words rule: the mock STT hears no words in Flite speech) | | | |' : `${x.phrases} | ${x.missed} | ${x.unscored} | ${x.stopDelayP50Ms ?? '—'} / ${x.stopDelayP90Ms ?? '—'} |`),
     );
   }
   return out.join('\n') + '\n';

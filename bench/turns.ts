@@ -34,7 +34,7 @@ interface TurnVariant extends Variant {
 
 const MODE_LABEL: Record<Mode, string> = {
   fixed: `fixed timer (timeouts.endOfSpeech ${END_OF_SPEECH_MS}ms)`,
-  'word-aware': `word-aware (turn.minEndpoint ${TURN.minEndpointMs}ms / maxEndpoint ${TURN.maxEndpointMs}ms)`,
+  'word-aware': `word-aware (turn.minEndpoint ${TURN.minEndpointMs}ms / maxEndpoint ${TURN.maxEndpointMs}ms, endOfSpeech ${END_OF_SPEECH_MS}ms)`,
   preemptive: 'word-aware + turn.preemptive',
   livekit: `endpointing.minDelay ${END_OF_SPEECH_MS}ms`,
   'livekit-preemptive': `minDelay ${END_OF_SPEECH_MS}ms + preemptiveGeneration`,
@@ -149,7 +149,7 @@ const VADS = ['energy', 'fvad', 'silero'];
 
 export async function runTurnsBench(opts: BenchOpts): Promise<(TurnsV2vRow | BargeRow)[]> {
   const v2v = await runTurnsV2v(opts);
-  const job: BargeJob = { mode: 'barge', vads: VADS, quick: opts.quick, timeoutMs: 240_000 };
+  const job: BargeJob = { mode: 'barge', vads: VADS, quick: opts.quick, timeoutMs: 360_000 };
   const barge = await runJob<BargeRow[]>('ours', job, job.timeoutMs + 30_000);
   return [...v2v, ...barge];
 }

@@ -17,6 +17,7 @@ describe('turns table for README', () => {
         { part: 'v2v', stt: 'streaming', framework: 'voicebot', mode: 'word-aware', n: 0, p50Ms: '—', skipped: 'config refused | VB_ERR_CONFIG_UNKNOWN_KEY' },
         { part: 'barge', vad: 'energy', policy: 'bargeIn on', noiseMin: 2, falseStopsPerMinNoise: 5, falseStopsByNoise: 'white 7.5', botHeardOnNoisePct: 40.9, phrases: 3, missed: 0, unscored: 9, stopDelayP50Ms: 310, stopDelayP90Ms: 313 },
         { part: 'barge', vad: 'silero', policy: '—', skipped: 'VB_ERR_VAD_SILERO_MISSING' },
+        { part: 'barge', vad: 'fvad', policy: 'defaults', noiseMin: 2, falseStopsPerMinNoise: 4, falseCutsPerMinNoise: 1, falsePausesPerMinNoise: 3, falseStopsByNoise: 'white 6', botHeardOnNoisePct: 80 },
       ],
     });
     expect(md).toContain('Run 2026-12-02 00:10 UTC, 2-core AMD EPYC, 24 GiB, Node v20.20.2, load average 9.5 → 8.1.');
@@ -25,6 +26,8 @@ describe('turns table for README', () => {
     expect(md).toContain('| streaming | voicebot | word-aware | — | skipped: config refused / VB_ERR_CONFIG_UNKNOWN_KEY |');
     expect(md).toContain('| energy | bargeIn on | 2 | 5 | white 7.5 | 40.9 % | 3 | 0 | 9 | 310 / 313 |');
     expect(md).toContain('| silero | skipped: VB_ERR_VAD_SILERO_MISSING |');
+    // Cuts and pauses apart; no speech figures where the words rule decides.
+    expect(md).toContain('| fvad | defaults | 2 | 4 (1 / 3) | white 6 | 80 % | n/a (words rule');
   });
 
   it('says so when the file has no turns section or the section failed', () => {
