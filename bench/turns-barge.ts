@@ -92,7 +92,7 @@ flows:
 }
 
 /** One call: writes the clip from `startAt` (silence before and after) and records the bot audio the caller gets. */
-class ClipCaller implements Ticking {
+export class ClipCaller implements Ticking {
   private f = 0;
   private readonly frames: number;
   private readonly n: number;
