@@ -150,7 +150,8 @@ export function createCallParts(opts: CallSessionOptions, h: CallPartsHost): Cal
       },
       audio: (f) => recognizer?.push(f),
       voiced: (ms) => {
-        preemptor?.voiced();
+        // A cough after the words were stable: the same words get a new start at the next pause.
+        if (preemptor?.voiced()) endpointer.rearm();
         turns.voiced(ms);
       },
       endpoint: (speechEndAt, endpointAt) => {

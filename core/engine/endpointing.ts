@@ -148,6 +148,11 @@ export class Endpointer {
     this.verdict = judgeTranscript(text, final, this.cues);
   }
 
+  /** The caller made a sound after the words were reported stable: report them again at the next pause. */
+  rearm(): void {
+    this.stableSent = false;
+  }
+
   get current(): { text: string; final: boolean; verdict: Verdict } {
     return { text: this.text, final: this.final, verdict: this.verdict };
   }

@@ -176,9 +176,11 @@ export class Preemptor {
     if (this.run && !this.ended && !sameWords(this.run.text, text)) this.discard('the caller went on');
   }
 
-  /** A voiced frame: the caller goes on, the words will change. Per frame: cheap. */
-  voiced(): void {
-    if (this.run !== undefined && !this.ended) this.discard('the caller went on');
+  /** A voiced frame: the caller goes on, the words will change. Per frame: cheap. True when it discarded a generation. */
+  voiced(): boolean {
+    if (this.run === undefined || this.ended) return false;
+    this.discard('the caller went on');
+    return true;
   }
 
   /** The utterance reached its endpoint. */

@@ -83,7 +83,7 @@ describe('config validation: one exact line per problem', () => {
   it("plugin options that fail the plugin's own schema", async () => {
     const { lines: l } = await lines(`version: 1\nplugins:\n  tts: [ { provider: mock, latncyMs: 5 } ]\nflows:\n  main:\n    steps:\n      a: { say: x }\n`);
     expect(l).toEqual([
-      'voicebot.yaml:3:28 error VB_ERR_CONFIG_PLUGIN_OPTIONS mock (tts) option "latncyMs" is not an option. Did you mean "latencyMs"? Options: latencyMs, failAfter, errorRate, seed, retryable, chunkMs, rtf.',
+      'voicebot.yaml:3:28 error VB_ERR_CONFIG_PLUGIN_OPTIONS mock (tts) option "latncyMs" is not an option. Did you mean "latencyMs"? Options: latencyMs, failAfter, errorRate, seed, retryable, chunkMs, rtf, inputStreaming.',
     ]);
   });
 

@@ -94,6 +94,23 @@ describe('preemptive reply', () => {
     expect(ofType(events, 'turn.metrics')[0].preemptive).toBe(true);
   });
 
+  it('a cough after the words were stable discards the generation; the same words start again at the next pause', async () => {
+    const { caller, session, events, llm } = await start(preemptive());
+    const got = session.listen({ input: ['speech'], timeoutMs: 5000, preempt: { messages: [SYSTEM] } });
+    await caller.say('What time is it?');
+    await rig!.time.sleep(100);
+    expect(llm.asked).toEqual(['What time is it?']);
+    await caller.noise(100);
+    const r = await got;
+    expect(r).toEqual({ type: 'speech', text: 'What time is it?' });
+    expect(llm.asked).toEqual(['What time is it?', 'What time is it?']);
+    expect(llm.cancelled).toBe(1);
+    await session.respond({ messages: [SYSTEM, { role: 'user', content: 'What time is it?' }] });
+    expect(llm.asked).toHaveLength(2);
+    await session.close('caller-hangup');
+    expect(ofType(events, 'turn.metrics')[0].preemptive).toBe(true);
+  });
+
   it('runs no tool before the endpoint: a discarded generation\'s tool never runs, a kept one\'s runs after the turn ended', async () => {
     const { caller, session, llm } = await start(preemptive(), {
       script: [
@@ -150,5 +167,18 @@ describe('preemptive reply', () => {
     await caller.say('Hello there.');
     await got;
     expect(llm.asked).toEqual([]);
+  });
+});
+
+describe('turn metrics of a preemptive turn', () => {
+  it('overhead counts only the LLM time left after the final transcript', async () => {
+    const { summarize } = await import('../../core/engine/turn-metrics.js');
+    // Speech ends at 0, endpoint 200, final 210; the LLM was started at 120 and answered at 470; TTS 470 → 620; wire 630.
+    const m = summarize({ turn: 1, speechEndAt: 0, endpointAt: 200, finalAt: 210, llmStartAt: 120, llmFirstAt: 470, ttsStartAt: 470, ttsFirstAt: 620, preemptive: true }, 630);
+    expect(m).toMatchObject({ preemptive: true, endOfUtteranceMs: 200, sttMs: 10, llmTtftMs: 350, ttsTtfbMs: 150, e2eMs: 630 });
+    // 630 − 200 − 10 − (470 − 210) − 150
+    expect(m.overheadMs).toBe(10);
+    // Not preemptive: the whole ttft is on the path, as before.
+    expect(summarize({ turn: 1, speechEndAt: 0, endpointAt: 200, finalAt: 210, llmStartAt: 215, llmFirstAt: 565, ttsStartAt: 565, ttsFirstAt: 715 }, 725).overheadMs).toBe(15);
   });
 });
