@@ -19,9 +19,17 @@ export interface TurnsJob {
   turns: number;
   endOfSpeechMs: number;
   delays?: Delays;
-  /** LiveKit only: preemptive generation. */
+  /** LiveKit: preemptive generation. voicebot: see `turn`. */
   preemptive?: boolean;
   timeoutMs: number;
+  /** LiveKit only: the fake STT sends its interims as PREFLIGHT_TRANSCRIPT (a provider with an eager end-of-turn signal). */
+  preflight?: boolean;
+  /** What each simulated caller says per turn (default "hi"). */
+  callerText?: string;
+  /** STT shape: streaming (final `delays.sttMs` after the audio that completed it; default) or batch (whole utterance after the endpoint, answered `delays.sttMs` later). */
+  stt?: 'streaming' | 'batch';
+  /** voicebot only: `settings.turn` (word-aware endpointing, preemptive reply); absent = the fixed `endOfSpeech` timer. */
+  turn?: { minEndpointMs: number; maxEndpointMs: number; preemptive?: boolean };
 }
 
 export interface Breakdown {
@@ -42,6 +50,19 @@ export interface TurnsResult {
   breakdown: Breakdown[];
   /** Replies that began before the endpoint was reported (the trigger is invalid if > 0). */
   early: number;
+  /** voicebot: turns whose reply used an LLM generation started before the endpoint (turn.metrics `preemptive`). */
+  preemptiveTurns?: number;
+  /** Set instead of figures when the job could not run as asked (e.g. the config does not validate on this tree). */
+  skipped?: string;
+}
+
+/** Barge-in on labelled audio (bench/turns-barge.ts): one process, each VAD in turn. */
+export interface BargeJob {
+  mode: 'barge';
+  /** `vad` provider names to measure. */
+  vads: string[];
+  quick: boolean;
+  timeoutMs: number;
 }
 
 export interface ConcurrencyJob {
@@ -60,7 +81,7 @@ const OURS = fileURLToPath(new URL('./ours-child.js', import.meta.url));
 export const LIVEKIT_DIR = `${ROOT}/bench/peers/livekit`;
 
 /** Runs one job in a fresh Node process and returns its JSON answer. */
-export function runJob<T>(who: Who, job: TurnsJob | ConcurrencyJob, timeoutMs: number): Promise<T> {
+export function runJob<T>(who: Who, job: TurnsJob | ConcurrencyJob | BargeJob, timeoutMs: number): Promise<T> {
   const entry = who === 'ours' ? OURS : `${LIVEKIT_DIR}/run.mjs`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=4096', entry, JSON.stringify(job)], {

@@ -4,10 +4,12 @@ import { median, percentile, round, spread } from './stats.js';
 /** Configured endpointing delay (voicebot `endOfSpeech`, LiveKit `endpointing.minDelay`). */
 export const END_OF_SPEECH_MS = 200;
 
-interface Variant {
+export interface Variant {
   label: string;
   who: Who;
   preemptive?: boolean;
+  /** Job fields of this variant only (the turns bench's STT shape, endpointing mode). */
+  job?: Partial<TurnsJob>;
 }
 
 const OURS: Variant = { label: 'voicebot', who: 'ours' };
@@ -24,11 +26,11 @@ function sizes(opts: BenchOpts): { calls: number; turns: number; rounds: number 
 }
 
 /** Runs every variant once per round, alternating, so machine load drifts over all of them alike. */
-async function interleaved(variants: Variant[], job: Omit<TurnsJob, 'preemptive'>, rounds: number): Promise<Map<Variant, TurnsResult[]>> {
+export async function interleaved(variants: Variant[], job: Omit<TurnsJob, 'preemptive'>, rounds: number): Promise<Map<Variant, TurnsResult[]>> {
   const out = new Map<Variant, TurnsResult[]>(variants.map((v) => [v, []]));
   for (let r = 0; r < rounds; r++) {
     for (const v of variants) {
-      out.get(v)!.push(await runJob<TurnsResult>(v.who, { ...job, preemptive: v.preemptive }, job.timeoutMs + 30_000));
+      out.get(v)!.push(await runJob<TurnsResult>(v.who, { ...job, ...v.job, preemptive: v.preemptive }, job.timeoutMs + 30_000));
     }
   }
   return out;

@@ -1,50 +1,24 @@
 import '../entry/builtins.js'; // the built-in providers, as the CLI registers them
-import { VoicebotApp } from '../core/app/app.js';
-import { loadConfigText } from '../core/config/load.js';
 import type { CallEvent } from '../core/engine/events.js';
-import { silentLogger } from '../core/logging.js';
-import { createDefaultRegistry } from '../core/plugins/registry.js';
-import { MockTelephony } from '../plugins/mock/telephony.js';
 import { SimCaller, WireStats, runTicker } from './sim-caller.js';
 import { measureWindow } from './window.js';
-import { MODELLED, type Delays, type TurnsJob, type TurnsResult, type ConcurrencyJob, type Breakdown } from './jobs.js';
+import { app, ConfigRefused, ZERO } from './ours-app.js';
+import { MODELLED, type BargeJob, type TurnsJob, type TurnsResult, type ConcurrencyJob, type Breakdown } from './jobs.js';
 
 /**
  * voicebot's side of every bench that is compared with a peer, run in a child
  * process (bench/jobs.ts starts it) so each measurement starts from a fresh
  * heap: node dist/bench/ours-child.js '<json job>' → one JSON line.
  */
-const REPLY = 'Okay, noted.';
-
-function config(d: Delays, endOfSpeechMs: number, bargeIn: boolean): string {
-  return `version: 1
-plugins:
-  telephony: { provider: mock }
-  stt: { provider: mock, latencyMs: ${d.sttMs} }
-  llm: { provider: mock, latencyMs: ${d.llmFirstMs}, tokenDelayMs: ${d.llmTokenMs}, script: [ { reply: "${REPLY}" } ] }
-  tts: { provider: mock, latencyMs: ${d.ttsFirstMs} }
-settings:
-  bargeIn: { enabled: ${bargeIn} }
-  timeouts: { endOfSpeech: ${endOfSpeechMs}ms, noInput: 60s, maxCall: 1h }
-flows:
-  main:
-    steps:
-      talk: { llm: { system: "bench", maxTurns: 100000 } }
-`;
-}
-
-const ZERO: Delays = { sttMs: 0, llmFirstMs: 0, llmTokenMs: 0, ttsFirstMs: 0 };
-
-async function app(d: Delays, endOfSpeechMs: number, bargeIn = false): Promise<{ app: VoicebotApp; tel: MockTelephony }> {
-  const { config: c } = await loadConfigText(config(d, endOfSpeechMs, bargeIn), '/bench/ours.yaml', { env: {}, registry: createDefaultRegistry() });
-  const tel = new MockTelephony('mock', { codec: 'pcmu' });
-  const a = await VoicebotApp.create({ config: c!, logger: silentLogger(), overrides: { telephony: tel } });
-  await a.start();
-  return { app: a, tel };
-}
-
 async function runTurns(j: TurnsJob): Promise<TurnsResult> {
-  const { app: a, tel } = await app(j.delays ?? ZERO, j.endOfSpeechMs);
+  let started: Awaited<ReturnType<typeof app>>;
+  try {
+    started = await app(j.delays ?? ZERO, { endOfSpeechMs: j.endOfSpeechMs, bargeIn: false, turn: j.turn }, j.stt);
+  } catch (e) {
+    if (e instanceof ConfigRefused) return { framework: [], v2v: [], breakdown: [], early: 0, skipped: `config refused on this tree: ${e.message}` };
+    throw e;
+  }
+  const { app: a, tel } = started;
   const metrics = new Map<string, Extract<CallEvent, { type: 'turn.metrics' }>[]>();
   const byCall = new Map<string, SimCaller>();
   a.onEvent((e) => {
@@ -61,7 +35,7 @@ async function runTurns(j: TurnsJob): Promise<TurnsResult> {
   for (let i = 0; i < j.calls; i++) {
     const side = tel.placeCall();
     await side.answered;
-    const c = new SimCaller(side, 'hi', 0, 0, t0 + 1000 + i * 37, j.turns);
+    const c = new SimCaller(side, j.callerText ?? 'hi', 0, 0, t0 + 1000 + i * 37, j.turns);
     byCall.set(side.callId, c);
     callers.push(c);
   }
@@ -69,18 +43,22 @@ async function runTurns(j: TurnsJob): Promise<TurnsResult> {
   await runTicker(callers, () => callers.every((c) => c.done) || performance.now() > deadline);
   await a.stop();
   const breakdown: Breakdown[] = [];
+  let preemptiveTurns = 0;
   for (const [callId, c] of byCall) {
     const ms = metrics.get(callId) ?? [];
     const n = Math.min(ms.length, c.stats.fromSpeechEnd.length);
     for (let i = 0; i < n; i++) {
       const m = ms[i];
+      // Present once the engine has preemptive replies (settings.turn.preemptive).
+      if ((m as { preemptive?: boolean }).preemptive) preemptiveTurns++;
       const total = c.stats.fromSpeechEnd[i];
       // The engine times from its own speech-end mark; the difference to the caller's is endpointing too.
       const endpointing = total - (m.e2eMs ?? 0) + (m.endOfUtteranceMs ?? 0);
       const stt = Math.max(0, m.sttMs ?? 0);
       // First token, then the tokens that finish the first sentence (llmToTts; our sentence cut in it measures ≈0, see the latency table).
-      const llm = (m.llmTtftMs ?? 0) + (m.llmToTtsMs ?? 0);
       const tts = m.ttsTtfbMs ?? 0;
+      // A preemptive reply may start the model before the turn is ready: only its time after that is on the critical path.
+      const llm = Math.max(0, Math.min((m.llmTtftMs ?? 0) + (m.llmToTtsMs ?? 0), total - endpointing - stt - tts));
       breakdown.push({ total, endpointing, stt, llm, tts, framework: total - endpointing - stt - llm - tts });
     }
   }
@@ -89,12 +67,13 @@ async function runTurns(j: TurnsJob): Promise<TurnsResult> {
     v2v: callers.flatMap((c) => c.stats.fromSpeechEnd),
     breakdown,
     early: callers.reduce((n, c) => n + c.stats.early, 0),
+    preemptiveTurns,
   };
 }
 
 async function runConcurrency(j: ConcurrencyJob) {
   // Modelled provider delays, so calls hold state (pending LLM/TTS) as they would; barge-in on (the default), so caller audio is heard while the bot speaks.
-  const { app: a, tel } = await app(MODELLED, j.endOfSpeechMs, true);
+  const { app: a, tel } = await app(MODELLED, { endOfSpeechMs: j.endOfSpeechMs, bargeIn: true });
   return measureWindow({
     calls: j.calls,
     warmupMs: j.warmupMs,
@@ -108,7 +87,8 @@ async function runConcurrency(j: ConcurrencyJob) {
   });
 }
 
-const job = JSON.parse(process.argv[2] ?? '{}') as TurnsJob | ConcurrencyJob;
-const out = job.mode === 'concurrency' ? await runConcurrency(job) : await runTurns(job);
+const job = JSON.parse(process.argv[2] ?? '{}') as TurnsJob | ConcurrencyJob | BargeJob;
+const out =
+  job.mode === 'concurrency' ? await runConcurrency(job) : job.mode === 'barge' ? await (await import('./turns-barge.js')).runBarge(job) : await runTurns(job);
 process.stdout.write(JSON.stringify(out) + '\n');
 process.exit(0);

@@ -28,6 +28,7 @@ const SECTIONS: Section[] = [
   { name: 'concurrency', run: async () => (await import('./concurrency.js')).runConcurrencyBench(opts) as never },
   { name: 'startup', run: async () => (await import('./startup.js')).runStartupBench(opts) as never },
   { name: 'vad', run: async () => (await import('./vad.js')).runVadBench(opts) as never },
+  { name: 'turns', run: async () => (await import('./turns.js')).runTurnsBench(opts) as never },
   { name: 'fleet', run: async () => (await import('./fleet.js')).runFleetBench(opts) as never },
 ];
 
@@ -55,8 +56,9 @@ for (const s of SECTIONS) {
     const rows = await s.run();
     results[s.name] = rows;
     fresh[s.name] = rows;
-    // Raw per-run figures stay in the JSON; the table shows the summaries.
-    process.stdout.write(table(rows.map(({ runs: _runs, ...r }) => r)));
+    // Raw per-run figures stay in the JSON; the table shows the summaries (one table per `part` where a section has several).
+    const parts = [...new Set(rows.map((r) => r.part))];
+    for (const p of parts) process.stdout.write(table(rows.filter((r) => r.part === p).map(({ runs: _runs, part: _part, ...r }) => r)));
     process.stdout.write(`(${s.name}: ${Math.round((performance.now() - ts) / 1000)} s, load average ${loadavg()[0].toFixed(2)})\n`);
   } catch (e) {
     results[s.name] = { error: (e as Error).message };

@@ -168,7 +168,12 @@ export class SimCaller {
  * `groups` phases 20/groups ms apart, as independent RTP streams arrive spread
  * over the frame period rather than all at once.
  */
-export function runTicker(callers: SimCaller[], until: () => boolean, groups = 4): Promise<void> {
+/** Anything the ticker drives: one caller line, written once per 20 ms. */
+export interface Ticking {
+  tick(now: number, scheduledAt: number): void;
+}
+
+export function runTicker(callers: Ticking[], until: () => boolean, groups = 4): Promise<void> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const period = 20 / groups;

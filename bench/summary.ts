@@ -1,5 +1,6 @@
 import { highestSustained, type ConcurrencyRow } from './concurrency.js';
 import type { LatencyRow, V2vRow } from './latency.js';
+import type { TurnsV2vRow } from './turns.js';
 
 export interface SummaryRow {
   figure: string;
@@ -25,6 +26,12 @@ export function peerSummary(results: Record<string, unknown>): SummaryRow[] {
   for (const r of v2v) {
     if (!o || r === o) continue;
     out.push({ figure: `voice-to-voice p50, modelled delays (${r.framework.includes('preemptive') ? 'LiveKit preemptive' : 'LiveKit default'})`, voicebot: `${o.p50Ms} ms`, livekit: `${r.p50Ms} ms`, ratio: r.vsOursP50 ?? '—' });
+  }
+  const turns = Array.isArray(results.turns) ? (results.turns as TurnsV2vRow[]).filter((r) => r.part === 'v2v') : [];
+  for (const r of turns) {
+    if (r.framework !== 'voicebot' || r.skipped || !r.oursOverLkPreemptive) continue;
+    const lk = turns.find((x) => x.stt === r.stt && x.framework !== 'voicebot' && x.mode.includes('preemptive'));
+    out.push({ figure: `turns: voice-to-voice p50, STT ${r.stt}, voicebot ${r.mode} vs LiveKit preemptive (ratio voicebot ÷ LiveKit)`, voicebot: `${r.p50Ms} ms`, livekit: `${lk?.p50Ms ?? '—'} ms`, ratio: r.oursOverLkPreemptive });
   }
   const conc = Array.isArray(results.concurrency) ? (results.concurrency as ConcurrencyRow[]) : [];
   if (conc.length) {

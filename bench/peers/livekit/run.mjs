@@ -71,6 +71,8 @@ class EnergyVadStream extends VADStream {
     this.silence = 0;
     this.lastVoicedAt = 0;
     this.samples = 0;
+    // The utterance's frames from 500 ms before its onset (LiveKit's Silero prefix padding): END_OF_SPEECH carries them, and a batch STT behind StreamAdapter recognizes them.
+    this.utterance = [];
     void this.loop();
   }
   ev(type, frame, extra) {
@@ -101,6 +103,8 @@ class EnergyVadStream extends VADStream {
         view.samples = value.data;
         this.samples += value.samplesPerChannel;
         const r = this.det.process(view);
+        this.utterance.push(value);
+        if (!this.det.speaking && r !== 'speech-end' && this.utterance.length > 25) this.utterance.shift();
         const ms = (value.samplesPerChannel * 1000) / value.sampleRate;
         if (this.det.speaking) {
           this.speech += ms;
@@ -120,7 +124,8 @@ class EnergyVadStream extends VADStream {
         if (r === 'speech-end') {
           // silenceDuration is audio since the last voiced frame, as Silero reports it; LiveKit counts its endpointing delay from there.
           this.hooks.endOfSpeech?.(this.lastVoicedAt, now, this.silence);
-          this.sendVADEvent(this.ev(VADEventType.END_OF_SPEECH, value, { speaking: false }));
+          this.sendVADEvent(this.ev(VADEventType.END_OF_SPEECH, value, { speaking: false, frames: this.utterance }));
+          this.utterance = [];
           this.speech = 0;
         }
       }
@@ -130,19 +135,47 @@ class EnergyVadStream extends VADStream {
   }
 }
 
-/** Streaming STT decoding mock speech exactly (voicebot's decoder); each final `delayMs` after the audio that completed it. */
+/**
+ * Streaming STT decoding mock speech exactly (voicebot's decoder), like voicebot's mock STT:
+ * interims as the audio arrives, each final `delayMs` after the audio that completed it.
+ * `preflight`: the interims are sent as PREFLIGHT_TRANSCRIPT instead (a provider with an eager
+ * end-of-turn signal, on which LiveKit starts preemptive generation).
+ */
 class MockSpeechStt extends stt.STT {
   label = 'mock-speech';
-  constructor(delayMs, marks) {
-    super({ streaming: true, interimResults: false });
+  constructor(delayMs, marks, preflight = false) {
+    super({ streaming: true, interimResults: true });
     this.delayMs = delayMs;
     this.marks = marks;
+    this.preflight = preflight;
   }
   async _recognize() {
     throw new Error('streaming only');
   }
   stream(options) {
     return new MockSpeechSttStream(this, options?.connOptions);
+  }
+}
+
+/** Batch STT decoding mock speech (voicebot's decoder): answers `delayMs` after the request. LiveKit runs it behind its StreamAdapter (VAD-segmented). */
+class MockSpeechBatchStt extends stt.STT {
+  label = 'mock-speech-batch';
+  constructor(delayMs, marks) {
+    super({ streaming: false, interimResults: false });
+    this.delayMs = delayMs;
+    this.marks = marks;
+  }
+  async _recognize(frames, abortSignal) {
+    const dec = new MockSpeechDecoder(RATE);
+    for (const f of Array.isArray(frames) ? frames : [frames]) dec.push(f.data);
+    dec.push(new Int16Array(RATE / 25));
+    const text = dec.take().join(' ');
+    await sleep(this.delayMs, abortSignal);
+    this.marks.mark('sttFinal');
+    return { type: stt.SpeechEventType.FINAL_TRANSCRIPT, alternatives: [{ text, language: 'en', startTime: 0, endTime: 0, confidence: 1 }] };
+  }
+  stream() {
+    throw new Error('batch only: wrapped in stt.StreamAdapter');
   }
 }
 
@@ -154,11 +187,19 @@ class MockSpeechSttStream extends stt.SpeechStream {
   }
   async run() {
     const dec = new MockSpeechDecoder(RATE);
+    let lastPartial = '';
     for await (const data of this.input) {
       if (typeof data === 'symbol') {
         dec.push(new Int16Array(RATE / 25));
       } else dec.push(data.data);
+      const partial = dec.partial;
+      if (partial && partial !== lastPartial && !this.closed) {
+        lastPartial = partial;
+        const type = this.owner.preflight ? stt.SpeechEventType.PREFLIGHT_TRANSCRIPT : stt.SpeechEventType.INTERIM_TRANSCRIPT;
+        this.queue.put({ type, alternatives: [{ text: partial, language: 'en', startTime: 0, endTime: 0, confidence: 1 }] });
+      }
       for (const text of dec.take()) {
+        lastPartial = '';
         const put = () => {
           if (this.closed) return;
           this.owner.marks.mark('sttFinal');
@@ -395,7 +436,8 @@ async function startSession(i, opts, pacer, wire) {
   };
   const session = new voice.AgentSession({
     vad: new EnergyVadLk(hooks),
-    stt: new MockSpeechStt(opts.sttMs, marks),
+    // Batch: LiveKit's own StreamAdapter (what AgentSession builds for a non-streaming STT), with a VAD of its own so the marks come from one stream.
+    stt: opts.batchStt ? new stt.StreamAdapter(new MockSpeechBatchStt(opts.sttMs, marks), new EnergyVadLk({})) : new MockSpeechStt(opts.sttMs, marks, opts.preflight),
     llm: new TimedLlm(opts.reply, opts.llmFirstMs, opts.llmTokenMs, marks),
     tts: new MockSpeechTts(opts.ttsFirstMs, marks),
     turnHandling: {
@@ -424,6 +466,8 @@ async function runTurns(j) {
     reply: REPLY,
     minDelay: j.endOfSpeechMs,
     preemptive: j.preemptive,
+    batchStt: j.stt === 'batch',
+    preflight: j.preflight,
     onEndpointDue: (callId, due) => byCall.get(callId)?.endpointed(due),
   };
   const sessions = [];
@@ -431,7 +475,7 @@ async function runTurns(j) {
   const t0 = performance.now();
   for (let i = 0; i < j.calls; i++) {
     const s = await startSession(i, opts, pacer, undefined);
-    const c = new SimCaller(s.line, 'hi', 0, 0, t0 + 1000 + i * 37, j.turns);
+    const c = new SimCaller(s.line, j.callerText ?? 'hi', 0, 0, t0 + 1000 + i * 37, j.turns);
     byCall.set(s.line.callId, c);
     sessions.push(s);
     callers.push(c);
