@@ -165,6 +165,9 @@ export class OutboundPacer implements Tickable {
   /** Media time of the next frame while a spurt plays (NaN: idle, the next frame starts one). */
   private mediaMs = Number.NaN;
   private played = 0;
+  private paused = false;
+  /** Level applied to every frame sent (1: as queued). Ducking lowers it. */
+  gain = 1;
 
   constructor(opts: OutboundPacerOptions) {
     this.sampleRate = opts.sampleRate;
@@ -205,6 +208,26 @@ export class OutboundPacer implements Tickable {
     return this.mediaMs;
   }
 
+  /**
+   * Stop sending, keeping the queue and the read position: resume() sends
+   * the very next sample, so nothing is lost or repeated. Enqueueing goes on.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.unregister();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.count > 0) this.kick();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   /** Copies `samples` into the queue. The first frame after idle goes out at once. */
   enqueue(samples: Int16Array): void {
     if (samples.length === 0) return;
@@ -216,13 +239,16 @@ export class OutboundPacer implements Tickable {
     if (first < samples.length) this.ring.set(samples.subarray(first), 0);
     this.count += samples.length;
     w = 0;
-    if (!this.started) return;
-    if (!this.registered) {
-      this.registered = true;
-      this.clock.add(this);
-      const now = this.clock.now();
-      if (now >= this.nextDue - this.frameMs / 2) this.emit(now);
-    }
+    this.kick();
+  }
+
+  /** Register with the clock when there is audio to send; the first frame after idle goes out at once. */
+  private kick(): void {
+    if (!this.started || this.paused || this.registered) return;
+    this.registered = true;
+    this.clock.add(this);
+    const now = this.clock.now();
+    if (now >= this.nextDue - this.frameMs / 2) this.emit(now);
   }
 
   /** Drops queued audio (barge-in); returns the ms dropped. */
@@ -251,6 +277,7 @@ export class OutboundPacer implements Tickable {
     out.set(this.ring.subarray(this.read, this.read + first), 0);
     if (first < n) out.set(this.ring.subarray(0, n - first), first);
     if (n < this.spf) out.fill(0, n);
+    if (this.gain !== 1) for (let i = 0; i < n; i++) out[i] = Math.round(out[i] * this.gain);
     this.read = (this.read + n) % cap;
     this.count -= n;
     this.nextDue = Math.max(now, this.nextDue) + this.frameMs;

@@ -5,6 +5,7 @@ import type {
   BranchCase,
   FlowConfig,
   Handlers,
+  InterruptionSettings,
   ListenRoute,
   PluginsConfig,
   ProviderConfig,
@@ -57,7 +58,7 @@ export const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
 
 export const DEFAULT_SETTINGS = (dir: string): Settings => ({
   language: 'en-US',
-  bargeIn: { enabled: true, minSpeechMs: 300 },
+  bargeIn: { enabled: true, minSpeechMs: 250 },
   timeouts: { noInput: 6000, endOfSpeech: 600, maxCall: 900_000, shutdown: 10_000 },
   recording: { enabled: false, dir: resolve(dir, 'recordings') },
   sampleRate: 'auto',
@@ -158,6 +159,16 @@ function normalizeStep(flow: string, name: string, raw: Raw, kind: StepKind, nex
   }
 }
 
+/** settings.turn.interruption with its defaults (README "Turn-taking" → "Interruptions"). */
+export function normalizeInterruption(i: Raw): InterruptionSettings {
+  return {
+    minWords: i.minWords ?? 1,
+    backchannels: i.backchannels ? i.backchannels.map(String) : ['mhm', 'uh-huh', 'yeah', 'okay', 'right'],
+    falseInterruptionMs: parseDuration(i.falseInterruption) ?? 1000,
+    mode: i.mode === 'duck' ? 'duck' : 'pause',
+  };
+}
+
 /** `amd: true` or `amd: { timeout, beepTimeout }` → ms with defaults. */
 export function normalizeAmd(a: unknown): AmdConfig {
   const o: Raw = a && typeof a === 'object' ? (a as Raw) : {};
@@ -202,6 +213,7 @@ export function normalize(raw: Raw, file: string, dir: string, secretVars: strin
   const settings: Settings = {
     language: s.language ?? d.language,
     bargeIn: { ...d.bargeIn, ...s.bargeIn },
+    ...(s.turn?.interruption ? { turn: { interruption: normalizeInterruption(s.turn.interruption) } } : {}),
     timeouts: {
       noInput: parseDuration(s.timeouts?.noInput) ?? d.timeouts.noInput,
       endOfSpeech: parseDuration(s.timeouts?.endOfSpeech) ?? d.timeouts.endOfSpeech,

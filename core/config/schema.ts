@@ -66,9 +66,37 @@ const LISTEN_SHARED: Record<string, Schema> = {
   noMatch: textOrList('said when nothing matches (one per retry)'),
 };
 
+/** A step's `bargeIn`: on/off, or on with the step's own interruption rule. */
+const BARGE_IN: Schema = {
+  anyOf: [
+    bool('let the caller interrupt'),
+    obj(
+      {
+        backchannels: bool('backchannels ("okay", "yeah") count as words and stop this prompt (a yes/no question)'),
+        minWords: { type: 'integer', minimum: 0, description: 'words that stop this prompt (default settings.turn.interruption.minWords)' },
+      },
+      [],
+      'let the caller interrupt, with this step\'s own rule',
+    ),
+  ],
+  description: 'let the caller interrupt (true/false), or an object with this step\'s own rule',
+};
+
+/** settings.turn.interruption: how speech over the bot is judged (README "Turn-taking" → "Interruptions"). */
+const INTERRUPTION: Schema = obj(
+  {
+    minWords: { type: 'integer', minimum: 0, description: 'words (backchannels not counted) that stop the bot, when the STT gives words; 0: the VAD alone stops it. Default 1' },
+    backchannels: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'words that do not stop the bot; default [mhm, uh-huh, yeah, okay, right]' },
+    falseInterruption: duration('an onset with no words this long resumes the bot where it paused; default 1s'),
+    mode: { enum: ['pause', 'duck'], description: 'what the bot does at an onset: pause (default) or duck (go on quieter)' },
+  },
+  [],
+  'interruptions that forgive: an onset pauses the bot, words stop it, none resume it',
+);
+
 /** For each step kind: the schema of its kind key's value, and the extra step-level keys it allows. */
 export const STEP_KIND_SCHEMAS: Record<StepKind, { body: Schema; stepKeys: Record<string, Schema>; required?: string[] }> = {
-  say: { body: str('text to speak; {{templates}} allowed'), stepKeys: { bargeIn: bool('let the caller interrupt') } },
+  say: { body: str('text to speak; {{templates}} allowed'), stepKeys: { bargeIn: BARGE_IN } },
   play: {
     body: obj({
       file: str('WAV file relative to the config; a templated path stays inside the directory it names'),
@@ -86,7 +114,7 @@ export const STEP_KIND_SCHEMAS: Record<StepKind, { body: Schema; stepKeys: Recor
       finishOnKey: { type: 'string', pattern: '^[0-9*#]$' },
       timeout: duration('silence before noInput (default settings.timeouts.noInput)'),
       retries: { type: 'integer', minimum: 0, description: 'default 2' },
-      bargeIn: bool('let the caller interrupt the prompt'),
+      bargeIn: BARGE_IN,
       ...LISTEN_SHARED,
     }),
     stepKeys: LISTEN_SHARED,
@@ -99,7 +127,7 @@ export const STEP_KIND_SCHEMAS: Record<StepKind, { body: Schema; stepKeys: Recor
         context: { enum: ['append', 'reset'], description: 'keep (append) or drop (reset) the conversation so far' },
         maxTurns: { type: 'integer', minimum: 1 },
         say: str('first line said when the step starts'),
-        bargeIn: bool('let the caller interrupt'),
+        bargeIn: BARGE_IN,
         exits: {
           type: 'array',
           items: obj({ tool: str('leave after this tool ran'), maxTurns: { const: true }, intent: str('leave when the caller means this'), goto: target('where to go') }, ['goto']),
@@ -214,7 +242,8 @@ export const CONFIG_SCHEMA: Schema = obj(
     }),
     settings: obj({
       language: str('BCP-47 language tag, default en-US'),
-      bargeIn: obj({ enabled: bool('default true'), minSpeechMs: { type: 'number', minimum: 0 } }),
+      bargeIn: obj({ enabled: bool('default true'), minSpeechMs: { type: 'number', minimum: 0, description: 'ms of speech over the bot (one voiced run) that is an onset: the bot pauses; default 250' } }),
+      turn: obj({ interruption: INTERRUPTION }, [], 'turn-taking'),
       timeouts: obj({
         noInput: duration('default 6s'),
         endOfSpeech: duration('default 600ms'),

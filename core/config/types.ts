@@ -32,9 +32,23 @@ export interface ProviderConfig {
 /** Each configured slot is a fallback chain, first provider first. */
 export type PluginsConfig = { [S in SlotName]?: ProviderConfig[] };
 
+/** settings.turn.interruption, normalized (see README "Turn-taking" → "Interruptions"). */
+export interface InterruptionSettings {
+  /** Words (backchannels not counted) the caller must say before the bot stops; 0: the VAD alone stops it. */
+  minWords: number;
+  /** Words that acknowledge without taking the floor ("mhm"). */
+  backchannels: string[];
+  /** ms after an onset with no words before the bot goes on where it paused. */
+  falseInterruptionMs: number;
+  /** pause: the bot falls silent at an onset; duck: it goes on quieter until confirmed or resumed. */
+  mode: 'pause' | 'duck';
+}
+
 export interface Settings {
   language: string;
   bargeIn: { enabled: boolean; minSpeechMs: number };
+  /** Turn-taking; absent parts take their defaults. */
+  turn?: { interruption?: InterruptionSettings };
   /** shutdown: ms app.stop() waits for active calls before ending them (default 10 s). */
   timeouts: { noInput: number; endOfSpeech: number; maxCall: number; shutdown?: number };
   recording: { enabled: boolean; dir: string };
@@ -165,10 +179,13 @@ interface StepBase {
   pos?: SourcePos;
 }
 
+/** A step's `bargeIn`: on/off, or on with its own interruption rule. */
+export type StepBargeIn = boolean | { backchannels?: boolean; minWords?: number };
+
 export interface SayStep extends StepBase {
   kind: 'say';
   text: string;
-  bargeIn?: boolean;
+  bargeIn?: StepBargeIn;
 }
 
 export interface PlayStep extends StepBase {
@@ -208,7 +225,7 @@ export interface ListenStep extends StepBase {
   routes: ListenRoute[];
   else?: string;
   exhausted?: string;
-  bargeIn?: boolean;
+  bargeIn?: StepBargeIn;
 }
 
 export interface LlmExit {
@@ -227,7 +244,7 @@ export interface LlmStep extends StepBase {
   /** First line said when the step is entered. */
   say?: string;
   exits: LlmExit[];
-  bargeIn?: boolean;
+  bargeIn?: StepBargeIn;
 }
 
 export interface BranchCase {

@@ -101,6 +101,8 @@ export class CallEngine implements EngineSession {
       now: () => this.now(),
       emit: (ev) => this.emit(ev),
       bargeIn: () => this.bargeIn(),
+      pauseBot: (mode) => this.pauseBot(mode),
+      resumeBot: (ms) => this.resumeBot(ms),
       hotkey: (d) => this.hotkey(d),
       fail: (e, where) => this.fail(e, where),
       sttFailed: (e) => this.sttFailed(e),
@@ -320,7 +322,25 @@ export class CallEngine implements EngineSession {
     pb.interrupted = true;
     this.log.info({ heardMs: Math.round(this.outbound.heardMs) }, 'barge-in: caller interrupted the bot');
     this.outbound.stop(pb);
+    this.emit({ type: 'bot.interrupted', heardMs: Math.round(pb.heardUntilMs), heard: pb.playedText() });
     pb.link.abort(new VoicebotError('VB_ERR_CANCELLED', { what: 'bot turn (caller barged in)' }));
+  }
+
+  /** Speech over the bot reached onset: hold it where it is until the policy decides. */
+  private pauseBot(mode: 'pause' | 'duck'): void {
+    const pb = this.outbound.playback;
+    if (!pb || pb.stopped) return;
+    this.outbound.hold(pb, mode);
+    this.emit({ type: 'bot.paused', mode, heardMs: Math.round(this.outbound.heardMs) });
+  }
+
+  /** A false interruption: the bot goes on where it paused. */
+  private resumeBot(pausedMs: number): void {
+    const pb = this.outbound.playback;
+    if (!pb || pb.stopped) return;
+    this.outbound.resume(pb);
+    this.log.info({ pausedMs: Math.round(pausedMs) }, 'false interruption: the bot goes on');
+    this.emit({ type: 'bot.resumed', pausedMs: Math.round(pausedMs) });
   }
 
   private sttFailed(e: unknown): void {

@@ -28,6 +28,8 @@ export interface CallPartsHost {
   now(): number;
   emit(ev: DistributiveOmit<CallEvent, 'callId' | 't'>): void;
   bargeIn(): void;
+  pauseBot(mode: 'pause' | 'duck'): void;
+  resumeBot(pausedMs: number): void;
   hotkey(digit: string): boolean;
   fail(e: unknown, where: string): void;
   sttFailed(e: unknown): void;
@@ -75,7 +77,10 @@ export function createCallParts(opts: CallSessionOptions, h: CallPartsHost): Cal
     clock: h.time,
     minSpeechMs: settings.bargeIn.minSpeechMs,
     interDigitMs: opts.interDigitMs ?? 3000,
+    interruption: settings.turn?.interruption,
     bargeIn: h.bargeIn,
+    pauseBot: h.pauseBot,
+    resumeBot: h.resumeBot,
     callerSaid: (text, u) => {
       metrics.open(u.speechEndAt, u.endpointAt, h.time.now());
       h.emit({ type: 'caller.said', text, final: true });
@@ -93,7 +98,7 @@ export function createCallParts(opts: CallSessionOptions, h: CallPartsHost): Cal
         clock: h.time,
         signal: h.endSignal,
         finalTimeoutMs: opts.sttFinalTimeoutMs,
-        sink: { interim: () => {}, final: (seq, text) => turns.final(seq, text), error: h.sttFailed },
+        sink: { interim: (seq, t) => turns.interim(seq, t.text), final: (seq, text) => turns.final(seq, text), error: h.sttFailed },
       })
     : undefined;
 

@@ -8,6 +8,12 @@ export type CallEvent =
   | { type: 'call.started'; callId: string; t: number; from: string; to: string; flow: string }
   | { type: 'flow.step'; callId: string; t: number; flow: string; step: string; kind: string }
   | { type: 'bot.said'; callId: string; t: number; text: string; interrupted: boolean }
+  /** Speech over the bot reached onset: it paused (or ducked) until words stop it or the window resumes it. */
+  | { type: 'bot.paused'; callId: string; t: number; mode: 'pause' | 'duck'; heardMs: number }
+  /** A false interruption (no words, a backchannel): the bot went on where it paused. */
+  | { type: 'bot.resumed'; callId: string; t: number; pausedMs: number }
+  /** The caller cut the bot off: `heard` is what they heard of it, `heardMs` its outbound position. */
+  | { type: 'bot.interrupted'; callId: string; t: number; heardMs: number; heard: string }
   | { type: 'caller.said'; callId: string; t: number; text: string; final: boolean }
   | { type: 'dtmf'; callId: string; t: number; digits: string }
   /**

@@ -2,7 +2,9 @@ import type { AudioFrame } from '../audio/frame.js';
 import { OutboundPacer, type PacerClock } from '../audio/pacer.js';
 import { Resampler } from '../audio/resampler.js';
 import type { MediaPort } from '../plugins/media-port.js';
+import type { InterruptionSettings } from './interruption.js';
 import { Playback, type Segment } from './playback.js';
+import type { BargeInOption } from './session-api.js';
 import type { BotTurnState } from './turn-controller.js';
 
 export interface OutboundOptions {
@@ -18,6 +20,9 @@ export interface OutboundOptions {
   /** Writing to the leg threw: end the call. */
   fail(e: unknown): void;
 }
+
+/** Level of the bot's voice while ducked under the caller's (≈ −12 dB). */
+export const DUCK_GAIN = 0.25;
 
 /**
  * The bot's voice: one playback at a time on the paced outbound stream.
@@ -61,7 +66,7 @@ export class Outbound {
   }
 
   /** A new bot utterance; the one still playing (if any) is stopped. */
-  begin(bargeIn: boolean | undefined, ...signals: (AbortSignal | undefined)[]): Playback {
+  begin(bargeIn: BargeInOption | undefined, ...signals: (AbortSignal | undefined)[]): Playback {
     const prev = this.current;
     if (prev && !prev.stopped) this.stop(prev);
     const pb = new Playback(bargeIn ?? this.o.bargeInDefault, ...signals);
@@ -98,6 +103,24 @@ export class Outbound {
     });
   }
 
+  /**
+   * The caller may be taking the floor: stop sending (pause) or lower the
+   * level (duck) from the next frame. Nothing queued is dropped and the
+   * transport is not cleared (what it holds plays out), so resume() goes on
+   * with the very next sample: nothing lost, nothing repeated.
+   */
+  hold(pb: Playback, mode: InterruptionSettings['mode']): void {
+    if (pb.stopped || this.current !== pb || pb.held) return;
+    pb.held = mode;
+    if (mode === 'pause') this.pacer.pause();
+    else this.pacer.gain = DUCK_GAIN;
+  }
+
+  /** A false interruption: on where it paused, at full level. */
+  resume(pb: Playback): void {
+    if (pb.held && this.current === pb) this.release(pb);
+  }
+
   /** Silence the bot now: within the current frame, whatever was queued. */
   stop(pb: Playback): void {
     if (pb.stopped) return;
@@ -105,6 +128,7 @@ export class Outbound {
     if (this.current === pb) {
       pb.heardUntilMs = this.heardMs;
       this.pacer.clear();
+      this.release(pb);
       this.o.media.clear();
       this.enqueuedMs = this.pacer.playedMs;
       this.publish();
@@ -131,6 +155,7 @@ export class Outbound {
   /** The playback is over (played out or stopped): it no longer holds the floor. */
   finish(pb: Playback): void {
     if (!pb.stopped) pb.heardUntilMs = Infinity;
+    if (this.current === pb) this.release(pb);
     pb.link.dispose();
     if (this.current === pb) {
       this.current = undefined;
@@ -144,9 +169,18 @@ export class Outbound {
     this.pacer.stop();
   }
 
+  /** The next playback starts unpaused at full level. */
+  private release(pb: Playback): void {
+    pb.held = undefined;
+    this.pacer.gain = 1;
+    this.pacer.resume();
+  }
+
   private publish(): void {
     const pb = this.current;
-    this.o.onState({ speaking: pb !== undefined && !pb.stopped, bargeIn: pb?.bargeIn ?? false });
+    const state: BotTurnState = { speaking: pb !== undefined && !pb.stopped, bargeIn: pb?.bargeIn ?? false };
+    if (pb?.interruption) state.interruption = pb.interruption;
+    this.o.onState(state);
   }
 
   private readonly onFrame = (frame: AudioFrame, atMs: number): void => {

@@ -1,5 +1,6 @@
 import type { WordTiming } from '../plugins/tts.js';
 import { LinkedAbort } from './abort.js';
+import type { InterruptionOverride } from './interruption.js';
 
 /** One TTS request's audio on the outbound timeline (pacer ms). */
 export interface Segment {
@@ -20,6 +21,8 @@ export interface Segment {
  */
 export class Playback {
   readonly bargeIn: boolean;
+  /** The step's own interruption rule, if it has one. */
+  readonly interruption: InterruptionOverride | undefined;
   readonly link: LinkedAbort;
   readonly segments: Segment[] = [];
   /** The caller cut in (barge-in). */
@@ -28,10 +31,13 @@ export class Playback {
   stopped = false;
   /** Pacer timeline ms reached when audio stopped. */
   heardUntilMs = Infinity;
+  /** Paused or ducked by an interruption onset (the audio waits, nothing is dropped). */
+  held: 'pause' | 'duck' | undefined;
   drained: (() => void) | undefined;
 
-  constructor(bargeIn: boolean, ...signals: (AbortSignal | undefined)[]) {
-    this.bargeIn = bargeIn;
+  constructor(bargeIn: boolean | InterruptionOverride, ...signals: (AbortSignal | undefined)[]) {
+    this.bargeIn = bargeIn !== false;
+    this.interruption = typeof bargeIn === 'object' ? bargeIn : undefined;
     this.link = new LinkedAbort(...signals);
   }
 

@@ -2,6 +2,7 @@ import type { AudioBuffer } from '../audio/frame.js';
 import type { ChatMessage, ToolCall, ToolSpec } from '../plugins/llm.js';
 import type { CallInfo, HangupReason, TransferOptions } from '../plugins/telephony.js';
 import type { CallEvent, CallEventListener } from './events.js';
+import type { InterruptionOverride } from './interruption.js';
 
 /**
  * What the flow runner (core/flow) drives; implemented by the call engine
@@ -53,10 +54,13 @@ export interface CallSession {
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export interface SayOptions {
-  /** Overrides settings.bargeIn.enabled for this prompt. */
-  bargeIn?: boolean;
+  /** Overrides settings.bargeIn.enabled for this prompt; an object also enables it, with its own interruption rule. */
+  bargeIn?: BargeInOption;
   signal?: AbortSignal;
 }
+
+/** A step's `bargeIn`: on/off, or on with its own rule (`{ backchannels: true }`: "okay" stops this prompt). */
+export type BargeInOption = boolean | InterruptionOverride;
 
 export interface SayResult {
   interrupted: boolean;
@@ -73,13 +77,20 @@ export interface ListenOptions {
   /** Finish DTMF on this key (not included in digits). */
   finishOnKey?: string;
   hints?: readonly string[];
+  /**
+   * The prompt just before this listen was cut off: if the utterance that
+   * cut it ends without a word, resolve `{ type: 'timeout', cutOff: true }`
+   * at once (the listen step goes on with the prompt) instead of waiting.
+   */
+  cutOff?: boolean;
   signal?: AbortSignal;
 }
 
 export type ListenResult =
   | { type: 'speech'; text: string }
   | { type: 'dtmf'; digits: string }
-  | { type: 'timeout' };
+  /** cutOff: the caller cut the prompt off and then said nothing (only when the listen asked, ListenOptions.cutOff). */
+  | { type: 'timeout'; cutOff?: true };
 
 /** Sound while a tool runs, inside the turn's playback (a separate play() would end the turn). */
 export interface ToolHold {
@@ -95,7 +106,7 @@ export interface RespondOptions {
   runTool?: (call: ToolCall, signal: AbortSignal, hold: ToolHold) => Promise<unknown>;
   /** Stop the tool loop after a tool with one of these names ran (an llm step exit). */
   stopOnTools?: readonly string[];
-  bargeIn?: boolean;
+  bargeIn?: BargeInOption;
   signal?: AbortSignal;
   temperature?: number;
   maxTokens?: number;

@@ -1,9 +1,16 @@
 import type { Clock, TimerHandle } from '../time/clock.js';
+import { DEFAULT_INTERRUPTION, InterruptionPolicy, InterruptionState, WordCounter, type InterruptionOverride, type InterruptionSettings } from './interruption.js';
 import type { ListenOptions, ListenResult } from './session-api.js';
 
 /** Results waiting for a listen(); older ones are dropped. */
 const MAX_QUEUED_RESULTS = 4;
 const MAX_DTMF_BUFFER = 32;
+/**
+ * A pause between voiced frames longer than this starts a new run: a beep
+ * every 500 ms never adds up to an onset, while the short gaps inside
+ * speech do not break it.
+ */
+export const RUN_GAP_MS = 200;
 
 /** What the bot's side tells the turn controller (it never reads outbound state itself). */
 export interface BotTurnState {
@@ -11,11 +18,13 @@ export interface BotTurnState {
   speaking: boolean;
   /** The caller may cut it off. */
   bargeIn: boolean;
+  /** The step's own interruption rule (`bargeIn: { backchannels: true }`). */
+  interruption?: InterruptionOverride;
 }
 
-/** Barge-in policy: the caller has spoken over a bot turn that allows it for long enough. */
-export function shouldBargeIn(bot: BotTurnState, voicedMs: number, minSpeechMs: number): boolean {
-  return bot.speaking && bot.bargeIn && voicedMs >= minSpeechMs;
+/** Onset: the caller has spoken over a bot turn that allows it for long enough (one voiced run, ms). */
+export function shouldBargeIn(bot: BotTurnState, runMs: number, minSpeechMs: number): boolean {
+  return bot.speaking && bot.bargeIn && runMs >= minSpeechMs;
 }
 
 /** One caller utterance from VAD onset to its final transcript. */
@@ -26,16 +35,33 @@ export interface Utterance {
   speechEndAt: number;
   endpointAt: number;
   discard: boolean;
+  /** Took part in an interruption of bot playback number `gen`. */
+  joined: boolean;
+  gen: number;
+  /** Words counted so far (interims), backchannels excluded. */
+  words: number;
+  voicedMs: number;
+  runStartAt: number;
+  lastVoicedAt: number;
+  /** The bot still held the floor when the utterance ended. */
+  botAtEnd: boolean;
 }
 
 export interface TurnControllerHost {
   /** The call's clock (callClock: a throwing timer callback ends the call). */
   clock: Clock;
+  /** Voiced run (ms) over the bot that is an onset (settings.bargeIn.minSpeechMs). */
   minSpeechMs: number;
   /** ms without a new key before collected digits are delivered. */
   interDigitMs: number;
+  /** settings.turn.interruption (default DEFAULT_INTERRUPTION). */
+  interruption?: InterruptionSettings;
   /** Stop the bot and cancel its turn (the caller cut in). */
   bargeIn(): void;
+  /** An onset: pause (or duck) the bot where it is. */
+  pauseBot?(mode: InterruptionSettings['mode']): void;
+  /** A false interruption: the bot goes on where it paused. */
+  resumeBot?(pausedMs: number): void;
   /** A turn's final, non-empty text (the host emits caller.said, opens turn metrics). */
   callerSaid(text: string, u: Utterance): void;
   /** Hotkeys of the flow (one handler per call): true consumes the digit. */
@@ -67,12 +93,37 @@ export class TurnController {
   private dtmfBuffer = '';
   private pendingSpeechError: unknown;
   private closed = false;
+  private readonly policy: InterruptionPolicy;
+  private readonly counter: WordCounter;
+  /** Bot playbacks so far: an utterance's part in an interruption is tied to one. */
+  private gen = 0;
+  /** The utterance that cut the bot off ended without a word, and no listen took that news yet. */
+  private cutEmpty = false;
 
-  constructor(private readonly host: TurnControllerHost) {}
+  constructor(private readonly host: TurnControllerHost) {
+    const s = host.interruption ?? DEFAULT_INTERRUPTION;
+    this.counter = new WordCounter(s.backchannels);
+    this.policy = new InterruptionPolicy(s, {
+      clock: host.clock,
+      pause: (mode) => host.pauseBot?.(mode),
+      resume: (ms) => host.resumeBot?.(ms),
+      stop: () => this.stopBot(),
+    });
+  }
 
   /** The bot's side changed (a playback began, stopped, or finished). */
   setBot(state: BotTurnState): void {
     this.bot = state;
+    if (!state.speaking) {
+      // That playback's interruption is over, whatever state it was in.
+      this.policy.reset();
+      this.gen++;
+    }
+  }
+
+  /** Where the current interruption is (tests, logs). */
+  get interruption(): InterruptionState {
+    return this.policy.current;
   }
 
   get listening(): boolean {
@@ -86,8 +137,23 @@ export class TurnController {
   // ── caller speech ──────────────────────────────────────────────────────
 
   speechStart(seq: number): void {
-    const u: Utterance = { seq, startedDuringBot: this.bot.speaking, cutIn: false, speechEndAt: 0, endpointAt: 0, discard: false };
+    const u: Utterance = {
+      seq,
+      startedDuringBot: this.bot.speaking,
+      cutIn: false,
+      speechEndAt: 0,
+      endpointAt: 0,
+      discard: false,
+      joined: false,
+      gen: this.gen,
+      words: 0,
+      voicedMs: 0,
+      runStartAt: 0,
+      lastVoicedAt: -Infinity,
+      botAtEnd: false,
+    };
     this.utter = u;
+    this.cutEmpty = false;
     this.utterances.set(seq, u);
     // The caller is speaking: the no-input clock stops.
     const pl = this.pending;
@@ -97,9 +163,33 @@ export class TurnController {
     }
   }
 
+  /** A voiced frame of the running utterance (`voicedMs`: its voiced total so far). */
   voiced(voicedMs: number): void {
-    if (!shouldBargeIn(this.bot, voicedMs, this.host.minSpeechMs)) return;
-    if (this.utter) this.utter.cutIn = true;
+    const u = this.utter;
+    if (!u) return;
+    const now = this.host.clock.now();
+    const frame = voicedMs - u.voicedMs;
+    u.voicedMs = voicedMs;
+    if (now - u.lastVoicedAt > RUN_GAP_MS) u.runStartAt = now - frame;
+    u.lastVoicedAt = now;
+    if (u.joined || !shouldBargeIn(this.bot, now - u.runStartAt, this.host.minSpeechMs)) return;
+    u.gen = this.gen;
+    // Joined before the policy acts: a confirmation at once marks it as the one that cut in.
+    u.joined = true;
+    u.joined = this.policy.onset(u.words, this.bot.interruption);
+  }
+
+  /** An interim hypothesis of utterance `seq`: its words may stop the bot it paused. */
+  interim(seq: number, text: string): void {
+    const u = this.utterances.get(seq);
+    if (!u || this.closed) return;
+    u.words = this.counter.count(text, true, this.bot.interruption?.backchannels);
+    if (u.joined && u.gen === this.gen) this.policy.words(u.words, this.bot.interruption);
+  }
+
+  /** The policy confirmed: every utterance that took part cut in. */
+  private stopBot(): void {
+    for (const u of this.utterances.values()) if (u.joined && u.gen === this.gen) u.cutIn = true;
     this.host.bargeIn();
   }
 
@@ -110,7 +200,9 @@ export class TurnController {
     if (!u) return true;
     u.speechEndAt = speechEndAt;
     u.endpointAt = endpointAt;
-    u.discard = u.startedDuringBot && !u.cutIn && this.bot.speaking;
+    u.botAtEnd = this.bot.speaking;
+    // An utterance in an interruption keeps its text: its transcript decides.
+    u.discard = u.startedDuringBot && !u.cutIn && this.bot.speaking && !u.joined;
     return u.discard;
   }
 
@@ -119,6 +211,25 @@ export class TurnController {
     this.utterances.delete(seq);
     if (this.closed || !u) return;
     const text = raw.trim();
+    if (u.joined && !u.cutIn && u.gen === this.gen) {
+      const bo = this.bot.interruption;
+      const words = this.counter.count(text, false, bo?.backchannels);
+      if (this.policy.engaged && words >= this.policy.minWords(bo)) {
+        u.cutIn = true;
+        this.policy.words(words, bo);
+      } else {
+        this.policy.settled();
+        // A backchannel (or noise) while the bot kept the floor: not a turn.
+        if (u.botAtEnd || this.bot.speaking) {
+          this.restartNoInput();
+          return;
+        }
+      }
+    }
+    if (u.cutIn && !text) {
+      this.cutWithoutWords();
+      return;
+    }
     if (!text || u.discard) {
       this.restartNoInput();
       return;
@@ -139,7 +250,7 @@ export class TurnController {
   digit(d: string): void {
     if (this.closed) return;
     if (this.host.hotkey?.(d)) return;
-    if (this.bot.speaking && this.bot.bargeIn) this.host.bargeIn();
+    if (this.bot.speaking && this.bot.bargeIn && this.policy.current !== InterruptionState.Confirmed) this.policy.key();
     const pl = this.pending;
     if (pl && pl.opts.input.includes('dtmf')) this.listenDigit(pl, d);
     else if (this.dtmfBuffer.length < MAX_DTMF_BUFFER) this.dtmfBuffer += d;
@@ -155,6 +266,9 @@ export class TurnController {
       this.pendingSpeechError = undefined;
       return Promise.reject(err);
     }
+    const cutEmpty = this.cutEmpty;
+    this.cutEmpty = false;
+    if (opts.cutOff && cutEmpty) return Promise.resolve({ type: 'timeout', cutOff: true });
     // Something the caller said or pressed before we asked (barge-in, type-ahead).
     while (this.results.length) {
       const r = this.results.shift()!;
@@ -189,6 +303,14 @@ export class TurnController {
     if (this.pending) this.settle(this.pending, undefined, err);
     this.results.length = 0;
     this.utterances.clear();
+  }
+
+  /** The bot was cut off and the caller said nothing after all: a listen that asked hears of it now. */
+  private cutWithoutWords(): void {
+    const pl = this.pending;
+    if (pl?.opts.cutOff) this.settle(pl, { type: 'timeout', cutOff: true });
+    else if (!pl) this.cutEmpty = true;
+    else this.restartNoInput();
   }
 
   private restartNoInput(): void {

@@ -16,6 +16,12 @@ export class TestCaller {
   /** Bot frames received, and those carrying sound. */
   framesIn = 0;
   loudFramesIn = 0;
+  /** Clock ms of the last bot frame with sound (NaN: none yet); needs a pacing clock. */
+  lastLoudInAt = Number.NaN;
+  /** Clock ms of every caller frame sent with sound (needs a pacing clock). */
+  readonly loudOutAt: number[] = [];
+  /** Loudest sample of each bot frame received, in order. */
+  readonly peaksIn: number[] = [];
   private readonly decoder: MockSpeechDecoder;
   private readonly spf: number;
   private readonly frame: AudioFrame;
@@ -39,9 +45,13 @@ export class TestCaller {
     side.setReceiver((f) => {
       this.framesIn++;
       let loud = false;
+      let peak = 0;
+      for (let i = 0; i < f.samples.length; i++) peak = Math.max(peak, Math.abs(f.samples[i]));
       for (let i = 0; i < f.samples.length; i += 4) if (Math.abs(f.samples[i]) > 500) loud = true;
+      this.peaksIn.push(peak);
       if (loud) {
         this.loudFramesIn++;
+        if (this.pacing) this.lastLoudInAt = this.pacing.now();
         this.onLoud?.();
       }
       this.decoder.push(f.samples);
@@ -141,6 +151,13 @@ export class TestCaller {
     }
     this.frame.timestampMs = this.t;
     this.t += 20;
+    if (this.pacing && cur) {
+      for (let i = 0; i < out.length; i++)
+        if (Math.abs(out[i]) > 500) {
+          this.loudOutAt.push(this.pacing.now());
+          break;
+        }
+    }
     this.side.write(this.frame);
   };
 }

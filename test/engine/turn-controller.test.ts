@@ -46,8 +46,8 @@ describe('TurnController', () => {
     expect(res).toEqual({ type: 'timeout' });
   });
 
-  it('speech over the bot that did not cut in is discarded; with barge-in it is the next turn', async () => {
-    const r = rig();
+  it('speech over the bot that did not cut in is discarded; with barge-in its onset pauses the bot, its words stop it, and it is the next turn', async () => {
+    const r = rig({ pauseBot: (m) => r.log.push(`pause ${m}`), resumeBot: () => r.log.push('resume') });
     r.tc.setBot({ speaking: true, bargeIn: false });
     r.tc.speechStart(1);
     r.tc.voiced(1000);
@@ -57,14 +57,20 @@ describe('TurnController', () => {
 
     r.tc.setBot({ speaking: true, bargeIn: true });
     r.tc.speechStart(2);
-    r.tc.voiced(200);
+    // One voiced frame every 20 ms: the onset is a 300 ms run.
+    for (let ms = 20; ms < 300; ms += 20) {
+      r.tc.voiced(ms);
+      await r.clock.advance(20);
+    }
     expect(r.log).toEqual([]);
     r.tc.voiced(300);
-    expect(r.log).toEqual(['barge-in']);
+    expect(r.log).toEqual(['pause pause']);
+    r.tc.interim(2, 'st');
+    expect(r.log).toEqual(['pause pause', 'barge-in']);
     r.tc.setBot({ speaking: false, bargeIn: false });
     expect(r.tc.endpoint(0, 10)).toBe(false);
     r.tc.final(2, 'stop please');
-    expect(r.log).toEqual(['barge-in', 'said stop please']);
+    expect(r.log).toEqual(['pause pause', 'barge-in', 'said stop please']);
     // Said before anyone listened: the next listen gets it at once.
     expect(await r.listen({ input: ['speech'] })).toEqual({ type: 'speech', text: 'stop please' });
   });

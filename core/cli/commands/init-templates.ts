@@ -28,7 +28,7 @@ plugins:
   tts:         { provider: flite, voice: slt }
 settings:
   language: en-US
-  bargeIn: { enabled: true, minSpeechMs: 300 }
+  bargeIn: { enabled: true, minSpeechMs: 250 }
   timeouts: { noInput: 8s, endOfSpeech: 600ms, maxCall: 15m }
   server: { host: 127.0.0.1, port: 8080 }
 vars:

@@ -1,5 +1,6 @@
 import type { ListenRoute, ListenStep } from '../../config/types.js';
 import type { ListenResult } from '../../engine/session-api.js';
+import { splitSentences } from '../../engine/sentence-splitter.js';
 import { configRegex } from '../regex.js';
 import { findHandler, qualified, render, throwIfAborted, waitForCaller, type RunContext, type StepExecutor } from '../context.js';
 
@@ -7,6 +8,25 @@ import { findHandler, qualified, render, throwIfAborted, waitForCaller, type Run
 export function pickMessage(list: readonly string[], count: number): string | undefined {
   if (list.length === 0) return undefined;
   return list[Math.min(count, list.length) - 1];
+}
+
+/** A prompt cut off by a caller who then said nothing is gone on with at most this often per step. */
+const MAX_CONTINUES = 2;
+
+/**
+ * What is left of `text` after the caller heard `played` of it: from the
+ * first sentence they did not hear whole (a cut sentence is said again from
+ * its start, not from the middle of a word). '' when all of it was heard.
+ */
+export function unheardRest(text: string, played: string): string {
+  const pieces = splitSentences(text);
+  let heard = '';
+  for (let i = 0; i < pieces.length; i++) {
+    const next = heard ? `${heard} ${pieces[i]}` : pieces[i];
+    if (!played.startsWith(next)) return pieces.slice(i).join(' ');
+    heard = next;
+  }
+  return '';
 }
 
 /** "Sales." / " sales " / "SALES!" compare equal: STT punctuation and case are noise here. */
@@ -68,10 +88,16 @@ export const runListen: StepExecutor<ListenStep> = async (step, rc, signal) => {
     step.exhausted ?? (last === 'noInput' ? findHandler(rc.config, step, 'noInput') : undefined) ?? step.else;
   const hints = routeHints(step);
   let prompt = step.prompt;
+  // The rest of a prompt the caller cut off without a word: said next instead of `prompt`.
+  let rest: string | undefined;
+  let continues = 0;
   for (;;) {
-    if (prompt) {
-      const text = render(rc, prompt);
-      if (text.trim()) await rc.session.say(text, { bargeIn: step.bargeIn, signal });
+    let cut: { text: string; played: string } | undefined;
+    const text = rest ?? (prompt ? render(rc, prompt) : '');
+    rest = undefined;
+    if (text.trim()) {
+      const r = await rc.session.say(text, { bargeIn: step.bargeIn, signal });
+      if (r.interrupted) cut = { text, played: r.playedText };
     }
     throwIfAborted(signal);
     const res = await waitForCaller(rc, step, {
@@ -80,8 +106,15 @@ export const runListen: StepExecutor<ListenStep> = async (step, rc, signal) => {
       numDigits: step.numDigits,
       finishOnKey: step.finishOnKey,
       hints,
+      ...(cut ? { cutOff: true } : {}),
       signal,
     });
+    if (res.type === 'timeout' && res.cutOff && cut && continues < MAX_CONTINUES) {
+      // Cut off by noise or a cough, not by words: the caller never heard the rest. Not a retry.
+      continues++;
+      rest = unheardRest(cut.text, cut.played);
+      continue;
+    }
     if (res.type === 'timeout') {
       c.noInput++;
       if (c.noInput + c.noMatch > step.retries) return exhausted('noInput');

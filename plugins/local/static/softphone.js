@@ -78,7 +78,15 @@ function onEvent(ev) {
       $('step').textContent = `${ev.flow}.${ev.step} (${ev.kind})`;
       break;
     case 'bot.said':
-      if (ev.text) addLine('bot', 'bot', ev.text + (ev.interrupted ? ' …[interrupted]' : ''));
+      // A prompt cut off before its first word still shows: the caller should see it was there.
+      if (ev.text) addLine('bot', 'bot', ev.text + (ev.interrupted ? ' …(interrupted)' : ''));
+      else if (ev.interrupted) addLine('bot', 'bot', '(interrupted before the first word)');
+      break;
+    case 'bot.paused':
+      $('interim').textContent = 'bot paused: you are speaking…';
+      break;
+    case 'bot.resumed':
+      addLine('note', '', `bot went on after ${(ev.pausedMs / 1000).toFixed(1)} s (no words heard)`);
       break;
     case 'caller.said':
       if (ev.final) {
