@@ -52,7 +52,7 @@ const LATEST_DTMF_MS = 20_000;
 /** Frames quieter than this (RMS) are not bot audio: codec noise, comfort silence. */
 const HEARD_RMS = 300;
 
-const config = (fake: FakeRingCentral) => `version: 1
+const config = (fake: FakeRingCentral, slots: string) => `version: 1
 plugins:
   telephony:
     provider: ringcentral
@@ -63,7 +63,7 @@ plugins:
     tlsRejectUnauthorized: false
     loopbackIce: true
   tts: { provider: mock }
-settings:
+${slots}settings:
   timeouts: { noInput: 20s }
 flows:
   main:
@@ -138,7 +138,12 @@ function streamLine(call: FakeCall, kind: LineKind, noisy: (ms: number) => boole
   });
 }
 
-describe.skipIf(missing !== undefined)(`a noisy caller line over RingCentral RTP does not cut the greeting${missing ? ` (skipped: ${missing})` : ''}`, () => {
+/**
+ * One fake and one app per setup; its calls all run at once. `slots` adds
+ * vad/stt lines to the config; `vad` is the provider the app must end up with.
+ */
+function describeNoisyLine(setup: string, slots: string, vad: string, skip?: string): void {
+describe.skipIf(skip !== undefined)(`a noisy caller line over RingCentral RTP does not cut the greeting: ${setup}${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let fake: FakeRingCentral;
   let app: VoicebotApp;
   const events: CallEvent[] = [];
@@ -190,12 +195,12 @@ describe.skipIf(missing !== undefined)(`a noisy caller line over RingCentral RTP
 
   beforeAll(async () => {
     fake = await startFakeRingCentral();
-    const { config: c, diagnostics } = await loadConfigText(config(fake), '/tmp/noisy-line.yaml', { env: {}, registry: createDefaultRegistry() });
+    const { config: c, diagnostics } = await loadConfigText(config(fake, slots), '/tmp/noisy-line.yaml', { env: {}, registry: createDefaultRegistry() });
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     app = await VoicebotApp.create({ config: c!, logger: silentLogger() });
     app.onEvent((e) => events.push(e));
     await app.start();
-    expect(app.plugins.vad.provider).toBe('silero');
+    expect(app.plugins.vad.provider).toBe(vad);
     lines.forEach(([name, kind, codec], i) => runs.set(name, callWith(kind, codec, `+1650555020${i}`)));
   }, 20_000);
 
@@ -208,10 +213,15 @@ describe.skipIf(missing !== undefined)(`a noisy caller line over RingCentral RTP
     const heard = await runs.get(name)!;
     const said = heard.events.filter((e) => e.type === 'bot.said').map((e) => e as { text: string; interrupted?: boolean });
     const summary = JSON.stringify({ seconds: heard.seconds, firstMs: heard.firstMs, dtmfMs: heard.dtmfMs, events: heard.events.filter((e) => e.type !== 'turn.metrics') });
-    console.log(`noisy-line ${name}: ${heard.seconds.toFixed(2)} s of bot audio heard before the DTMF, the first at ${heard.firstMs?.toFixed(0)} ms, DTMF at ${heard.dtmfMs.toFixed(0)} ms`);
+    console.log(`noisy-line ${setup}, ${name}: ${heard.seconds.toFixed(2)} s of bot audio heard before the DTMF, the first at ${heard.firstMs?.toFixed(0)} ms, DTMF at ${heard.dtmfMs.toFixed(0)} ms`);
     expect(heard.seconds, summary).toBeGreaterThanOrEqual(3);
     // The whole greeting went out uncut (the engine's played position), and the call took the DTMF.
     expect(said[0], summary).toMatchObject({ text: GREETING, interrupted: false });
     expect(heard.events.filter((e) => e.type === 'dtmf').map((e) => (e as { digits: string }).digits), summary).toEqual(['1']);
   });
 });
+}
+
+describeNoisyLine('the default vad (auto: Silero), no STT', '', 'silero', missing);
+// An install without Silero's packages: auto is energy, which calls the noise speech; the interruption policy keeps the bot talking.
+describeNoisyLine('vad: energy (auto without Silero), mock STT for the words', '  vad: { provider: energy }\n  stt: { provider: mock }\n', 'energy');
