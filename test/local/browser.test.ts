@@ -220,7 +220,8 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
       return file;
     }],
   ];
-  it.each(noisyMics)('with %s, the greeting and the menu prompt are heard in full', async (_name, micWav) => {
+  // Both at once: two browsers, two calls, half the wall time.
+  it.concurrent.each(noisyMics)('with %s, the greeting and the menu prompt are heard in full', async (_name, micWav) => {
     const b = await launch(micWav());
     try {
       const page = await b.newPage();
