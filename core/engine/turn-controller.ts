@@ -211,16 +211,18 @@ export class TurnController {
     this.utterances.delete(seq);
     if (this.closed || !u) return;
     const text = raw.trim();
-    if (u.joined && !u.cutIn && u.gen === this.gen) {
+    if (u.joined && !u.cutIn) {
       const bo = this.bot.interruption;
       const words = this.counter.count(text, false, bo?.backchannels);
-      if (this.policy.engaged && words >= this.policy.minWords(bo)) {
+      const enough = words >= this.policy.minWords(bo);
+      const current = u.gen === this.gen;
+      if (current && enough && this.policy.engaged) {
         u.cutIn = true;
         this.policy.words(words, bo);
       } else {
-        this.policy.settled();
-        // A backchannel (or noise) while the bot kept the floor: not a turn.
-        if (u.botAtEnd || this.bot.speaking) {
+        if (current) this.policy.settled();
+        // A backchannel (or noise) while the bot kept the floor: not a turn, even if the bot has finished since.
+        if (!enough && (u.botAtEnd || this.bot.speaking)) {
           this.restartNoInput();
           return;
         }

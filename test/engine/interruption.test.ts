@@ -7,7 +7,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InterruptionSettings } from '../../core/config/types.js';
 import { InterruptionState, WordCounter, interruptionTransition, DEFAULT_INTERRUPTION } from '../../core/engine/interruption.js';
+import type { AudioFrame } from '../../core/audio/frame.js';
+import { PacerClock } from '../../core/audio/pacer.js';
+import { Outbound } from '../../core/engine/outbound.js';
+import type { Segment } from '../../core/engine/playback.js';
+import type { MediaPort } from '../../core/plugins/media-port.js';
 import type { Clock } from '../../core/time/clock.js';
+import { VirtualClock } from '../../core/time/virtual-clock.js';
 import { MockLlm } from '../../plugins/mock/llm.js';
 import { MockStt } from '../../plugins/mock/stt.js';
 import { MockTts } from '../../plugins/mock/tts.js';
@@ -69,6 +75,34 @@ describe('interruption policy parts', () => {
     expect(() => interruptionTransition(InterruptionState.Idle, InterruptionState.Resumed)).toThrow(/illegal/);
     expect(() => interruptionTransition(InterruptionState.Confirmed, InterruptionState.Paused)).toThrow(/illegal/);
     expect(() => interruptionTransition(InterruptionState.Resumed, InterruptionState.Paused)).toThrow(/illegal/);
+  });
+});
+
+describe('pause and resume on the outbound stream', () => {
+  it('resumes at the very sample it paused at: the wire carries the queued audio once, in order, with no frame sent while paused', async () => {
+    const time = new VirtualClock();
+    const pacer = new PacerClock(20, time);
+    const wire: number[] = [];
+    const media: MediaPort = { inputRate: 8000, outputRate: 8000, frameMs: 20, setReceiver: () => {}, write: (f: AudioFrame) => void wire.push(...f.samples), clear: () => {} };
+    const out = new Outbound({ media, frameMs: 20, clock: pacer, bargeInDefault: true, onWire: () => {}, onState: () => {}, fail: (e) => { throw e; } });
+    out.start();
+    const pb = out.begin(true);
+    const seg: Segment = { text: 'one two three', round: 0, startMs: -1, durationMs: 0, words: [], complete: true };
+    pb.segments.push(seg);
+    const audio = new Int16Array(8000).map((_, i) => (i % 32000) + 1); // 1 s, every sample distinct
+    out.append(pb, seg, audio, 8000);
+    await time.sleep(210);
+    out.hold(pb, 'pause');
+    const atPause = wire.length;
+    await time.sleep(500);
+    expect(wire.length).toBe(atPause);
+    expect(out.heardMs).toBe((atPause / 8000) * 1000);
+    out.resume(pb);
+    await out.waitPlayed(pb);
+    expect(wire).toEqual([...audio]);
+    out.finish(pb);
+    expect(pb.playedText()).toBe('one two three');
+    time.dispose();
   });
 });
 

@@ -75,6 +75,28 @@ describe('TurnController', () => {
     expect(await r.listen({ input: ['speech'] })).toEqual({ type: 'speech', text: 'stop please' });
   });
 
+  it('a backchannel over the bot is no turn even when the bot finished before its final; real words after the bot finished are one', async () => {
+    const r = rig({ pauseBot: () => r.log.push('pause'), resumeBot: () => r.log.push('resume') });
+    const over = async (seq: number, final: string) => {
+      r.tc.setBot({ speaking: true, bargeIn: true });
+      r.tc.speechStart(seq);
+      for (let ms = 20; ms <= 300; ms += 20) {
+        r.tc.voiced(ms);
+        await r.clock.advance(20);
+      }
+      r.tc.endpoint(0, 10);
+      r.tc.setBot({ speaking: false, bargeIn: false });
+      r.tc.final(seq, final);
+    };
+    await over(1, 'mhm');
+    expect(r.log).toEqual(['pause']);
+    const quiet = r.listen({ input: ['speech'], timeoutMs: 100 });
+    await r.clock.advance(100);
+    expect(await quiet).toEqual({ type: 'timeout' });
+    await over(2, 'no thanks');
+    expect(r.log).toEqual(['pause', 'pause', 'said no thanks']);
+  });
+
   it('collects DTMF: numDigits, finishOnKey, inter-digit timeout, type-ahead, and hotkeys first', async () => {
     const keys: string[] = [];
     const r = rig({ hotkey: (d) => (keys.push(d), d === '0') });
