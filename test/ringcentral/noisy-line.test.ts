@@ -142,7 +142,8 @@ function streamLine(call: FakeCall, kind: LineKind, noisy: (ms: number) => boole
  * One fake and one app per setup; its calls all run at once. `slots` adds
  * vad/stt lines to the config; `vad` is the provider the app must end up with.
  */
-function describeNoisyLine(setup: string, slots: string, vad: string, skip?: string): void {
+function describeNoisyLine(setup: string, slots: string, vad: string, opts: { skip?: string; maxPauses: number }): void {
+  const { skip } = opts;
 describe.skipIf(skip !== undefined)(`a noisy caller line over RingCentral RTP does not cut the greeting: ${setup}${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let fake: FakeRingCentral;
   let app: VoicebotApp;
@@ -213,15 +214,17 @@ describe.skipIf(skip !== undefined)(`a noisy caller line over RingCentral RTP do
     const heard = await runs.get(name)!;
     const said = heard.events.filter((e) => e.type === 'bot.said').map((e) => e as { text: string; interrupted?: boolean });
     const summary = JSON.stringify({ seconds: heard.seconds, firstMs: heard.firstMs, dtmfMs: heard.dtmfMs, events: heard.events.filter((e) => e.type !== 'turn.metrics') });
-    console.log(`noisy-line ${setup}, ${name}: ${heard.seconds.toFixed(2)} s of bot audio heard before the DTMF, the first at ${heard.firstMs?.toFixed(0)} ms, DTMF at ${heard.dtmfMs.toFixed(0)} ms`);
+    console.log(`noisy-line ${setup}, ${name}: ${heard.seconds.toFixed(2)} s of bot audio heard before the DTMF, the first at ${heard.firstMs?.toFixed(0)} ms, DTMF at ${heard.dtmfMs.toFixed(0)} ms, ${heard.events.filter((e) => e.type === 'bot.paused').length} pause(s)`);
     expect(heard.seconds, summary).toBeGreaterThanOrEqual(3);
     // The whole greeting went out uncut (the engine's played position), and the call took the DTMF.
     expect(said[0], summary).toMatchObject({ text: GREETING, interrupted: false });
     expect(heard.events.filter((e) => e.type === 'dtmf').map((e) => (e as { digits: string }).digits), summary).toEqual(['1']);
+    // A VAD that does not call the noise speech never even pauses the bot; energy pauses it once per prompt at most.
+    expect(heard.events.filter((e) => e.type === 'bot.paused').length, summary).toBeLessThanOrEqual(opts.maxPauses);
   });
 });
 }
 
-describeNoisyLine('the default vad (auto: Silero), no STT', '', 'silero', missing);
+describeNoisyLine('the default vad (auto: Silero), no STT', '', 'silero', { skip: missing, maxPauses: 0 });
 // An install without Silero's packages: auto is energy, which calls the noise speech; the interruption policy keeps the bot talking.
-describeNoisyLine('vad: energy (auto without Silero), mock STT for the words', '  vad: { provider: energy }\n  stt: { provider: mock }\n', 'energy');
+describeNoisyLine('vad: energy (auto without Silero), mock STT for the words', '  vad: { provider: energy }\n  stt: { provider: mock }\n', 'energy', { maxPauses: 2 });
