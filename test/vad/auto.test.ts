@@ -15,6 +15,7 @@ import { silentLogger } from '../../core/logging.js';
 import type { PluginBase } from '../../core/plugins/base.js';
 import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import { VirtualClock } from '../../core/time/virtual-clock.js';
+import { timeModeFor } from '../../core/flow/virtual-time.js';
 import { chooseVad, type AutoVadDecision } from '../../plugins/auto-vad/index.js';
 import { locateSilero } from '../../plugins/silero/index.js';
 
@@ -75,6 +76,13 @@ describe('vad: auto (the default)', () => {
     const { provider, decision } = await choose({ logger: silentLogger(), clock: new VirtualClock() });
     expect(provider).toBe('energy');
     expect(decision.reason).toMatch(/virtual time/);
+  });
+
+  it('keeps `voicebot test` on the virtual clock when the config names it', async () => {
+    const yaml = 'version: 1\nplugins:\n  telephony: { provider: mock }\n  vad: { provider: auto }\n  stt: { provider: mock }\n  tts: { provider: mock }\nflows:\n  main:\n    steps:\n      hi: { say: "Hello." }\n';
+    const registry = createDefaultRegistry();
+    const { config } = await loadConfigText(yaml, fileURLToPath(new URL('./voicebot.yaml', import.meta.url)), { env: {}, registry });
+    expect(await timeModeFor(config!, registry)).toEqual({ virtual: true });
   });
 
   it('is what an app gets when the config names no vad, logged once at boot with the reason', async () => {
