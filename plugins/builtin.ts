@@ -17,6 +17,7 @@ export const BUILTIN_PLUGINS: readonly BuiltinEntry[] = [
   entry('telephony', 'mock', async () => (await import('./mock/index.js')).mockTelephonyPlugin),
   entry('audioStream', 'inprocess', async () => (await import('./inprocess/index.js')).inprocessPlugin),
   entry('audioStream', 'websocket', async () => (await import('./websocket/index.js')).websocketStreamPlugin),
+  entry('vad', 'auto', async () => (await import('./auto-vad/index.js')).autoVadPlugin),
   entry('vad', 'energy', async () => (await import('./energy/index.js')).energyVadPlugin),
   entry('vad', 'fvad', async () => (await import('./fvad/index.js')).fvadPlugin),
   entry('vad', 'silero', async () => (await import('./silero/index.js')).sileroPlugin),

@@ -22,8 +22,8 @@ export interface ResolvedPlugins {
   tts?: SlotTypes['tts'];
 }
 
-/** Slots that work without configuration, and what they default to. */
-const DEFAULT_PROVIDERS: Partial<Record<SlotName, string>> = { audioStream: 'inprocess', vad: 'energy' };
+/** Slots that work without configuration, and what they default to (`auto`: silero when it loads, else energy). */
+const DEFAULT_PROVIDERS: Partial<Record<SlotName, string>> = { audioStream: 'inprocess', vad: 'auto' };
 
 export const SLOT_TOKENS: { [S in SlotName]: InjectionToken<SlotTypes[S]> } = {
   telephony: TOKENS.Telephony,

@@ -236,7 +236,7 @@ export const CONFIG_SCHEMA: Schema = obj(
     plugins: obj({
       telephony: SLOT('phone system'),
       audioStream: SLOT('carries call audio (default inprocess)'),
-      vad: SLOT('voice activity detection (default energy)'),
+      vad: SLOT('voice activity detection (default auto: silero when its optional packages load, else energy)'),
       stt: SLOT('speech to text; a list is a fallback chain'),
       llm: SLOT('language model; a list is a fallback chain'),
       tts: SLOT('text to speech; a list is a fallback chain'),

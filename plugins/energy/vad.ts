@@ -66,7 +66,7 @@ export const energyVadPlugin = definePlugin<'vad', EnergyVadOptions>({
   slot: 'vad',
   name: 'energy',
   virtualTime: true,
-  description: 'Energy VAD with an adaptive noise floor (default)',
+  description: 'Energy VAD with an adaptive noise floor (what the default, auto, falls back to)',
   optionsSchema: {
     type: 'object',
     properties: {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { makeNoise, NOISE_LEVELS_DBFS } from '../../bench/vad/labelled-set.js';
 import { encodeWav } from '../../core/audio/wav.js';
 import type { CallEvent } from '../../core/engine/events.js';
 import { cliBackground, ROOT } from '../cli/helpers.js';
@@ -46,6 +47,24 @@ interface PageState {
   endReason: string;
 }
 
+/** Chromium with fake media: the microphone plays `micWav` (looped), or Chromium's own fake microphone (a periodic beep) without one. */
+async function launch(micWav?: string): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      ...(micWav ? [`--use-file-for-fake-audio-capture=${micWav}`] : []),
+      '--autoplay-policy=no-user-gesture-required',
+      '--no-sandbox',
+    ],
+  });
+}
+
+const MENU_PROMPT = 'Say sales or support, or press 1 for sales and 2 for support.';
+
 describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let dir: string;
   let bot: ReturnType<typeof cliBackground>;
@@ -68,18 +87,7 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
     await bot.ready;
     url = /call your bot at (http:\/\/\S+\/)/.exec(bot.output().stderr)![1];
 
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${mic}`,
-        '--autoplay-policy=no-user-gesture-required',
-        '--no-sandbox',
-      ],
-    });
+    browser = await launch(mic);
   }, 60_000);
 
   afterAll(async () => {
@@ -197,6 +205,47 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
     expect(await page.isEnabled('#call')).toBe(true);
     await page.close();
   }, 30_000);
+
+  // Issue #15: the fake microphone's beep (or a noisy line) cut "Thanks for …" and the menu prompt was never heard.
+  const noisyMics: [string, () => string | undefined][] = [
+    ["Chromium's own fake microphone (a periodic beep)", () => undefined],
+    ['4 s of white noise at −25 dBFS, then a quiet room', () => {
+      const rate = 16000;
+      const noise = makeNoise('white', rate * 4, rate, 5);
+      const level = 32768 * 10 ** (NOISE_LEVELS_DBFS.white / 20);
+      const wav = new Int16Array(rate * 30);
+      for (let i = 0; i < noise.length; i++) wav[i] = Math.max(-32768, Math.min(32767, Math.round(noise[i]! * level)));
+      const file = join(dir, 'white-mic.wav');
+      writeFileSync(file, encodeWav(wav, rate));
+      return file;
+    }],
+  ];
+  it.each(noisyMics)('with %s, the greeting and the menu prompt are heard in full', async (_name, micWav) => {
+    const b = await launch(micWav());
+    try {
+      const page = await b.newPage();
+      await page.goto(url);
+      await page.click('#call');
+      // The menu listens once its prompt has been played (or cut): then what the bot said is settled.
+      await page.waitForFunction(
+        () => (window as unknown as { softphone: PageState }).softphone.events.some((e) => e.type === 'bot.listening' && (e as { step?: string }).step === 'menu'),
+        undefined,
+        { timeout: 80_000 },
+      );
+      const s = await softphone(page);
+      expect(s.mic).toBe(true);
+      expect(s.txFrames).toBeGreaterThan(0); // the noise did go to the bot
+      const said = s.events.filter((e) => e.type === 'bot.said').map((e) => e as { text: string; interrupted: boolean });
+      const summary = JSON.stringify(s.events.filter((e) => e.type !== 'turn.metrics'));
+      expect(said.find((e) => e.text.startsWith('Thanks')), summary).toMatchObject({ text: 'Thanks for calling Acme.', interrupted: false });
+      expect(said.find((e) => e.text.startsWith('Say ')), summary).toMatchObject({ text: MENU_PROMPT, interrupted: false });
+      await page.locator('#transcript li.bot', { hasText: MENU_PROMPT }).waitFor();
+      await page.click('#hangup');
+      await page.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.state === 'ended');
+    } finally {
+      await b.close();
+    }
+  }, 120_000);
 
   it('voicebot run stops cleanly on SIGTERM', async () => {
     bot.child.kill('SIGTERM');

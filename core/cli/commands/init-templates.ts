@@ -19,7 +19,9 @@ version: 1
 plugins:
   telephony:   { provider: local }
   audioStream: { provider: inprocess }
-  vad:         { provider: energy }
+  # auto: silero (tells speech from noise and beeps) when its optional packages load, else energy;
+  # energy while stt is mock (the typed text is mock speech: tones, not speech, to Silero)
+  vad:         { provider: auto }
   # mock hears the softphone's typed text; for your voice, offline:
   # apt-get install pocketsphinx pocketsphinx-en-us, then { provider: pocketsphinx }
   stt:         { provider: mock }
