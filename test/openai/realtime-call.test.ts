@@ -14,7 +14,7 @@ import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import type { CallerSide } from '../../core/plugins/telephony.js';
 import { encodeMockSpeech, MockSpeechDecoder } from '../../plugins/mock/mock-speech.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
-import { FakeRealtime, startFakeRealtime } from '../fakes/openai-realtime/index.js';
+import { FakeRealtime, startFakeRealtime } from '../fakes/openai/realtime.js';
 
 const CONFIG_FILE = fileURLToPath(new URL('./fixtures/voicebot.yaml', import.meta.url));
 let fake: FakeRealtime;

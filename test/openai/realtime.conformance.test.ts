@@ -1,7 +1,7 @@
 /** openai-realtime against the STT conformance suite (streaming, interim results), over a real WebSocket to the local fake. */
 import { describeSttConformance } from '../conformance/stt.suite.js';
 import { OpenAiRealtimeStt } from '../../plugins/openai/realtime-stt.js';
-import { startFakeRealtime } from '../fakes/openai-realtime/index.js';
+import { startFakeRealtime } from '../fakes/openai/realtime.js';
 
 for (const dialect of ['ga', 'beta'] as const) {
   describeSttConformance(`openai-realtime (${dialect}, pcm 24 kHz and pcmu 8 kHz)`, async () => {

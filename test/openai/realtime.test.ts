@@ -10,7 +10,7 @@ import { ProviderError } from '../../core/plugins/errors.js';
 import type { SttStream, Transcript } from '../../core/plugins/stt.js';
 import { encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
 import { OpenAiRealtimeStt, openaiRealtimeSttPlugin, realtimeUrl, type OpenAiRealtimeSttOptions } from '../../plugins/openai/realtime-stt.js';
-import { FakeRealtime, startFakeRealtime } from '../fakes/openai-realtime/index.js';
+import { FakeRealtime, startFakeRealtime } from '../fakes/openai/realtime.js';
 
 let fake: FakeRealtime;
 const unhandled: unknown[] = [];
