@@ -97,12 +97,12 @@ async function runLevel(workersN: number, n: number, measureMs: number, dir: str
   const workers = await Promise.all(Array.from({ length: workersN }, () => startWorker(config)));
   // One static-mode edge end per worker, round-robin: a stand-in for the dispatcher that keeps Redis out of the figures.
   const edges = workers.map((w) => {
-    const e = new WebSocketAudioStream('websocket', { token: TOKEN, url: w.url }, silentLogger());
+    const e = new WebSocketAudioStream({ token: TOKEN, url: w.url }, { logger: silentLogger() });
     e.setRole('edge', undefined);
     return e;
   });
   for (const e of edges) await e.start();
-  const tel = new MockTelephony('mock', { codec: 'pcmu' });
+  const tel = new MockTelephony({ codec: 'pcmu' });
   const forwards: Promise<unknown>[] = [];
   let next = 0;
   await tel.listen({

@@ -55,13 +55,13 @@ export class ConfigRefused extends Error {}
 export async function startApp(configText: string, stt?: SttPlugin): Promise<{ app: VoicebotApp; tel: MockTelephony }> {
   const { config: c, diagnostics } = await loadConfigText(configText, '/bench/ours.yaml', { env: {}, registry: createDefaultRegistry() });
   if (!c) throw new ConfigRefused(diagnostics.filter((x) => x.severity === 'error').map((x) => `${x.code}: ${x.message}`).join('; '));
-  const tel = new MockTelephony('mock', { codec: 'pcmu' });
+  const tel = new MockTelephony({ codec: 'pcmu' });
   const a = await VoicebotApp.create({ config: c, logger: silentLogger(), overrides: stt ? { telephony: tel, stt } : { telephony: tel } });
   await a.start();
   return { app: a, tel };
 }
 
 export function app(d: Delays, s: OursSettings, sttShape: TurnsJob['stt'] = 'streaming'): Promise<{ app: VoicebotApp; tel: MockTelephony }> {
-  return startApp(config(d, s), sttShape === 'batch' ? new BatchMockStt('mock', { latencyMs: d.sttMs }) : undefined);
+  return startApp(config(d, s), sttShape === 'batch' ? new BatchMockStt({ latencyMs: d.sttMs }) : undefined);
 }
 

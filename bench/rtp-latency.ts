@@ -83,7 +83,7 @@ export async function runRtpLatencyBench(opts: { quick: boolean }): Promise<RtpL
   const turns = opts.quick ? 5 : 12;
   const runs = [
     await measure('mock line, PCMU 8 kHz, in-process (baseline)', turns, opts.quick, async () => {
-      const tel = new MockTelephony('mock', { codec: 'pcmu' });
+      const tel = new MockTelephony({ codec: 'pcmu' });
       return { telephony: tel, place: async () => tel.placeCall(), close: async () => {} };
     }),
   ];

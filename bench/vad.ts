@@ -36,8 +36,8 @@ interface Candidate {
 export function vadCandidates(): Candidate[] {
   const out: Candidate[] = [
     { name: 'energy', make: () => new EnergyVad() },
-    { name: 'fvad (mode 3)', make: () => new FvadVad('fvad', { mode: 3 }) },
-    { name: 'fvad (mode 1)', make: () => new FvadVad('fvad', { mode: 1 }) },
+    { name: 'fvad (mode 3)', make: () => new FvadVad({ mode: 3 }) },
+    { name: 'fvad (mode 1)', make: () => new FvadVad({ mode: 1 }) },
   ];
   let silero = true;
   try {
@@ -47,8 +47,8 @@ export function vadCandidates(): Candidate[] {
   }
   if (silero) {
     const settle = (v: VadPlugin): Promise<void> => (v as SileroVad).flush();
-    out.push({ name: 'silero (fvad gate)', make: () => new SileroVad('silero'), settle });
-    out.push({ name: 'silero (no gate)', make: () => new SileroVad('silero', { gate: 'none' }), settle });
+    out.push({ name: 'silero (fvad gate)', make: () => new SileroVad(), settle });
+    out.push({ name: 'silero (no gate)', make: () => new SileroVad({ gate: 'none' }), settle });
   }
   return out;
 }

@@ -50,7 +50,7 @@ export async function chooseVad(ctx: Pick<PluginContext, 'clock' | 'logger' | 'c
   }
   try {
     const { SileroVad } = await import('../silero/index.js');
-    const vad = new SileroVad('silero', {}, ctx, deps.runtime);
+    const vad = new SileroVad({}, ctx, 'silero', deps.runtime);
     await vad.start();
     pick('silero', 'onnxruntime-node and the Silero model loaded');
     return vad;

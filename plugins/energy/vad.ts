@@ -1,4 +1,4 @@
-import type { AudioFrame } from '../../core/plugin-api.js';
+import type { AudioFrame, PluginContext } from '../../core/plugin-api.js';
 import { definePlugin, SAMPLE_RATES } from '../../core/plugin-api.js';
 import { SpeechHysteresis, VadPlugin, type VadCapabilities, type VadDetector, type VadDetectorOptions, type VadEvent } from '../../core/plugin-api.js';
 
@@ -52,7 +52,7 @@ class EnergyDetector implements VadDetector {
 export class EnergyVad extends VadPlugin {
   readonly capabilities: VadCapabilities = { sampleRates: SAMPLE_RATES };
   private readonly o: Required<EnergyVadOptions>;
-  constructor(provider = 'energy', opts: EnergyVadOptions = {}) {
+  constructor(opts: EnergyVadOptions = {}, _ctx: Partial<PluginContext> = {}, provider = 'energy') {
     super(provider);
     this.o = { marginDb: opts.marginDb ?? 12, minLevelDb: opts.minLevelDb ?? -50, minSpeechMs: opts.minSpeechMs ?? 60, minSilenceMs: opts.minSilenceMs ?? 200 };
   }
@@ -78,6 +78,6 @@ export const energyVadPlugin = definePlugin<'vad', EnergyVadOptions>({
     additionalProperties: false,
   },
   sampleRates: SAMPLE_RATES,
-  create: (options) => new EnergyVad('energy', options),
+  create: (options, ctx) => new EnergyVad(options, ctx),
 });
 export default energyVadPlugin;

@@ -1,7 +1,7 @@
 import { resample } from '../../core/plugin-api.js';
 import { splitSentences } from '../../core/plugin-api.js';
 import { VoicebotError } from '../../core/plugin-api.js';
-import type { Logger } from '../../core/plugin-api.js';
+import type { Logger, PluginContext } from '../../core/plugin-api.js';
 import { ProviderError, asProviderError } from '../../core/plugin-api.js';
 import { definePlugin } from '../../core/plugin-api.js';
 import { holdWhile, type Clock } from '../../core/plugin-api.js';
@@ -38,7 +38,7 @@ export class FliteTts extends TtsPlugin {
   private acquired = false;
   private warnedVoices = new Set<string>();
 
-  constructor(provider = 'flite', options: FliteOptions = {}, deps: { engine?: FliteEngine; logger?: Logger; clock?: Clock } = {}) {
+  constructor(options: FliteOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'flite', engine?: FliteEngine) {
     super(provider);
     const voice = options.voice ?? 'slt';
     if (!isFliteVoice(voice)) throw new VoicebotError('VB_ERR_FLITE_VOICE', { voice, voices: Object.keys(FLITE_VOICES).join(', ') });
@@ -46,9 +46,9 @@ export class FliteTts extends TtsPlugin {
     this.speed = options.speed ?? 1;
     this.pitch = options.pitch;
     this.chunkMs = options.chunkMs ?? 100;
-    this.engine = deps.engine ?? sharedFliteEngine();
-    this.logger = deps.logger;
-    this.clock = deps.clock;
+    this.engine = engine ?? sharedFliteEngine();
+    this.logger = ctx.logger;
+    this.clock = ctx.clock;
     this.capabilities = { streaming: true, sampleRates: [FLITE_VOICES[voice]], wordTimings: false };
   }
 
@@ -132,7 +132,7 @@ export const flitePlugin = definePlugin<'tts', FliteOptions>({
     additionalProperties: false,
   },
   sampleRates: (options) => [FLITE_VOICES[options.voice ?? 'slt']],
-  create: (options, ctx) => new FliteTts('flite', options, { logger: ctx.logger, clock: ctx.clock }),
+  create: (options, ctx) => new FliteTts(options, ctx),
 });
 
 export default flitePlugin;

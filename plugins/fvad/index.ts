@@ -1,3 +1,4 @@
+import type { PluginContext } from '../../core/plugin-api.js';
 import type { AudioFrame } from '../../core/plugin-api.js';
 import { VoicebotError } from '../../core/plugin-api.js';
 import { definePlugin } from '../../core/plugin-api.js';
@@ -96,8 +97,10 @@ export class FvadVad extends VadPlugin {
   private m: FvadModule | undefined;
 
   constructor(
-    provider = 'fvad',
     opts: FvadOptions = {},
+    _ctx: Partial<PluginContext> = {},
+    provider = 'fvad',
+    /** Where the WASM module loads from (tests point it at a missing one). */
     private readonly spec?: string,
   ) {
     super(provider);
@@ -130,7 +133,7 @@ export const fvadPlugin = definePlugin<'vad', FvadOptions>({
     additionalProperties: false,
   },
   sampleRates: FVAD_RATES,
-  create: (options) => new FvadVad('fvad', options),
+  create: (options, ctx) => new FvadVad(options, ctx),
 });
 
 export default fvadPlugin;

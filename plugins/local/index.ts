@@ -104,7 +104,7 @@ export class LocalTelephony extends TelephonyPlugin implements LocalCallHost {
   private readonly pageWaiters = new Set<() => void>();
   private files: Map<string, Buffer> | undefined;
 
-  constructor(provider = 'local', options: LocalTelephonyOptions = {}, ctx: Partial<Pick<PluginContext, 'logger' | 'settings' | 'clock'>> = {}) {
+  constructor(options: LocalTelephonyOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'local') {
     super(provider);
     this.options = options;
     this.logger = ctx.logger ?? silentLogger();
@@ -463,7 +463,7 @@ export const localTelephonyPlugin = definePlugin<'telephony', LocalTelephonyOpti
     },
     additionalProperties: false,
   },
-  create: (options, ctx) => new LocalTelephony('local', options, ctx),
+  create: (options, ctx) => new LocalTelephony(options, ctx),
 });
 
 export default localTelephonyPlugin;

@@ -19,7 +19,7 @@
 import { definePlugin } from '../../core/plugin-api.js';
 import { LlmPlugin, type ChatRequest, type LlmCapabilities, type LlmEvent } from '../../core/plugin-api.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
-import { realClock, type Clock } from '../../core/plugin-api.js';
+import { realClock, type PluginContext, type Clock } from '../../core/plugin-api.js';
 
 export interface MockLlmRule {
   when?: string;
@@ -49,8 +49,9 @@ export class MockLlm extends LlmPlugin {
 
   private readonly clock: Clock;
 
-  constructor(provider = 'mock', opts: MockLlmOptions = {}, clock: Clock = realClock) {
+  constructor(opts: MockLlmOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'mock') {
     super(provider);
+    const clock = ctx.clock ?? realClock;
     this.clock = clock;
     this.faults = new Faults('llm', opts, clock);
     this.rules = (opts.script ?? []).map((rule) => ({ rule, re: rule.when ? new RegExp(rule.when, 'i') : undefined }));
@@ -168,5 +169,5 @@ export const mockLlmPlugin = definePlugin<'llm', MockLlmOptions>({
     },
     additionalProperties: false,
   },
-  create: (options, ctx) => new MockLlm('mock', options, ctx.clock),
+  create: (options, ctx) => new MockLlm(options, ctx),
 });

@@ -10,7 +10,7 @@ import {
 } from '../../core/plugin-api.js';
 import { MockSpeechDecoder, GAP_MS } from './mock-speech.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
-import { realClock, type Clock, type TimerHandle } from '../../core/plugin-api.js';
+import { realClock, type PluginContext, type Clock, type TimerHandle } from '../../core/plugin-api.js';
 
 export interface MockSttOptions extends FaultOptions {
   /** Returned in order instead of decoding the audio (scripting). */
@@ -37,8 +37,9 @@ export class MockStt extends SttPlugin {
   private readonly script: string[] | undefined;
   private readonly interimDelayMs: number;
 
-  constructor(provider = 'mock', opts: MockSttOptions = {}, clock: Clock = realClock) {
+  constructor(opts: MockSttOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'mock') {
     super(provider);
+    const clock = ctx.clock ?? realClock;
     this.faults = new Faults('stt', opts, clock);
     this.script = opts.transcripts ? [...opts.transcripts] : undefined;
     this.interimDelayMs = opts.interimDelayMs ?? 0;
@@ -150,5 +151,5 @@ export const mockSttPlugin = definePlugin<'stt', MockSttOptions>({
     additionalProperties: false,
   },
   sampleRates: SAMPLE_RATES,
-  create: (options, ctx) => new MockStt('mock', options, ctx.clock),
+  create: (options, ctx) => new MockStt(options, ctx),
 });

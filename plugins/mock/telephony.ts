@@ -16,7 +16,7 @@ import {
   type TelephonyCapabilities,
   type TransferOptions,
 } from '../../core/plugin-api.js';
-import { FRAME_MS, realClock, sleep, type Clock } from '../../core/plugin-api.js';
+import { FRAME_MS, realClock, sleep, type Clock, type PluginContext } from '../../core/plugin-api.js';
 
 export interface MockTelephonyOptions {
   /** What the simulated line does to audio: G.711 μ-law (default), A-law, or linear. */
@@ -208,8 +208,9 @@ export class MockTelephony extends TelephonyPlugin {
   /** Where transfer latency is waited out (PluginContext.clock). */
   readonly clock: Clock;
 
-  constructor(provider = 'mock', options: MockTelephonyOptions = {}, clock: Clock = realClock) {
+  constructor(options: MockTelephonyOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'mock') {
     super(provider);
+    const clock = ctx.clock ?? realClock;
     this.options = options;
     this.clock = clock;
   }
@@ -276,5 +277,5 @@ export const mockTelephonyPlugin = definePlugin<'telephony', MockTelephonyOption
     },
     additionalProperties: false,
   },
-  create: (options, ctx) => new MockTelephony('mock', options, ctx.clock),
+  create: (options, ctx) => new MockTelephony(options, ctx),
 });

@@ -2,7 +2,7 @@ import { definePlugin, SAMPLE_RATES } from '../../core/plugin-api.js';
 import { TtsPlugin, type SynthesizeRequest, type TtsCapabilities, type TtsChunk } from '../../core/plugin-api.js';
 import { encodeMockSpeech, mockSpeechDurationMs, mockSpeechOffsetMs } from './mock-speech.js';
 import { FAULT_SCHEMA_PROPS, Faults, type FaultOptions } from './faults.js';
-import { realClock, type Clock } from '../../core/plugin-api.js';
+import { realClock, type PluginContext, type Clock } from '../../core/plugin-api.js';
 
 export interface MockTtsOptions extends FaultOptions {
   /** Size of each streamed chunk, ms (default 100). */
@@ -28,8 +28,9 @@ export class MockTts extends TtsPlugin {
   private readonly chunkMs: number;
   private readonly rtf: number;
 
-  constructor(provider = 'mock', opts: MockTtsOptions = {}, clock: Clock = realClock) {
+  constructor(opts: MockTtsOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'mock') {
     super(provider);
+    const clock = ctx.clock ?? realClock;
     this.faults = new Faults('tts', opts, clock);
     this.chunkMs = opts.chunkMs ?? 100;
     this.rtf = opts.rtf ?? 0;
@@ -85,5 +86,5 @@ export const mockTtsPlugin = definePlugin<'tts', MockTtsOptions>({
     additionalProperties: false,
   },
   sampleRates: SAMPLE_RATES,
-  create: (options, ctx) => new MockTts('mock', options, ctx.clock),
+  create: (options, ctx) => new MockTts(options, ctx),
 });

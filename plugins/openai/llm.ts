@@ -73,10 +73,10 @@ export class OpenAiLlm extends LlmPlugin {
   private readonly temperature: number | undefined;
   private readonly maxTokens: number | undefined;
 
-  constructor(opts: OpenAiLlmOptions = {}, ctx?: Pick<PluginContext, 'logger'>, provider = 'openai') {
+  constructor(opts: OpenAiLlmOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'openai') {
     super(provider);
     this.model = opts.model ?? DEFAULT_LLM_MODEL;
-    this.req = new Requester(createClient('llm', opts, ctx?.logger), { slot: 'llm', provider, model: this.model }, ctx?.logger);
+    this.req = new Requester(createClient('llm', opts, ctx.logger), { slot: 'llm', provider, model: this.model }, ctx.logger);
     this.temperature = opts.temperature;
     this.maxTokens = opts.maxTokens;
   }

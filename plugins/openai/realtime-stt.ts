@@ -354,7 +354,7 @@ export class OpenAiRealtimeStt extends SttPlugin {
   private readonly cfg: Omit<StreamConfig, 'language'>;
   private readonly language: string | undefined;
 
-  constructor(opts: OpenAiRealtimeSttOptions = {}, ctx?: Pick<PluginContext, 'logger' | 'clock'>, provider = 'openai-realtime') {
+  constructor(opts: OpenAiRealtimeSttOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'openai-realtime') {
     super(provider);
     const apiKey = resolveApiKey(opts);
     if (!apiKey) throw missingKeyError('stt');
@@ -374,8 +374,8 @@ export class OpenAiRealtimeStt extends SttPlugin {
       organization: opts.organization ?? process.env.OPENAI_ORG_ID,
       project: opts.project ?? process.env.OPENAI_PROJECT_ID,
       ctx: { slot: 'stt', provider, model: this.model, baseURL, timeoutMs, endpoint: REALTIME_PATH },
-      clock: ctx?.clock ?? realClock,
-      log: ctx?.logger,
+      clock: ctx.clock ?? realClock,
+      log: ctx.logger,
       metric: (name, ms, callId) => this.emitMetric(name, ms, callId),
     };
   }

@@ -39,10 +39,10 @@ export class OpenAiStt extends SttPlugin {
   private readonly prompt: string | undefined;
   private readonly streamed: boolean;
 
-  constructor(opts: OpenAiSttOptions = {}, ctx?: Pick<PluginContext, 'logger'>, provider = 'openai') {
+  constructor(opts: OpenAiSttOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'openai') {
     super(provider);
     this.model = opts.model ?? DEFAULT_STT_MODEL;
-    this.req = new Requester(createClient('stt', opts, ctx?.logger), { slot: 'stt', provider, model: this.model }, ctx?.logger);
+    this.req = new Requester(createClient('stt', opts, ctx.logger), { slot: 'stt', provider, model: this.model }, ctx.logger);
     this.language = opts.language;
     this.prompt = opts.prompt;
     this.streamed = opts.stream ?? modelStreams(this.model);

@@ -81,10 +81,10 @@ export class OpenAiTts extends TtsPlugin {
   private readonly speed: number | undefined;
   private readonly instructions: string | undefined;
 
-  constructor(opts: OpenAiTtsOptions = {}, ctx?: Pick<PluginContext, 'logger'>, provider = 'openai') {
+  constructor(opts: OpenAiTtsOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'openai') {
     super(provider);
     this.model = opts.model ?? DEFAULT_TTS_MODEL;
-    this.req = new Requester(createClient('tts', opts, ctx?.logger), { slot: 'tts', provider, model: this.model }, ctx?.logger);
+    this.req = new Requester(createClient('tts', opts, ctx.logger), { slot: 'tts', provider, model: this.model }, ctx.logger);
     this.voice = opts.voice ?? DEFAULT_VOICE;
     this.speed = opts.speed;
     this.instructions = opts.instructions;

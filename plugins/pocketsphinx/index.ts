@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { VoicebotError } from '../../core/plugin-api.js';
 import { ProviderError, asProviderError } from '../../core/plugin-api.js';
 import { definePlugin } from '../../core/plugin-api.js';
-import { holdWhile, type Clock } from '../../core/plugin-api.js';
+import { holdWhile, type Clock, type PluginContext } from '../../core/plugin-api.js';
 import { SttPlugin, type RecognizeRequest, type SttCapabilities, type Transcript } from '../../core/plugin-api.js';
 import { DecoderPool, locate, type DecoderPaths } from './decoder.js';
 
@@ -42,9 +42,9 @@ export class PocketSphinxStt extends SttPlugin {
   private readonly clock: Clock | undefined;
 
   /** Throws VB_ERR_POCKETSPHINX_MISSING when the library or model is not installed. */
-  constructor(provider = 'pocketsphinx', opts: PocketSphinxOptions = {}, clock?: Clock) {
+  constructor(opts: PocketSphinxOptions = {}, ctx: Partial<PluginContext> = {}, provider = 'pocketsphinx') {
     super(provider);
-    this.clock = clock;
+    this.clock = ctx.clock;
     this.paths = locate(opts);
     this.hints = opts.hints ?? true;
     this.pool = new DecoderPool(this.paths, {
@@ -118,7 +118,7 @@ export const pocketsphinxPlugin = definePlugin<'stt', PocketSphinxOptions>({
       return [e as VoicebotError];
     }
   },
-  create: (options, ctx) => new PocketSphinxStt('pocketsphinx', options, ctx.clock),
+  create: (options, ctx) => new PocketSphinxStt(options, ctx),
 });
 
 export default pocketsphinxPlugin;

@@ -5,7 +5,7 @@
  * handler (tagged `meta.line`), outbound calls go out on a chosen line.
  */
 import { VoicebotError } from '../../core/plugin-api.js';
-import type { Logger, PluginContext } from '../../core/plugin-api.js';
+import { silentLogger, type Logger, type PluginContext } from '../../core/plugin-api.js';
 import { TelephonyPlugin, type CallInfo, type CallLeg, type DialOptions, type IncomingCall, type TelephonyCapabilities } from '../../core/plugin-api.js';
 import { RingCentralTelephony, type RingCentralLineOptions, type RingCentralOptions } from './plugin.js';
 
@@ -20,14 +20,14 @@ export class RingCentralLines extends TelephonyPlugin {
   readonly lines: readonly Line[];
   private readonly log: Logger;
 
-  constructor(opts: RingCentralOptions & { lines: RingCentralLineOptions[] }, ctx: Pick<PluginContext, 'logger'>) {
-    super('ringcentral');
-    this.log = ctx.logger;
+  constructor(opts: RingCentralOptions & { lines: RingCentralLineOptions[] }, ctx: Partial<PluginContext> = {}, provider = 'ringcentral') {
+    super(provider);
+    this.log = ctx.logger ?? silentLogger();
     const { lines, ...shared } = opts;
     this.lines = lines.map((l, i) => {
       const { name = `line${i + 1}`, ...own } = l;
       const o: RingCentralOptions = { ...shared, ...own };
-      return { name, callerId: o.callerId, plugin: new RingCentralTelephony(o, { logger: ctx.logger.child({ line: name }) }) };
+      return { name, callerId: o.callerId, plugin: new RingCentralTelephony(o, { logger: this.log.child({ line: name }) }) };
     });
   }
 

@@ -8,7 +8,7 @@ import type InboundMessage from 'ringcentral-web-phone/sip-message/inbound';
 import ResponseMessage from 'ringcentral-web-phone/sip-message/outbound/response';
 import type { SipInfo, WebRtcSession, WebRtcSessionFactory } from 'ringcentral-web-phone/types';
 import { VoicebotError } from '../../core/plugin-api.js';
-import type { Logger } from '../../core/plugin-api.js';
+import { silentLogger, type Logger } from '../../core/plugin-api.js';
 import type { PluginContext } from '../../core/plugin-api.js';
 import {
   TelephonyPlugin,
@@ -222,10 +222,10 @@ export class RingCentralTelephony extends TelephonyPlugin {
   /** Outbound calls still ringing: stop() gives up on them. */
   private readonly dialing = new Set<() => void>();
 
-  constructor(opts: RingCentralOptions, ctx: Pick<PluginContext, 'logger'>) {
-    super('ringcentral');
+  constructor(opts: RingCentralOptions, ctx: Partial<PluginContext> = {}, provider = 'ringcentral') {
+    super(provider);
     this.opts = opts;
-    this.log = ctx.logger;
+    this.log = ctx.logger ?? silentLogger();
   }
 
   /** For tests and status: the SIP client's current proxy and the webhook URL. */

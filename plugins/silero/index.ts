@@ -50,15 +50,15 @@ export class SileroVad extends VadPlugin {
   private readonly log: PluginContext['logger'] | undefined;
 
   constructor(
-    provider = 'silero',
     opts: SileroOptions = {},
-    ctx?: Pick<PluginContext, 'clock' | 'logger'>,
+    ctx: Partial<PluginContext> = {},
+    provider = 'silero',
     private readonly runtime: SileroRuntimeSpec = {},
   ) {
     super(provider);
     this.o = opts;
-    this.clock = ctx?.clock ?? realClock;
-    this.log = ctx?.logger;
+    this.clock = ctx.clock ?? realClock;
+    this.log = ctx.logger;
   }
 
   protected override async _start(): Promise<void> {
@@ -149,7 +149,7 @@ export const sileroPlugin = definePlugin<'vad', SileroOptions>({
       return [e as VoicebotError];
     }
   },
-  create: (options, ctx) => new SileroVad('silero', options, ctx),
+  create: (options, ctx) => new SileroVad(options, ctx),
 });
 
 export default sileroPlugin;

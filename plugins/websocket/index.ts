@@ -1,6 +1,6 @@
 import type { ForwardOptions, ForwardResult, RemoteAudioStream, RunRole, StreamEvent, StreamHandler, WorkerPicker } from '../../core/plugin-api.js';
 import { VoicebotError } from '../../core/plugin-api.js';
-import type { Logger } from '../../core/plugin-api.js';
+import { silentLogger, type Logger, type PluginContext } from '../../core/plugin-api.js';
 import { AudioStreamPlugin, type AudioStreamCapabilities } from '../../core/plugin-api.js';
 import { definePlugin } from '../../core/plugin-api.js';
 import type { CallLeg } from '../../core/plugin-api.js';
@@ -65,17 +65,22 @@ export class WebSocketAudioStream extends AudioStreamPlugin implements RemoteAud
   private stopped = false;
   private draining = false;
 
+  private readonly clock: Clock;
+
   constructor(
-    provider: string,
     options: WebSocketStreamOptions,
-    log: Logger,
-    private readonly clock: Clock = realClock,
+    ctx: Partial<PluginContext> = {},
+    provider = 'websocket',
     /** settings.fleet: a worker's capacity (0 = no limit); with a registry an edge needs no `url`. */
-    private readonly fleet: { capacity: number; registry: boolean } = { capacity: 0, registry: false },
+    private readonly fleet: { capacity: number; registry: boolean } = {
+      capacity: ctx.settings?.fleet?.capacity ?? 0,
+      registry: Boolean(ctx.settings?.fleet?.redis),
+    },
   ) {
     super(provider);
     this.options = options;
-    this.log = log;
+    this.log = ctx.logger ?? silentLogger();
+    this.clock = ctx.clock ?? realClock;
   }
 
   setDraining(draining: boolean): void {
@@ -228,9 +233,6 @@ export const websocketStreamPlugin = definePlugin<'audioStream', WebSocketStream
     additionalProperties: false,
   },
   create: (options, ctx) =>
-    new WebSocketAudioStream('websocket', options, ctx.logger, ctx.clock, {
-      capacity: ctx.settings?.fleet?.capacity ?? 0,
-      registry: Boolean(ctx.settings?.fleet?.redis),
-    }),
+    new WebSocketAudioStream(options, ctx),
 });
 export default websocketStreamPlugin;

@@ -35,7 +35,7 @@ flows:
 async function makeApp(): Promise<{ app: VoicebotApp; tel: MockTelephony; events: CallEvent[] }> {
   const { config, diagnostics } = await loadConfigText(CONFIG, '/tmp/app.yaml', { env: {}, registry: createDefaultRegistry() });
   expect(diagnostics).toEqual([]);
-  const tel = new MockTelephony('mock', { codec: 'pcmu' });
+  const tel = new MockTelephony({ codec: 'pcmu' });
   const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
   const events: CallEvent[] = [];
   app.onEvent((e) => events.push(e));

@@ -57,7 +57,7 @@ describe('app.stop(): a deadline, then the remaining calls are ended', () => {
     const { config, diagnostics } = await loadConfigText(CONFIG('300ms'), '/tmp/stop.yaml', { env: {}, registry: createDefaultRegistry() });
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(config!.settings.timeouts.shutdown).toBe(300);
-    const tel = new KeepsCallsTelephony('mock', { codec: 'pcmu' });
+    const tel = new KeepsCallsTelephony({ codec: 'pcmu' });
     const clock = new ManualClock();
     const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel }, clock });
     const events: CallEvent[] = [];
@@ -103,7 +103,7 @@ flows:
 `;
     const { config, diagnostics } = await loadConfigText(yaml, join(dir, 'voicebot.yaml'), { env: {}, registry: createDefaultRegistry() });
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const tel = new MockTelephony({ codec: 'pcmu' });
     const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
     const events: CallEvent[] = [];
     app.onEvent((e) => events.push(e));

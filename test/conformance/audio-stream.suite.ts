@@ -12,6 +12,6 @@ export function describeAudioStreamConformance(
 ): void {
   describeWith(name, async () => {
     const fx = await factory();
-    return { ...fx, telephony: fx.telephony ?? new MockTelephony('mock', { codec: 'l16' }) };
+    return { ...fx, telephony: fx.telephony ?? new MockTelephony({ codec: 'l16' }) };
   }, skips);
 }

@@ -64,7 +64,7 @@ describe('plugins are created through the DI container', () => {
       return new Response('sunny');
     };
     const frozen: Clock = { ...realClock, now: () => 1234 };
-    const tts = new MockTts('mock');
+    const tts = new MockTts();
     const c = rootContainer.createChildContainer();
     c.register(TOKENS.HttpClient, { useValue: fakeHttp });
     c.register(TOKENS.Clock, { useValue: frozen });

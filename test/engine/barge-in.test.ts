@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 function llmRig(): Promise<Rig> {
-  return new Rig({ plugins: () => ({ stt: new MockStt(), tts: new MockTts(), llm: new MockLlm('mock', { script: [{ reply: LONG }] }) }) }).init();
+  return new Rig({ plugins: () => ({ stt: new MockStt(), tts: new MockTts(), llm: new MockLlm({ script: [{ reply: LONG }] }) }) }).init();
 }
 
 describe('barge-in', () => {

@@ -17,7 +17,7 @@ class PoolStt extends MockStt {
   override readonly capabilities = { streaming: false, interimResults: false, sampleRates: [16000] };
   private n = 0;
   constructor(private readonly clock: Clock) {
-    super('pool', {}, clock);
+    super({}, { clock }, 'pool');
   }
   protected override async _recognize(req: RecognizeRequest): Promise<Transcript> {
     const slow = this.n++ === 0;
@@ -30,7 +30,7 @@ describe('batch STT', () => {
   // Regression: endpoint() fired recognize() without waiting for the previous one, so a
   // quick second result overtook a slow first one: listen() got the utterances swapped.
   it('delivers finals in utterance order when a later request finishes first', async () => {
-    rig = await new Rig({ rate: 16000, codec: 'l16', plugins: (_i, clock) => ({ stt: new PoolStt(clock), llm: new MockLlm('mock', {}, clock), tts: new MockTts('mock', {}, clock) }) }).init();
+    rig = await new Rig({ rate: 16000, codec: 'l16', plugins: (_i, clock) => ({ stt: new PoolStt(clock), llm: new MockLlm({}, { clock }), tts: new MockTts({}, { clock }) }) }).init();
     const { caller, session, events } = await rig.call();
     await caller.say('first thing');
     // Past endOfSpeech: the first utterance ended and is being recognized (slowly).

@@ -95,7 +95,7 @@ describe('respond()', () => {
     }
     const reply = 'Sure. Your balance is 42.50 dollars, due on Jan. 5. Anything else?';
     rig = await new Rig({
-      plugins: (_i, clock) => ({ stt: new MockStt('mock', {}, clock), tts: new MockTts('mock', {}, clock), llm: new SpyLlm('mock', { tokenDelayMs: 80, script: [{ reply }] }, clock) }),
+      plugins: (_i, clock) => ({ stt: new MockStt({}, { clock }), tts: new MockTts({}, { clock }), llm: new SpyLlm({ tokenDelayMs: 80, script: [{ reply }] }, { clock }) }),
     }).init();
     const { caller, session } = await rig.call();
     void caller.firstLoudFrame().then(() => order.push('first-audio'));
@@ -114,7 +114,7 @@ describe('respond()', () => {
       { afterTool: true, reply: 'It ships tomorrow.' },
       { when: 'human', toolCall: { name: 'handoff' } },
     ];
-    rig = await new Rig({ plugins: () => ({ stt: new MockStt(), tts: new MockTts(), llm: new MockLlm('mock', { script }) }) }).init();
+    rig = await new Rig({ plugins: () => ({ stt: new MockStt(), tts: new MockTts(), llm: new MockLlm({ script }) }) }).init();
     const { caller, session } = await rig.call();
     const tools = [
       { name: 'lookup', description: 'find an order', parameters: { type: 'object' } },

@@ -28,7 +28,7 @@ class ExplodingVad extends EnergyVad {
 describe('call control and isolation', () => {
   it('a plugin throwing on the audio path ends only its own call', async () => {
     const time = new VirtualClock();
-    const telephony = new MockTelephony('mock', { codec: 'pcmu' }, time);
+    const telephony = new MockTelephony({ codec: 'pcmu' }, { clock: time });
     const clock = new PacerClock(20, time);
     const sessions: ReturnType<typeof createCallSession>[] = [];
     await telephony.listen({
@@ -36,7 +36,7 @@ describe('call control and isolation', () => {
         void call.answer().then((leg) => {
           const s = createCallSession({
             leg,
-            plugins: { vad: sessions.length === 0 ? new ExplodingVad() : new EnergyVad(), stt: new MockStt('mock', {}, time), llm: new MockLlm('mock', {}, time), tts: new MockTts('mock', {}, time) },
+            plugins: { vad: sessions.length === 0 ? new ExplodingVad() : new EnergyVad(), stt: new MockStt({}, { clock: time }), llm: new MockLlm({}, { clock: time }), tts: new MockTts({}, { clock: time }) },
             settings: settings(),
             logger: silentLogger(),
             clock,
@@ -67,14 +67,14 @@ describe('call control and isolation', () => {
 
   it('transfers: a failed transfer keeps the call, a good one ends it', async () => {
     const time = new VirtualClock();
-    const telephony = new MockTelephony('mock', { codec: 'pcmu', failTransfersTo: ['+1999'], transferLatencyMs: 800 }, time);
+    const telephony = new MockTelephony({ codec: 'pcmu', failTransfersTo: ['+1999'], transferLatencyMs: 800 }, { clock: time });
     const clock = new PacerClock(20, time);
     let session: ReturnType<typeof createCallSession> | undefined;
     const events: { type: string }[] = [];
     await telephony.listen({
       onIncomingCall: (call) =>
         void call.answer().then((leg) => {
-          session = createCallSession({ leg, plugins: { vad: new EnergyVad(), tts: new MockTts('mock', {}, time) }, settings: settings(), logger: silentLogger(), clock });
+          session = createCallSession({ leg, plugins: { vad: new EnergyVad(), tts: new MockTts({}, { clock: time }) }, settings: settings(), logger: silentLogger(), clock });
           session.on((e) => events.push(e));
           session.start();
         }),

@@ -37,9 +37,9 @@ describe('respond() with an input-streaming TTS', () => {
   async function firstAudio(inputStreaming: boolean) {
     rig = await new Rig({
       plugins: (_i, t) => ({
-        stt: new MockStt('mock', {}, t),
-        llm: new MockLlm('mock', { latencyMs: 350, tokenDelayMs: 50, script: [{ reply: 'Of course, I can book that table for you tonight.' }] }, t),
-        tts: new MockTts('mock', { latencyMs: 150, inputStreaming }, t),
+        stt: new MockStt({}, { clock: t }),
+        llm: new MockLlm({ latencyMs: 350, tokenDelayMs: 50, script: [{ reply: 'Of course, I can book that table for you tonight.' }] }, { clock: t }),
+        tts: new MockTts({ latencyMs: 150, inputStreaming }, { clock: t }),
       }),
     }).init();
     const { caller, session, events } = await rig.call();

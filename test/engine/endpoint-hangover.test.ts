@@ -15,7 +15,7 @@ function rig(endOfSpeechMs: number, minSilenceMs = 200) {
     vadRate: 8000,
     sttRate: 8000,
     frameMs: 20,
-    detector: new EnergyVad('energy', { minSilenceMs }).createDetector({ sampleRate: 8000 }),
+    detector: new EnergyVad({ minSilenceMs }).createDetector({ sampleRate: 8000 }),
     endOfSpeechMs,
     clock,
     sink: { speechStart: () => void starts++, audio: () => {}, voiced: () => {}, endpoint: (speechEndAt, endpointAt) => void ends.push({ speechEndAt, endpointAt }) },

@@ -6,7 +6,7 @@ import { MockStt, encodeMockSpeech, type MockSttOptions } from '../../plugins/mo
 async function timeline(opts: MockSttOptions): Promise<{ at: number; text: string; final: boolean }[]> {
   const clock = new VirtualClock({ auto: false });
   const got: { at: number; text: string; final: boolean }[] = [];
-  const s = new MockStt('mock', opts, clock).stream({ sampleRate: 8000, language: 'en-US', onTranscript: (t) => got.push({ at: clock.now(), text: t.text, final: t.final }), onError: (e) => { throw e; } });
+  const s = new MockStt(opts, { clock }).stream({ sampleRate: 8000, language: 'en-US', onTranscript: (t) => got.push({ at: clock.now(), text: t.text, final: t.final }), onError: (e) => { throw e; } });
   const audio = encodeMockSpeech('hi there', 8000);
   for (let i = 0; i < audio.length + 1600; i += 160) {
     s.push({ samples: i < audio.length ? audio.subarray(i, i + 160) : new Int16Array(160), sampleRate: 8000, timestampMs: i / 8 });

@@ -28,7 +28,7 @@ afterEach(async () => {
 async function voiceToVoice(s: Settings, text: string): Promise<{ v2v: number; m: TurnMetrics }> {
   rig = await new Rig({
     settings: s,
-    plugins: (_i, t) => ({ stt: new MockStt('mock', STT, t), llm: new MockLlm('mock', { latencyMs: LLM_MS }, t), tts: new MockTts('mock', { latencyMs: TTS_MS }, t) }),
+    plugins: (_i, t) => ({ stt: new MockStt(STT, { clock: t }), llm: new MockLlm({ latencyMs: LLM_MS }, { clock: t }), tts: new MockTts({ latencyMs: TTS_MS }, { clock: t }) }),
   }).init();
   const { caller, session, events } = await rig.call();
   const base: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }];

@@ -14,7 +14,7 @@ afterEach(async () => {
 const wordAware = (): Settings => ({ ...settings({ endOfSpeech: 600 }), turn: { minEndpointMs: 200, maxEndpointMs: 1500, preemptive: false } });
 
 async function oneTurn(s: Settings, parts: { say?: string; pause?: number }[], listen: { numDigits?: number; complete?: (t: string) => boolean; endpoint?: { minMs?: number; maxMs?: number } } = {}) {
-  rig = await new Rig({ settings: s, plugins: (_i, t) => ({ stt: new MockStt('mock', {}, t), llm: new MockLlm('mock', {}, t), tts: new MockTts('mock', {}, t) }) }).init();
+  rig = await new Rig({ settings: s, plugins: (_i, t) => ({ stt: new MockStt({}, { clock: t }), llm: new MockLlm({}, { clock: t }), tts: new MockTts({}, { clock: t }) }) }).init();
   const { caller, session, events } = await rig.call();
   const got = session.listen({ input: ['speech'], timeoutMs: 5000, ...listen });
   for (const p of parts) {

@@ -19,7 +19,7 @@ afterEach(async () => {
 /** Mock TTS that dies (retryably) after `chunks` chunks of a request. */
 class DyingTts extends MockTts {
   constructor(private readonly chunks: number) {
-    super('dying', { chunkMs: 100 });
+    super({ chunkMs: 100 }, {}, 'dying');
   }
   protected override async *_synthesize(req: SynthesizeRequest): AsyncIterable<TtsChunk> {
     let n = 0;
@@ -47,8 +47,8 @@ async function collect(tts: TtsPlugin, text: string): Promise<Int16Array[]> {
 describe('fallback adapters', () => {
   it('TTS: a retryable failure moves on; the failed provider is skipped, then recovers', async () => {
     let now = 0;
-    const a = new MockTts('a', { failAfter: 1 });
-    const b = new MockTts('b');
+    const a = new MockTts({ failAfter: 1 }, {}, 'a');
+    const b = new MockTts({}, {}, 'b');
     const tts = createFallback('tts', [a, b], { now: () => now, recoveryMs: 1000 }) as FallbackTts;
     expect(tts).toBeInstanceOf(FallbackTts);
     expect(tts).toBeInstanceOf(TtsPlugin);
@@ -64,7 +64,7 @@ describe('fallback adapters', () => {
 
   it('TTS mid-stream failure: the next provider speaks the rest of the text', async () => {
     const text = 'alpha beta gamma delta';
-    const tts = new FallbackTts([new DyingTts(15), new MockTts('b')]);
+    const tts = new FallbackTts([new DyingTts(15), new MockTts({}, {}, 'b')]);
     const parts = await collect(tts, text);
     const all = Int16Array.from(parts.flatMap((p) => [...p]));
     // The second provider's utterance is a complete one: the words not yet delivered (maybe one repeated).
@@ -85,14 +85,14 @@ describe('fallback adapters', () => {
   });
 
   it('non-retryable errors are rethrown; all failing is VB_ERR_FALLBACK_EXHAUSTED', async () => {
-    const hard = new FallbackTts([new MockTts('a', { failAfter: 0, retryable: false }), new MockTts('b')]);
+    const hard = new FallbackTts([new MockTts({ failAfter: 0, retryable: false }, {}, 'a'), new MockTts({}, {}, 'b')]);
     await expect(collect(hard, 'x')).rejects.toMatchObject({ code: 'VB_ERR_PROVIDER_MOCK_FAILURE', retryable: false });
-    const all = new FallbackTts([new MockTts('a', { failAfter: 0 }), new MockTts('b', { failAfter: 0 })]);
+    const all = new FallbackTts([new MockTts({ failAfter: 0 }, {}, 'a'), new MockTts({ failAfter: 0 }, {}, 'b')]);
     await expect(collect(all, 'x')).rejects.toMatchObject({ code: 'VB_ERR_FALLBACK_EXHAUSTED' });
   });
 
   it('LLM: a provider that does not answer in timeoutMs is replaced', async () => {
-    const llm = new FallbackLlm([{ plugin: new HangingLlm('slow'), timeoutMs: 50 }, new MockLlm('b')]);
+    const llm = new FallbackLlm([{ plugin: new HangingLlm('slow'), timeoutMs: 50 }, new MockLlm({}, {}, 'b')]);
     let text = '';
     for await (const ev of llm.chat({ messages: [{ role: 'user', content: 'hi' }] })) if (ev.type === 'text') text += ev.text;
     expect(text).toBe('You said: hi.');
@@ -100,13 +100,13 @@ describe('fallback adapters', () => {
   });
 
   it('STT: recognize and streaming move to the next provider', async () => {
-    const stt = new FallbackStt([new MockStt('a', { failAfter: 0 }), new MockStt('b')]);
+    const stt = new FallbackStt([new MockStt({ failAfter: 0 }, {}, 'a'), new MockStt({}, {}, 'b')]);
     const audio = encodeMockSpeech('hello', 16000);
     expect((await stt.recognize({ audio, sampleRate: 16000, language: 'en' })).text).toBe('hello');
 
     const finals: string[] = [];
     const errors: unknown[] = [];
-    const s = new FallbackStt([new MockStt('a', { failAfter: 0 }), new MockStt('b')]).stream({
+    const s = new FallbackStt([new MockStt({ failAfter: 0 }, {}, 'a'), new MockStt({}, {}, 'b')]).stream({
       sampleRate: 16000,
       language: 'en',
       onTranscript: (t) => t.final && finals.push(t.text),
@@ -123,7 +123,7 @@ describe('fallback adapters', () => {
 describe('provider failures during calls', () => {
   it('the first TTS fails mid-call, the second takes over, the caller hears the full reply', async () => {
     rig = await new Rig({
-      plugins: () => ({ stt: new MockStt(), llm: new MockLlm(), tts: createFallback('tts', [new MockTts('a', { failAfter: 1 }), new MockTts('b')]) }),
+      plugins: () => ({ stt: new MockStt(), llm: new MockLlm(), tts: createFallback('tts', [new MockTts({ failAfter: 1 }, {}, 'a'), new MockTts({}, {}, 'b')]) }),
     }).init();
     const { caller, session } = await rig.call();
     await session.say('Hello.');
@@ -139,7 +139,7 @@ describe('provider failures during calls', () => {
       plugins: (i) => ({
         stt: new MockStt(),
         tts: new MockTts(),
-        llm: i === 0 ? new MockLlm('broken', { failAfter: 0, retryable: false }) : new MockLlm(),
+        llm: i === 0 ? new MockLlm({ failAfter: 0, retryable: false }, {}, 'broken') : new MockLlm(),
       }),
     }).init();
     const calls = [await rig.call(), await rig.call(), await rig.call()];

@@ -73,7 +73,7 @@ export class Rig {
   ) {
     this.time = opts.time ?? new VirtualClock();
     this.clock = new PacerClock(20, this.time);
-    this.telephony = new MockTelephony('mock', { codec: opts.codec ?? 'pcmu', sampleRate: opts.rate ?? 8000 }, this.time);
+    this.telephony = new MockTelephony({ codec: opts.codec ?? 'pcmu', sampleRate: opts.rate ?? 8000 }, { clock: this.time });
   }
 
   async init(): Promise<this> {
@@ -82,7 +82,7 @@ export class Rig {
         void call.answer().then((leg) => {
           const idx = this.sessions.length;
           const t = this.time;
-          const p = this.opts.plugins?.(idx, t) ?? { stt: new MockStt('mock', {}, t), llm: new MockLlm('mock', {}, t), tts: new MockTts('mock', {}, t) };
+          const p = this.opts.plugins?.(idx, t) ?? { stt: new MockStt({}, { clock: t }), llm: new MockLlm({}, { clock: t }), tts: new MockTts({}, { clock: t }) };
           const session = createCallSession({
             leg,
             plugins: { vad: new EnergyVad(), ...p },

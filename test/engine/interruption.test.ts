@@ -32,7 +32,7 @@ function makeRig(over: { interruption?: Partial<InterruptionSettings>; minSpeech
   const s = { ...settings({ minSpeechMs: over.minSpeechMs ?? DEFAULT_SETTINGS('.').bargeIn.minSpeechMs }), interruption: { ...DEFAULT_INTERRUPTION, ...over.interruption } };
   return new Rig({
     settings: s,
-    plugins: (_i, clock) => ({ stt: over.stt?.(clock) ?? new MockStt('mock', {}, clock), llm: new MockLlm('mock', {}, clock), tts: new MockTts('mock', {}, clock) }),
+    plugins: (_i, clock) => ({ stt: over.stt?.(clock) ?? new MockStt({}, { clock }), llm: new MockLlm({}, { clock }), tts: new MockTts({}, { clock }) }),
   }).init();
 }
 
@@ -256,7 +256,7 @@ describe('interruptions that forgive (real engine, virtual clock)', () => {
     class BatchStt extends MockStt {
       override readonly capabilities = { streaming: false, interimResults: false, sampleRates: [8000, 16000] };
     }
-    rig = await makeRig({ interruption: { falseInterruptionMs: 3000 }, stt: (clock) => new BatchStt('batch', { latencyMs: 200 }, clock) });
+    rig = await makeRig({ interruption: { falseInterruptionMs: 3000 }, stt: (clock) => new BatchStt({ latencyMs: 200 }, { clock }, 'batch') });
     const { caller, session, events } = await rig.call();
     let saying = session.say(SENTENCE);
     await caller.afterLoudFrames(40);

@@ -12,7 +12,7 @@ class CountingLlm extends MockLlm {
   readonly asked: string[] = [];
   cancelled = 0;
   constructor(opts: MockLlmOptions, clock: Clock) {
-    super('mock', opts, clock);
+    super(opts, { clock });
   }
   protected override async *_chat(req: ChatRequest): AsyncIterable<LlmEvent> {
     const user = [...req.messages].reverse().find((m) => m.role === 'user');
@@ -38,7 +38,7 @@ async function start(s: Settings, llmOpts: MockLlmOptions = {}) {
     settings: s,
     plugins: (_i, t) => {
       llm = new CountingLlm({ latencyMs: 350, ...llmOpts }, t);
-      return { stt: new MockStt('mock', {}, t), llm, tts: new MockTts('mock', { latencyMs: 150 }, t) };
+      return { stt: new MockStt({}, { clock: t }), llm, tts: new MockTts({ latencyMs: 150 }, { clock: t }) };
     },
   }).init();
   const call = await rig.call();

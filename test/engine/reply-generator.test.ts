@@ -8,7 +8,7 @@ import { MockTts } from '../../plugins/mock/tts.js';
 import { outboundRig as rig } from './harness.js';
 
 describe('ReplyGenerator', () => {
-  function gen(script: NonNullable<ConstructorParameters<typeof MockLlm>[1]>['script']) {
+  function gen(script: NonNullable<ConstructorParameters<typeof MockLlm>[0]>['script']) {
     const r = rig();
     const metrics = new TurnMetricsTracker(() => {});
     const said: string[] = [];
@@ -17,8 +17,8 @@ describe('ReplyGenerator', () => {
       callId: 'c1',
       language: 'en-US',
       voice: undefined,
-      llm: new MockLlm('mock', { script }, r.time),
-      tts: new MockTts('mock', {}, r.time),
+      llm: new MockLlm({ script }, { clock: r.time }),
+      tts: new MockTts({}, { clock: r.time }),
       outbound: r.out,
       metrics,
       now: () => r.time.now(),

@@ -48,7 +48,7 @@ class SilentStt extends SttPlugin {
   }
 }
 
-const backup = () => new MockLlm('backup', { script: [{ reply: 'Backup here.' }] });
+const backup = () => new MockLlm({ script: [{ reply: 'Backup here.' }] }, {}, 'backup');
 const ask = (p: LlmPlugin) => collect(p.chat({ messages: [{ role: 'user', content: 'hi' }] }));
 const textOf = (evs: LlmEvent[]) => evs.map((e) => (e.type === 'text' ? e.text : '')).join('');
 

@@ -129,7 +129,7 @@ function listPicker(targets: WorkerTarget[]): WorkerPicker & { failures: [string
 }
 
 async function workerEnd(capacity: number): Promise<{ url: string; plugin: WebSocketAudioStream; legs: number }> {
-  const plugin = new WebSocketAudioStream('websocket', { token: TOKEN, listen: { port: 0 } }, silentLogger(), undefined, { capacity, registry: true });
+  const plugin = new WebSocketAudioStream({ token: TOKEN, listen: { port: 0 } }, { logger: silentLogger() }, 'websocket', { capacity, registry: true });
   const w = { url: '', plugin, legs: 0 };
   plugin.setRole('worker', () => void w.legs++);
   await plugin.start();
@@ -139,10 +139,10 @@ async function workerEnd(capacity: number): Promise<{ url: string; plugin: WebSo
 }
 
 async function edgeEnd(): Promise<{ call: (pick: WorkerPicker) => Promise<{ events: StreamEvent[]; done: Promise<unknown> }> }> {
-  const edge = new WebSocketAudioStream('websocket', { token: TOKEN, connectTimeoutMs: 2000 }, silentLogger(), undefined, { capacity: 0, registry: true });
+  const edge = new WebSocketAudioStream({ token: TOKEN, connectTimeoutMs: 2000 }, { logger: silentLogger() }, 'websocket', { capacity: 0, registry: true });
   edge.setRole('edge', undefined);
   await edge.start();
-  const tel = new MockTelephony('mock', { codec: 'l16', sampleRate: 16000 });
+  const tel = new MockTelephony({ codec: 'l16', sampleRate: 16000 });
   const offered: IncomingCall[] = [];
   await tel.listen({ onIncomingCall: (c) => offered.push(c) });
   cleanups.push(async () => {

@@ -42,7 +42,7 @@ describe('OpenTelemetry traces', () => {
       '      bye: { hangup: "Bye." }',
     ].join('\n');
     const { config } = await loadConfigText(yaml, '/tmp/otel.yaml', { env: {}, registry: createDefaultRegistry() });
-    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const tel = new MockTelephony({ codec: 'pcmu' });
     const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
     const node = await FleetNode.create(app, silentLogger(), { version: 'test' });
     let listening = false;

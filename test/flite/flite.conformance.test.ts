@@ -5,10 +5,10 @@ describeTtsConformance('flite (slt, 16 kHz)', async () => {
   // A broken install (no flite.wasm) must fail as a coded, non-retryable ProviderError.
   const broken = new FliteEngine('/nonexistent/flite.wasm');
   return {
-    plugin: new FliteTts('flite', { voice: 'slt' }),
-    failing: new FliteTts('flite', {}, { engine: broken }),
+    plugin: new FliteTts({ voice: 'slt' }),
+    failing: new FliteTts({}, {}, 'flite', broken),
     cleanup: () => broken.shutdown(),
   };
 });
 
-describeTtsConformance('flite (kal, 8 kHz)', async () => ({ plugin: new FliteTts('flite', { voice: 'kal', chunkMs: 40 }) }));
+describeTtsConformance('flite (kal, 8 kHz)', async () => ({ plugin: new FliteTts({ voice: 'kal', chunkMs: 40 }) }));

@@ -26,7 +26,7 @@ describe('flite tts', () => {
     for (const voice of Object.keys(FLITE_VOICES) as (keyof typeof FLITE_VOICES)[]) {
       const declared = typeof flitePlugin.sampleRates === 'function' ? flitePlugin.sampleRates({ voice }) : [];
       expect(declared).toEqual([FLITE_VOICES[voice]]);
-      const p = flite('flite', { voice });
+      const p = flite({ voice });
       await p.start();
       expect(p.capabilities.sampleRates).toEqual(declared);
       const chunks = await collect(p.synthesize({ text: 'Good morning.', sampleRate: declared[0], language: 'en-US' }));
@@ -38,7 +38,7 @@ describe('flite tts', () => {
   });
 
   it('streams in chunks of chunkMs, sentence by sentence', async () => {
-    const p = flite('flite', { chunkMs: 20 });
+    const p = flite({ chunkMs: 20 });
     await p.start();
     const chunks = await collect(p.synthesize({ text: 'First sentence here. And a second one.', sampleRate: 16000, language: 'en-US' }));
     expect(chunks.length).toBeGreaterThan(50);
@@ -50,7 +50,7 @@ describe('flite tts', () => {
   });
 
   it('resamples when asked for another rate than the voice produces', async () => {
-    const p = flite('flite', { voice: 'kal' });
+    const p = flite({ voice: 'kal' });
     await p.start();
     const at8 = await collect(p.synthesize({ text: 'Hello.', sampleRate: 8000, language: 'en-US' }));
     const at16 = await collect(p.synthesize({ text: 'Hello.', sampleRate: 16000, language: 'en-US' }));
@@ -63,7 +63,7 @@ describe('flite tts', () => {
   it('speed changes the duration', async () => {
     const text = 'This sentence is spoken at two speeds.';
     const dur = async (speed: number) => {
-      const p = flite('flite', { speed });
+      const p = flite({ speed });
       await p.start();
       return (await collect(p.synthesize({ text, sampleRate: 16000, language: 'en-US' }))).reduce((a, c) => a + c.samples.length, 0);
     };
@@ -73,7 +73,7 @@ describe('flite tts', () => {
   });
 
   it('a per-request Flite voice is used; a foreign voice name falls back to the configured one', async () => {
-    const p = flite('flite', { voice: 'slt' });
+    const p = flite({ voice: 'slt' });
     await p.start();
     const base = await collect(p.synthesize({ text: 'Hello there.', sampleRate: 16000, language: 'en-US' }));
     const foreign = await collect(p.synthesize({ text: 'Hello there.', sampleRate: 16000, language: 'en-US', voice: 'alloy' }));
@@ -84,8 +84,8 @@ describe('flite tts', () => {
   });
 
   it('compiles the WASM module once per process and shares it', async () => {
-    const a = flite('flite');
-    const b = flite('flite', { voice: 'rms' });
+    const a = flite();
+    const b = flite({ voice: 'rms' });
     await Promise.all([a.start(), b.start()]);
     const engine = sharedFliteEngine();
     expect(engine.load()).toBe(engine.load());
@@ -136,7 +136,7 @@ describe('flite tts', () => {
 
   it('a missing flite.wasm is a coded, non-retryable ProviderError at start', async () => {
     const broken = new FliteEngine('/nonexistent/flite.wasm');
-    const p = flite('flite', {}, { engine: broken });
+    const p = flite({}, {}, 'flite', broken);
     const e = await p.start().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ProviderError);
     expect((e as ProviderError).code).toBe('VB_ERR_FLITE_LOAD');
@@ -148,7 +148,7 @@ describe('flite tts', () => {
     const yaml = 'version: 1\nplugins:\n  telephony: { provider: mock }\n  tts: { provider: flite, voice: hal9000 }\nflows:\n  main:\n    steps:\n      hi: { say: "Hi." }\n';
     const { diagnostics } = await loadConfigText(yaml, '/tmp/flite.yaml', { env: {}, registry: createDefaultRegistry() });
     expect(diagnostics.map((d) => d.code)).toContain('VB_ERR_CONFIG_PLUGIN_OPTIONS');
-    expect(() => new FliteTts('flite', { voice: 'hal9000' as never })).toThrow(/VB_ERR_FLITE_VOICE|Unknown Flite voice/);
+    expect(() => new FliteTts({ voice: 'hal9000' as never })).toThrow(/VB_ERR_FLITE_VOICE|Unknown Flite voice/);
   });
 
   it.skipIf(!existsSync(join(ROOT, 'dist/plugins/flite/index.js')))('speaks from a fresh process started with --input-type=module, printing nothing on stderr', () => {

@@ -99,10 +99,10 @@ describe('fuzz: worker → edge (real EdgeStream against a fake worker)', () => 
   const N = iterations(100);
   it(`${N} cases from seed ${FUZZ_SEED}: every forwarded call ends with a result, the phone leg is hung up`, async () => {
     const g = gen(FUZZ_SEED + 1);
-    const edge = new WebSocketAudioStream('websocket', { url, token: TOKEN, reconnectGraceMs: 0, connectTimeoutMs: 2000 }, silentLogger());
+    const edge = new WebSocketAudioStream({ url, token: TOKEN, reconnectGraceMs: 0, connectTimeoutMs: 2000 }, { logger: silentLogger() });
     edge.setRole('edge', undefined);
     await edge.start();
-    const tel = new MockTelephony('mock', { codec: 'l16', sampleRate: 16000 });
+    const tel = new MockTelephony({ codec: 'l16', sampleRate: 16000 });
     const offered: IncomingCall[] = [];
     await tel.listen({ onIncomingCall: (c) => offered.push(c) });
     try {

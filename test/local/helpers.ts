@@ -43,7 +43,7 @@ export async function startToneLine(options: import('../../plugins/local/index.j
   stop: () => Promise<void>;
 }> {
   const { LocalTelephony } = await import('../../plugins/local/index.js');
-  const line = new LocalTelephony('local', { port: 0, ...options });
+  const line = new LocalTelephony({ port: 0, ...options });
   const legs: import('../../core/plugins/telephony.js').CallLeg[] = [];
   const timers = new Set<NodeJS.Timeout>();
   await line.listen({

@@ -7,7 +7,7 @@ import { LocalTelephony, SoftphoneClient } from '../../plugins/local/index.js';
  */
 function fixture(sampleRate: number) {
   return async () => {
-    const plugin = new LocalTelephony('local', { host: '127.0.0.1', port: 0 });
+    const plugin = new LocalTelephony({ host: '127.0.0.1', port: 0 });
     const clients: SoftphoneClient[] = [];
     return {
       plugin,

@@ -121,8 +121,8 @@ describe('local softphone line with the shipped voicebot.yaml (Node client, page
 });
 
 describe('local softphone line: server', () => {
-  async function line(opts: ConstructorParameters<typeof LocalTelephony>[1] = {}): Promise<{ tel: LocalTelephony; offered: string[] }> {
-    const tel = new LocalTelephony('local', { host: '127.0.0.1', port: 0, ...opts });
+  async function line(opts: ConstructorParameters<typeof LocalTelephony>[0] = {}): Promise<{ tel: LocalTelephony; offered: string[] }> {
+    const tel = new LocalTelephony({ host: '127.0.0.1', port: 0, ...opts });
     const offered: string[] = [];
     await tel.listen({ onIncomingCall: (c) => (offered.push(c.info.id), void c.answer()) });
     cleanups.push(() => tel.stop());
@@ -232,7 +232,7 @@ describe('local softphone line: server', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     cleanups.push(() => new Promise<void>((r) => blocker.close(() => r())));
     const port = (blocker.address() as { port: number }).port;
-    const tel = new LocalTelephony('local', { host: '127.0.0.1', port });
+    const tel = new LocalTelephony({ host: '127.0.0.1', port });
     const err = await tel.listen({ onIncomingCall: () => {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VoicebotError);
     expect((err as VoicebotError).code).toBe('VB_ERR_LOCAL_LISTEN');

@@ -43,7 +43,7 @@ const settle = async (): Promise<void> => {
 
 function streamOf(opts: MockSttOptions, clock: Clock) {
   const got: Transcript[] = [];
-  const stt = new MockStt('mock', opts, clock);
+  const stt = new MockStt(opts, { clock });
   const s = stt.stream({ sampleRate: 8000, language: 'en-US', onTranscript: (t) => got.push(t), onError: (e) => { throw e; } });
   const audio = encodeMockSpeech('hi there', 8000);
   for (let i = 0; i < audio.length; i += 160) s.push({ samples: audio.subarray(i, i + 160), sampleRate: 8000, timestampMs: i / 8 });
@@ -75,7 +75,7 @@ describe('mock provider delays (on the injected clock)', () => {
 
   it('batch STT answers latencyMs after the request', async () => {
     const clock = new StepClock();
-    const stt = new MockStt('mock', { latencyMs: 200 }, clock);
+    const stt = new MockStt({ latencyMs: 200 }, { clock });
     let text: string | undefined;
     void stt.recognize({ audio: encodeMockSpeech('ok', 8000), sampleRate: 8000, language: 'en-US' }).then((t) => (text = t.text));
     await clock.advance(199);
@@ -86,7 +86,7 @@ describe('mock provider delays (on the injected clock)', () => {
 
   it('LLM: first token after latencyMs, later tokens tokenDelayMs apart', async () => {
     const clock = new StepClock();
-    const llm = new MockLlm('mock', { latencyMs: 350, tokenDelayMs: 20, script: [{ reply: 'one two three' }] }, clock);
+    const llm = new MockLlm({ latencyMs: 350, tokenDelayMs: 20, script: [{ reply: 'one two three' }] }, { clock });
     const at: [number, string][] = [];
     const run = (async () => {
       for await (const ev of llm.chat({ messages: [{ role: 'user', content: 'x' }] })) if (ev.type === 'text') at.push([clock.now(), ev.text]);
@@ -102,7 +102,7 @@ describe('mock provider delays (on the injected clock)', () => {
 
   it('TTS: first chunk after latencyMs, then chunkMs × rtf apart', async () => {
     const clock = new StepClock();
-    const tts = new MockTts('mock', { latencyMs: 150, chunkMs: 100, rtf: 0.5 }, clock);
+    const tts = new MockTts({ latencyMs: 150, chunkMs: 100, rtf: 0.5 }, { clock });
     const at: number[] = [];
     const run = (async () => {
       for await (const _c of tts.synthesize({ text: 'hello', sampleRate: 8000, language: 'en-US' })) at.push(clock.now());

@@ -91,7 +91,7 @@ flows:
 async function startApp(slots: Slots = {}): Promise<{ tel: MockTelephony; events: CallEvent[] }> {
   const { config: cfg, diagnostics } = await loadConfigText(config(slots), CONFIG_FILE, { env: {}, registry: createDefaultRegistry() });
   expect(diagnostics).toEqual([]);
-  const tel = new MockTelephony('mock', { codec: 'pcmu' });
+  const tel = new MockTelephony({ codec: 'pcmu' });
   app = await VoicebotApp.create({ config: cfg!, logger: silentLogger(), overrides: { telephony: tel } });
   const events: CallEvent[] = [];
   app.onEvent((e) => events.push(e));

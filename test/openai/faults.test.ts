@@ -184,21 +184,21 @@ describe('retries inside the plugin', () => {
 describe('fallback chains over openai', () => {
   it('llm: a provider failing before any text is replaced by the next one', async () => {
     fake.on('chat', { fault: { kind: 'status', status: 500 } }, { times: Infinity });
-    const chain = createFallback('llm', [llm({ maxRetries: 1 }), new MockLlm('mock', { script: [{ reply: 'Backup here.' }] })]);
+    const chain = createFallback('llm', [llm({ maxRetries: 1 }), new MockLlm({ script: [{ reply: 'Backup here.' }] })]);
     expect(textOf(await ask(chain))).toBe('Backup here.');
     expect(fake.of('chat').slice(-2).map((r) => r.status)).toEqual([500, 500]);
   });
 
   it('llm: a non-retryable 400 is not handed to the next provider', async () => {
     fake.on('chat', { fault: { kind: 'status', status: 400 } });
-    const chain = createFallback('llm', [llm(), new MockLlm('mock', { script: [{ reply: 'Backup here.' }] })]);
+    const chain = createFallback('llm', [llm(), new MockLlm({ script: [{ reply: 'Backup here.' }] })]);
     expect(await failure(ask(chain))).toMatchObject({ code: 'VB_ERR_OPENAI_REQUEST' });
   });
 
   it('tts: a connection dropped mid-stream continues on the next provider with the text not yet spoken', async () => {
     fake.on('speech', { fault: { kind: 'drop', afterChunks: 2 }, chunkBytes: 24000 * 2 * 0.1 + 1 });
     const text = 'One two three four five six seven.';
-    const chain = createFallback('tts', [tts(), new MockTts('mock', { chunkMs: 100 })]);
+    const chain = createFallback('tts', [tts(), new MockTts({ chunkMs: 100 })]);
     const chunks = await speak(chain, text);
     expect(fake.of('speech').at(-1)!.outcome).toBe('drop');
     // 200 ms came from openai, the rest (from the first word not fully heard) from the mock.

@@ -65,7 +65,7 @@ describe('AMD in a flow (mock line, real frames)', () => {
   it('a person says hello: on.human runs, and the greeting is not taken as the answer to the first question', async () => {
     const { config, diagnostics } = await loadConfigText(CONFIG, '/tmp/amd-flow.yaml', { env: {}, registry: createDefaultRegistry() });
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const tel = new MockTelephony({ codec: 'pcmu' });
     app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
     const events: CallEvent[] = [];
     app.onEvent((e) => events.push(e));

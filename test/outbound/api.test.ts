@@ -25,7 +25,7 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function start(clock?: Clock, tel = new MockTelephony('mock', { codec: 'pcmu', dialOutcomes: { '+15550000486': 'busy' } })) {
+async function start(clock?: Clock, tel = new MockTelephony({ codec: 'pcmu', dialOutcomes: { '+15550000486': 'busy' } })) {
   const { config, diagnostics } = await loadConfigText(outboundConfig(), '/tmp/outbound.yaml', { env: {}, registry: createDefaultRegistry() });
   expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });

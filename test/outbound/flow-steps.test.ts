@@ -68,7 +68,7 @@ describe('flow steps for outbound calls', () => {
   });
 
   it('dial: an inbound call books a callback that runs the outbound route with its vars', async () => {
-    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const tel = new MockTelephony({ codec: 'pcmu' });
     const { events, api } = await start(tel);
     const side = tel.placeCall({ from: '+15550777', to: '+15550123' });
     await side.ended;
@@ -85,7 +85,7 @@ describe('flow steps for outbound calls', () => {
   });
 
   it('dial: a call the limits refuse takes onFail', async () => {
-    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const tel = new MockTelephony({ codec: 'pcmu' });
     const { config } = await loadConfigText(CONFIG.replace('port: 0 }', 'port: 0, outbound: { perMinute: 1 } }'), '/tmp/steps.yaml', { env: {}, registry: createDefaultRegistry() });
     app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
     const events: CallEvent[] = [];
@@ -113,7 +113,7 @@ describe('flow steps for outbound calls', () => {
   });
 
   it('sendDigits on the mock line records the digit runs', async () => {
-    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const tel = new MockTelephony({ codec: 'pcmu' });
     const { api } = await start(tel);
     const placed = api.calls.place({ to: '+15550124', flow: 'ivr' });
     await new Promise<void>((r) => {

@@ -36,7 +36,7 @@ flows:
 async function run(url: string, after: string) {
   const { config: c, diagnostics } = await loadConfigText(config(url, after), '/tmp/hold.yaml', { env: {}, registry: createDefaultRegistry() });
   expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  const tel = new MockTelephony('mock', { codec: 'pcmu' });
+  const tel = new MockTelephony({ codec: 'pcmu' });
   app = await VoicebotApp.create({ config: c!, logger: silentLogger(), overrides: { telephony: tel } });
   const events: CallEvent[] = [];
   app.onEvent((e) => events.push(e));

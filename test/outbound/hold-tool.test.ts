@@ -53,7 +53,7 @@ flows:
 async function run(url: string, hold: string) {
   const { config: c, diagnostics } = await loadConfigText(config(url, hold), '/tmp/hold-tool.yaml', { env: {}, registry: createDefaultRegistry() });
   expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  const tel = new MockTelephony('mock', { codec: 'pcmu' });
+  const tel = new MockTelephony({ codec: 'pcmu' });
   app = await VoicebotApp.create({ config: c!, logger: silentLogger(), overrides: { telephony: tel } });
   await app.start();
   const caller = tel.placeCall();

@@ -56,7 +56,7 @@ const said = (events: CallEvent[]) => events.filter((e) => e.type === 'bot.said'
 
 describe('warm transfer', () => {
   it('mock: the agent hears the summary while the caller hears hold audio, then the two are bridged', async () => {
-    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const tel = new MockTelephony({ codec: 'pcmu' });
     const events = await start(tel);
     const caller = tel.placeCall({ from: '+15550777' });
     // Chime frames: loud, with the hold sound's own notes (C5 523 Hz / E5 659 Hz) dominant.
@@ -93,7 +93,7 @@ describe('warm transfer', () => {
 
   it('mock: agent no answer or decline returns the caller to the flow (onFail)', async () => {
     for (const outcome of ['no-answer', 'decline'] as const) {
-      const tel = new MockTelephony('mock', { codec: 'pcmu', dialOutcomes: { '+15550200': outcome } });
+      const tel = new MockTelephony({ codec: 'pcmu', dialOutcomes: { '+15550200': outcome } });
       const events = await start(tel);
       const caller = tel.placeCall({ from: '+15550777' });
       expect(await caller.ended).toBe('bot-hangup');
@@ -139,7 +139,7 @@ describe('warm transfer summary written by the llm', () => {
   it('the agent hears what the llm wrote from the conversation (the caller\'s own words reach it)', async () => {
     const { summarizeForAgent, SUMMARY_INSTRUCTION } = await import('../../core/api/warm-transfer.js');
     const { MockLlm } = await import('../../plugins/mock/llm.js');
-    const llm = new MockLlm('mock', { script: [{ when: 'invoice', reply: 'Ann asks why invoice 42 was charged twice.' }] });
+    const llm = new MockLlm({ script: [{ when: 'invoice', reply: 'Ann asks why invoice 42 was charged twice.' }] });
     await llm.start();
     const seen: string[] = [];
     const spy = llm.chat.bind(llm);
@@ -159,7 +159,7 @@ describe('warm transfer summary written by the llm', () => {
   });
 
   it('with no conversation yet, summarize falls back to the summary template', async () => {
-    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const tel = new MockTelephony({ codec: 'pcmu' });
     const { config } = await loadConfigText(CONFIG.replace('summary: "Caller', 'summarize: true, summary: "Caller'), '/tmp/warm.yaml', { env: {}, registry: createDefaultRegistry() });
     expect(config!.flows.main!.steps.handoff).toMatchObject({ mode: 'warm', summarize: true });
     app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });

@@ -13,7 +13,7 @@ describe('pocketsphinx: not installed', () => {
   it('is a coded error that names the apt packages, not a crash', () => {
     let err: unknown;
     try {
-      new PocketSphinxStt('pocketsphinx', { modelDir: '/nonexistent/model' });
+      new PocketSphinxStt({ modelDir: '/nonexistent/model' });
     } catch (e) {
       err = e;
     }
@@ -46,7 +46,7 @@ describe.skipIf(SKIP)(`pocketsphinx plugin${SKIP ? ` (skipped: ${SKIP})` : ''}`,
   let stt: PocketSphinxStt;
   beforeAll(async () => {
     flite = new FliteEngine();
-    stt = new PocketSphinxStt('pocketsphinx', { threads: 2 });
+    stt = new PocketSphinxStt({ threads: 2 });
     await stt.start();
   });
   afterAll(async () => {
@@ -82,7 +82,7 @@ describe.skipIf(SKIP)(`pocketsphinx plugin${SKIP ? ` (skipped: ${SKIP})` : ''}`,
   });
 
   it('stop() while the model is still loading settles start() and leaves no thread', async () => {
-    const p = new PocketSphinxStt('pocketsphinx', { threads: 2 });
+    const p = new PocketSphinxStt({ threads: 2 });
     const started = p.start().then(
       () => 'started',
       (e: VoicebotError) => e.code,
@@ -101,7 +101,7 @@ describe.skipIf(SKIP)(`pocketsphinx plugin${SKIP ? ` (skipped: ${SKIP})` : ''}`,
   });
 
   it('a full queue fails at once with a retryable error, so a fallback provider can take the utterance', async () => {
-    const one = new PocketSphinxStt('pocketsphinx', { threads: 1, maxQueue: 0 });
+    const one = new PocketSphinxStt({ threads: 1, maxQueue: 0 });
     await one.start();
     try {
       const audio = await speech(flite, 'hello world', 16000, 'slt');
@@ -120,7 +120,7 @@ describe.skipIf(SKIP)(`pocketsphinx plugin${SKIP ? ` (skipped: ${SKIP})` : ''}`,
   it('aborting an utterance that waits for a busy thread drops it; stop() leaves no thread or timer', async () => {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();
-    const one = new PocketSphinxStt('pocketsphinx', { threads: 1 });
+    const one = new PocketSphinxStt({ threads: 1 });
     await one.start();
     const audio = await speech(flite, 'where is my order', 16000, 'slt');
     const ac = new AbortController();

@@ -20,5 +20,5 @@ if (missing) {
 } else {
   // Silero is a speech model: the mock speech tones are (rightly) not speech to it, so it gets Flite speech.
   describeVadConformance('silero (fvad gate)', () => new SileroVad(), undefined, async () => ({ speech: await fliteSpeechAt(), settle }));
-  describeVadConformance('silero (no gate)', () => new SileroVad('silero', { gate: 'none' }), undefined, async () => ({ speech: await fliteSpeechAt(), settle }));
+  describeVadConformance('silero (no gate)', () => new SileroVad({ gate: 'none' }), undefined, async () => ({ speech: await fliteSpeechAt(), settle }));
 }

@@ -44,7 +44,7 @@ flows:
 `;
   const { config, diagnostics } = await loadConfigText(yaml, fileURLToPath(new URL('./voicebot.yaml', import.meta.url)), { env: {}, registry: createDefaultRegistry() });
   expect(diagnostics).toEqual([]);
-  const tel = new MockTelephony('mock', { codec: 'pcmu' });
+  const tel = new MockTelephony({ codec: 'pcmu' });
   app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
   await app.start();
   const caller: CallerSide = tel.placeCall({ to: '+15550123' });

@@ -119,7 +119,7 @@ describe('silero batching and hysteresis (scripted session)', () => {
 
 describe('silero: optional packages missing', () => {
   it('start() fails with VB_ERR_SILERO_MISSING naming the install command', async () => {
-    const v = new SileroVad('silero', {}, undefined, { ortSpec: 'onnxruntime-node-not-installed-here' });
+    const v = new SileroVad({}, {}, 'silero', { ortSpec: 'onnxruntime-node-not-installed-here' });
     const err = await v.start().catch((e) => e);
     expect(err).toBeInstanceOf(VoicebotError);
     expect(err.code).toBe('VB_ERR_SILERO_MISSING');

@@ -37,7 +37,7 @@ describe('role all with the websocket stream (both ends in one process, over loo
   it('runs the flow on the leg the stream surfaces; DTMF and hangup cross the socket', async () => {
     const { config, diagnostics } = await loadConfigText(CONFIG, '/tmp/ws-all.yaml', { env: {}, registry: createDefaultRegistry() });
     expect(diagnostics).toEqual([]);
-    const tel = new MockTelephony('mock', { codec: 'pcmu' });
+    const tel = new MockTelephony({ codec: 'pcmu' });
     app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
     const events: CallEvent[] = [];
     app.onEvent((e) => events.push(e));

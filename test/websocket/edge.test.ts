@@ -50,10 +50,10 @@ async function relay(target: string): Promise<{ url: string; cut: () => void; cl
 }
 
 async function edgeFor(url: string, opts: { token?: string; reconnectGraceMs?: number } = {}) {
-  const edge = new WebSocketAudioStream('websocket', { url, token: opts.token ?? TOKEN, reconnectGraceMs: opts.reconnectGraceMs ?? 30_000 }, silentLogger());
+  const edge = new WebSocketAudioStream({ url, token: opts.token ?? TOKEN, reconnectGraceMs: opts.reconnectGraceMs ?? 30_000 }, { logger: silentLogger() });
   edge.setRole('edge', undefined);
   await edge.start();
-  const tel = new MockTelephony('mock', { codec: 'l16', sampleRate: 16000 });
+  const tel = new MockTelephony({ codec: 'l16', sampleRate: 16000 });
   const offered: IncomingCall[] = [];
   await tel.listen({ onIncomingCall: (c) => offered.push(c) });
   cleanups.push(async () => {

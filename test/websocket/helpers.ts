@@ -18,7 +18,7 @@ export async function until<T>(f: () => T | undefined | false, what: string, ms 
 
 /** A worker-role plugin on a free port; every streamed leg lands in `legs`. */
 export async function startWorker(opts: Partial<WebSocketStreamOptions> = {}): Promise<{ plugin: WebSocketAudioStream; url: string; legs: CallLeg[] }> {
-  const plugin = new WebSocketAudioStream('websocket', { token: TOKEN, listen: { port: 0 }, ...opts }, silentLogger());
+  const plugin = new WebSocketAudioStream({ token: TOKEN, listen: { port: 0 }, ...opts }, { logger: silentLogger() });
   const legs: CallLeg[] = [];
   plugin.setRole('worker', (leg) => legs.push(leg));
   await plugin.start();
