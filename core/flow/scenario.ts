@@ -245,7 +245,14 @@ export function parseScenarios(text: string, file: string, shown = file): Scenar
       const pos = src.pos(yamlError.pos[0]);
       throw new VoicebotError('VB_ERR_SCENARIO', { file: shown, detail: `not valid YAML: ${yamlError.message.split('\n')[0]}` }, { location: { file: shown, ...pos } });
     }
-    const doc = src.doc.toJS() as unknown;
+    let doc: unknown;
+    try {
+      doc = src.doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // An alias bomb (yaml refuses excessive alias expansion) or a too-deep document: the file's problem, coded.
+      const detail = e instanceof RangeError ? 'the document is nested too deeply' : ((e as Error)?.message ?? String(e)).replace(/\.$/, '');
+      throw new VoicebotError('VB_ERR_SCENARIO', { file: shown, detail: `not valid YAML: ${detail}` }, { location: { file: shown, line: 1, col: 1 } });
+    }
     if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Bad('expected a mapping with scenarios:', []);
     const d = doc as Record<string, unknown>;
     checkKeys(d, FILE_KEYS, [], 'a scenario file has config and scenarios');

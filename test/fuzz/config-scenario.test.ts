@@ -31,7 +31,12 @@ describe('fuzz: scenario files through the real parser', () => {
       const text = mutateYaml(src.value, src.text, r);
       try {
         const f = parseScenarios(text, src.file);
-        expect(f.scenarios.length).toBeGreaterThan(0);
+        // A broken scenario is that scenario's coded failure (the others still run), never a throw.
+        expect(f.scenarios.length + f.broken.length).toBeGreaterThan(0);
+        for (const b of f.broken) {
+          expect(b.error.code).toBe('VB_ERR_SCENARIO');
+          expect(b.error.message).toContain(src.file);
+        }
         parsed++;
       } catch (e) {
         if (!(e instanceof VoicebotError) || e.code !== 'VB_ERR_SCENARIO') {

@@ -53,7 +53,7 @@ flows:
       expect.stringMatching(/^voicebot\.yaml:13:21 error VB_ERR_CONFIG_DURATION Invalid duration "5 parsecs"/),
       'voicebot.yaml:14:20 error VB_ERR_CONFIG_TARGET on.machine target "nowhere" does not exist in flow "main". Use a step name or flow.step.',
       'voicebot.yaml:16:27 error VB_ERR_CONFIG_SCHEMA "flows.main.steps.keys.sendDigits" must match pattern "^[0-9*#A-Dw]+$"',
-      'voicebot.yaml:17:19 error VB_ERR_CONFIG_SCHEMA "flows.main.steps.cb.dial" has the wrong shape (see the config reference)',
+      'voicebot.yaml:17:13 error VB_ERR_CONFIG_SCHEMA "flows.main.steps.cb.dial" is missing the required key "to"',
     ]);
   });
 });

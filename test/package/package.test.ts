@@ -133,7 +133,7 @@ await app.stop();
     run(dir, 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
     const vt = run(dir, 'npx', ['vitest', 'run', '--reporter=verbose']);
     expect(vt.stdout).toMatch(/llm conformance: echo-llm/);
-    expect(vt.stdout).toMatch(/Tests +3 passed \| 1 skipped/);
+    expect(vt.stdout).toMatch(/Tests +4 passed \| 1 skipped/);
     // The same .ts file is what voicebot loads (compiled on load with the project's typescript).
     expect(run(dir, 'npx', ['voicebot', 'test']).stdout).toMatch(/2 passed, 0 failed/);
     run(dir, 'npm', ['run', 'build']);
