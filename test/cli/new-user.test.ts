@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it as baseIt } from 'vitest';
 import { locate } from '../../plugins/pocketsphinx/index.js';
 import { ROOT, cli } from './helpers.js';
+import { closedPort } from '../local/helpers.js';
 
 /** Each case runs the CLI as a process (up to two): generous timeouts, since spawnSync holds the worker meanwhile. */
 const it = Object.assign((name: string, fn: () => unknown) => baseIt(name, fn, 120_000), { skipIf: baseIt.skipIf });
@@ -129,14 +129,6 @@ describe('voicebot simulate --caller-voice', () => {
   }, 120_000);
 });
 
-/** A loopback port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => srv.once('listening', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('http steps and tools to a closed port', () => {
   it('say why: the connection was refused (ECONNREFUSED), not just "fetch failed"', async () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { VoicebotApp } from '../../core/app/app.js';
@@ -69,4 +70,43 @@ export async function startToneLine(options: import('../../plugins/local/index.j
       await line.stop();
     },
   };
+}
+
+/** A loopback port nothing listens on (bound, then closed). */
+export async function closedPort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => srv.once('listening', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** An edge (local softphone line) whose audio-stream worker is down: its worker URL points at a closed port. */
+export async function startEdgeWithDeadWorker(): Promise<{ app: VoicebotApp; line: LocalTelephony; port: number }> {
+  const port = await closedPort();
+  const yaml = `version: 1
+plugins:
+  telephony: { provider: local }
+  audioStream: { provider: websocket, url: "ws://127.0.0.1:${port}/calls", token: "edge-error-test-token-0123", reconnectGraceMs: 0 }
+  vad: { provider: energy }
+  stt: { provider: mock }
+  llm: { provider: mock }
+  tts: { provider: mock }
+settings:
+  server: { host: 127.0.0.1, port: 0 }
+flows:
+  main:
+    steps:
+      hi: { say: "Hi." }
+`;
+  const { config, diagnostics } = await loadConfigText(yaml, SHIPPED, { env: {}, registry: createDefaultRegistry() });
+  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), role: 'edge' });
+  try {
+    await app.start();
+  } catch (e) {
+    await app.stop();
+    throw e;
+  }
+  return { app, line: app.plugins.telephony as LocalTelephony, port };
 }

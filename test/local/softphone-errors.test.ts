@@ -6,27 +6,14 @@
  * when no Chromium is installed.
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { VoicebotApp } from '../../core/app/app.js';
-import { loadConfigText } from '../../core/config/load.js';
-import { silentLogger } from '../../core/logging.js';
-import { createDefaultRegistry } from '../../core/plugins/registry.js';
-import type { LocalTelephony } from '../../plugins/local/index.js';
-import { SHIPPED, startShippedApp } from './helpers.js';
+import { startEdgeWithDeadWorker, startShippedApp } from './helpers.js';
 
 const CANDIDATES = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 const CHROMIUM = CANDIDATES.find((p) => existsSync(p));
 const skipReason = CHROMIUM ? undefined : `no Chromium at ${CANDIDATES.join(' or ')} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
-async function closedPort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => srv.once('listening', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe.skipIf(skipReason !== undefined)(`softphone error messages in Chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let browser: Browser;
@@ -58,28 +45,10 @@ describe.skipIf(skipReason !== undefined)(`softphone error messages in Chromium$
   }, 60_000);
 
   it('worker down: the call ends showing the coded reason, not just "error"', async () => {
-    const port = await closedPort();
-    const yaml = `version: 1
-plugins:
-  telephony: { provider: local }
-  audioStream: { provider: websocket, url: "ws://127.0.0.1:${port}/calls", token: "edge-error-test-token-0123", reconnectGraceMs: 0 }
-  vad: { provider: energy }
-  stt: { provider: mock }
-  llm: { provider: mock }
-  tts: { provider: mock }
-settings:
-  server: { host: 127.0.0.1, port: 0 }
-flows:
-  main:
-    steps:
-      hi: { say: "Hi." }
-`;
-    const { config } = await loadConfigText(yaml, SHIPPED, { env: {}, registry: createDefaultRegistry() });
-    const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), role: 'edge' });
+    const { app, line, port } = await startEdgeWithDeadWorker();
     stops.push(() => app.stop());
-    await app.start();
     const page = await browser.newPage();
-    await page.goto((app.plugins.telephony as LocalTelephony).url!);
+    await page.goto(line.url!);
     await page.click('#call');
     const status = page.locator('#status');
     await status.filter({ hasText: 'Call ended by an error: VB_ERR_WS_' }).waitFor();
