@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/longest-first.js';
 
 export default defineConfig({
   test: {
@@ -17,5 +18,6 @@ export default defineConfig({
     // than cores overlap the waiting. They assert on order and media time, not on wall time,
     // and pass with the machine saturated.
     maxWorkers: 6,
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });
