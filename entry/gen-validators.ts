@@ -17,7 +17,9 @@ import { CONFIG_SCHEMA, stepSchema } from '../core/config/schema.js';
 import { STEP_KINDS } from '../core/config/types.js';
 import { BUILTIN_PLUGINS } from '../plugins/builtin.js';
 
-export const GENERATED_FILE = fileURLToPath(new URL('../../core/config/validators.generated.ts', import.meta.url));
+// The source file, whether this runs as dist/entry/gen-validators.js or from entry/ (tests).
+const ROOT = new URL(/\/dist\/entry\/[^/]*$/.test(import.meta.url) ? '../../' : '../', import.meta.url);
+export const GENERATED_FILE = fileURLToPath(new URL('core/config/validators.generated.ts', ROOT));
 
 /** The schemas a config load compiles: the config, each step kind, each built-in plugin's options (those that load here). */
 export async function precompiledSchemas(): Promise<object[]> {
