@@ -8,7 +8,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'voicebot-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 // Independent CLI processes: they overlap (each mostly waits on its own start-up).
-describe.concurrent('voicebot CLI', { timeout: 60_000 }, () => {
+describe.concurrent('voicebot CLI', { timeout: 120_000 }, () => {
   it('--help lists every command and exits 0', async ({ expect }) => {
     const r = await cli(['--help']);
     expect(r.status).toBe(0);
@@ -70,7 +70,7 @@ describe.concurrent('voicebot CLI', { timeout: 60_000 }, () => {
   });
 });
 
-describe.concurrent('voicebot CLI output to a closed pipe', () => {
+describe.concurrent('voicebot CLI output to a closed pipe', { timeout: 120_000 }, () => {
   it('a reader that went away (voicebot … | head) ends the output quietly, without EPIPE and a stack trace', async ({ expect }) => {
     const { spawn } = await import('node:child_process');
     const { BIN, ROOT } = await import('./helpers.js');
@@ -85,7 +85,7 @@ describe.concurrent('voicebot CLI output to a closed pipe', () => {
   });
 });
 
-describe.concurrent('voicebot without dist/', () => {
+describe.concurrent('voicebot without dist/', { timeout: 120_000 }, () => {
   it('an installed copy says to reinstall; a checkout says to build (never advice that cannot work there)', async ({ expect }) => {
     const { spawnSync } = await import('node:child_process');
     const { copyFileSync, mkdirSync } = await import('node:fs');

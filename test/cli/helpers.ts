@@ -28,7 +28,7 @@ export function cliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, VOICEBOT_LOG: 'silent', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: opts.timeoutMs ?? 60_000,
+      timeout: opts.timeoutMs ?? 120_000,
     });
     let stdout = '';
     let stderr = '';

@@ -9,7 +9,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const pkgOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | string>;
 
 // Each case has its own folder: they run at the same time.
-describe.concurrent('voicebot init', { timeout: 60_000 }, () => {
+describe.concurrent('voicebot init', { timeout: 120_000 }, () => {
   it('scaffolds a project whose config validates, whose scenarios pass and whose custom plugin loads', async ({ expect }) => {
     const r = await cli(['init', 'x'], { cwd: tmp });
     const dir = join(tmp, 'x');

@@ -39,7 +39,7 @@ describe.concurrent('logs a person can read', () => {
 
     expect(quiet.output().stderr).not.toContain('"level":30');
     expect(quiet.output().stderr).toMatch(/^voicebot ready in/m);
-  }, 60_000);
+  }, 120_000);
 
   it('an unknown --log-level is a usage error; an unknown VOICEBOT_LOG is reported once and info is used', async ({ expect }) => {
     const r = await cliAsync(['validate', '-c', config, '--log-level=loud']);
@@ -50,5 +50,5 @@ describe.concurrent('logs a person can read', () => {
     p.child.kill('SIGTERM');
     await p.exited;
     expect(p.output().stderr).toContain('log level \\"loud\\" is unknown (VOICEBOT_LOG or --log-level); using info');
-  }, 60_000);
+  }, 120_000);
 });

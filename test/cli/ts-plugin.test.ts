@@ -70,5 +70,5 @@ describe('a TypeScript plugin and tool handler (compiled on load with the typesc
     expect(v.stdout).toMatch(/ok/);
     expect(t.stdout + t.stderr).toMatch(/1 passed/);
     expect(t.status).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });

@@ -6,7 +6,8 @@ import { CONFIG_SCHEMA, stepSchema } from '../../core/config/schema.js';
 import { GENERATED_FILE, generateValidators, precompiledSchemas } from '../../entry/gen-validators.js';
 import type { ValidateFunction } from '../../core/config/ajv.js';
 
-describe('core/config/validators.generated.ts', () => {
+// Loading every built-in plugin and compiling every schema: seconds alone, much longer on a busy machine.
+describe('core/config/validators.generated.ts', { timeout: 120_000 }, () => {
   it('is what entry/gen-validators.ts generates (run `npx tsc -p . && node dist/entry/gen-validators.js` after changing a schema or ajv)', async () => {
     expect(readFileSync(GENERATED_FILE, 'utf8')).toBe(await generateValidators());
   });
