@@ -2,14 +2,11 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, isLogLevel, type LogLevel } from './log-levels.js';
+
+export { LOG_LEVELS, isLogLevel, type LogLevel };
 /** `text`: one readable line per event (a terminal); `json`: one JSON object per line (log collectors). */
 export type LogFormat = 'text' | 'json';
-
-export function isLogLevel(s: string): s is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(s);
-}
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 /** Fields the text line shows in its own place, not as key=value. */

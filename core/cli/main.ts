@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { CliIO, Command } from './command.js';
 import { VoicebotError } from '../errors/index.js';
 import { COMMANDS } from './commands/index.js';
-import { LOG_LEVELS, isLogLevel } from '../logging.js';
+import { LOG_LEVELS, isLogLevel } from '../log-levels.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -8,3 +8,8 @@ export function parseDuration(v: unknown): number | undefined {
   if (!m) return undefined;
   return Math.round(parseFloat(m[1]) * UNITS[m[2] ?? 'ms']);
 }
+
+/** The `duration: true` schema keyword (core/config/ajv.ts): the value must be a duration parseDuration() accepts. */
+export function isDuration(v: unknown): boolean {
+  return parseDuration(v) !== undefined;
+}

@@ -6,7 +6,7 @@ import { SAMPLE_RATES, isSupportedRate } from '../audio/frame.js';
 import type { AnyPluginManifest } from '../plugins/manifest.js';
 import { SLOT_NAMES, type SlotName } from '../plugins/slots.js';
 import { closest } from '../plugins/registry.js';
-import { createAjv, type ValidateFunction } from './ajv.js';
+import { compileSchema, type ValidateFunction } from './ajv.js';
 import { clipMessage, makeDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { interpolateEnv } from './env.js';
 import { deepFreeze, kindsOf, normalize } from './normalize.js';
@@ -36,14 +36,13 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
 }
 
-const ajv = createAjv();
-const validateTop = ajv.compile(CONFIG_SCHEMA);
-// Compiled on first use: a config uses a few of the step kinds, and compiling all of them is
-// about half of the schema work every CLI process does at start.
+// Validators on first use (precompiled ones load, others compile: core/config/ajv.ts), not at import.
+let topValidator: ValidateFunction | undefined;
+const validateTop = (raw: unknown): boolean => (topValidator ??= compileSchema(CONFIG_SCHEMA))(raw);
 const stepValidators = new Map<StepKind, ValidateFunction>();
 function validateStep(kind: StepKind): ValidateFunction {
   let v = stepValidators.get(kind);
-  if (!v) stepValidators.set(kind, (v = ajv.compile(stepSchema(kind))));
+  if (!v) stepValidators.set(kind, (v = compileSchema(stepSchema(kind))));
   return v;
 }
 const optionValidators = new WeakMap<object, ValidateFunction>();
@@ -103,7 +102,7 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
       else diags.push(makeDiagnostic(file, at(p.path, p.atKey), 'VB_ERR_CONFIG_SCHEMA', { detail: p.detail }));
     }
   };
-  if (!validateTop(raw)) report(schemaProblems(validateTop.errors ?? []));
+  if (!validateTop(raw)) report(schemaProblems(topValidator?.errors ?? []));
 
   // Steps: find the one kind key first, then validate against that kind's schema.
   for (const [f, flow] of Object.entries((raw.flows ?? {}) as Record<string, any>)) {
@@ -166,7 +165,7 @@ export async function loadConfigText(text: string, file: string, opts: LoadOptio
       const { provider: _p, ...options } = e;
       let validate = optionValidators.get(manifest.optionsSchema);
       if (!validate) {
-        validate = createAjv().compile(manifest.optionsSchema);
+        validate = compileSchema(manifest.optionsSchema);
         optionValidators.set(manifest.optionsSchema, validate);
       }
       if (!validate(options)) {

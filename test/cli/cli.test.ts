@@ -1,50 +1,51 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cli, cliBackground } from './helpers.js';
+import { afterAll, describe, it } from 'vitest';
+import { cliAsync as cli, cliBackground } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'voicebot-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('voicebot CLI', () => {
-  it('--help lists every command and exits 0', () => {
-    const r = cli(['--help']);
+// Independent CLI processes: they overlap (each mostly waits on its own start-up).
+describe.concurrent('voicebot CLI', { timeout: 120_000 }, () => {
+  it('--help lists every command and exits 0', async ({ expect }) => {
+    const r = await cli(['--help']);
     expect(r.status).toBe(0);
     for (const c of ['run', 'validate', 'init']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
   });
 
-  it('an unknown command is a usage error with exit 2', () => {
-    const r = cli(['valdate']);
+  it('an unknown command is a usage error with exit 2', async ({ expect }) => {
+    const r = await cli(['valdate']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^error VB_ERR_CLI_USAGE Unknown command "valdate" \(did you mean "validate"\?\)/);
   });
 
-  it('an unknown flag is a usage error with exit 2', () => {
-    const r = cli(['validate', '--frobnicate']);
+  it('an unknown flag is a usage error with exit 2', async ({ expect }) => {
+    const r = await cli(['validate', '--frobnicate']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('VB_ERR_CLI_USAGE');
     expect(r.stderr).toContain('--frobnicate');
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it('validates the shipped voicebot.yaml', () => {
-    const r = cli(['validate']);
+  it('validates the shipped voicebot.yaml', async ({ expect }) => {
+    const r = await cli(['validate']);
     expect(r.stderr + r.stdout).toMatch(/ok/);
     expect(r.status).toBe(0);
   });
 
-  it('validate on a scenario file says so and names its config, instead of config errors', () => {
-    const r = cli(['validate', '-c', 'flows/ivr.test.yaml']);
+  it('validate on a scenario file says so and names its config, instead of config errors', async ({ expect }) => {
+    const r = await cli(['validate', '-c', 'flows/ivr.test.yaml']);
     expect(r.status).toBe(1);
     expect(r.stdout).toBe(
       'flows/ivr.test.yaml:1:1 error VB_ERR_CLI_SCENARIO_FILE flows/ivr.test.yaml is a scenario file (run by `voicebot test`), not a config. Check its config with `voicebot validate -c flows/ivr.yaml`; run its scenarios with `voicebot test -c flows/ivr.yaml`.\n',
     );
-    const j = cli(['validate', '-c', 'flows/ivr.test.yaml', '--json']);
+    const j = await cli(['validate', '-c', 'flows/ivr.test.yaml', '--json']);
     expect(JSON.parse(j.stdout)).toMatchObject({ valid: false, diagnostics: [{ code: 'VB_ERR_CLI_SCENARIO_FILE', line: 1, col: 1 }] });
   });
 
-  it('run starts the bot and stops cleanly on SIGTERM', async () => {
+  it('run starts the bot and stops cleanly on SIGTERM', async ({ expect }) => {
     const file = join(tmp, 'run.yaml');
     writeFileSync(
       file,
@@ -69,8 +70,8 @@ describe('voicebot CLI', () => {
   });
 });
 
-describe('voicebot CLI output to a closed pipe', () => {
-  it('a reader that went away (voicebot … | head) ends the output quietly, without EPIPE and a stack trace', async () => {
+describe.concurrent('voicebot CLI output to a closed pipe', { timeout: 120_000 }, () => {
+  it('a reader that went away (voicebot … | head) ends the output quietly, without EPIPE and a stack trace', async ({ expect }) => {
     const { spawn } = await import('node:child_process');
     const { BIN, ROOT } = await import('./helpers.js');
     const child = spawn(process.execPath, [BIN, 'validate', '-c', 'flows/ivr.test.yaml'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VOICEBOT_LOG: 'silent' } });
@@ -84,8 +85,8 @@ describe('voicebot CLI output to a closed pipe', () => {
   });
 });
 
-describe('voicebot without dist/', () => {
-  it('an installed copy says to reinstall; a checkout says to build (never advice that cannot work there)', async () => {
+describe.concurrent('voicebot without dist/', { timeout: 120_000 }, () => {
+  it('an installed copy says to reinstall; a checkout says to build (never advice that cannot work there)', async ({ expect }) => {
     const { spawnSync } = await import('node:child_process');
     const { copyFileSync, mkdirSync } = await import('node:fs');
     const { BIN } = await import('./helpers.js');

@@ -21,6 +21,24 @@ export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** cli() without blocking the worker, so a file's concurrent tests overlap their CLI processes. */
+export function cliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, VOICEBOT_LOG: 'silent', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: opts.timeoutMs ?? 120_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 /** Starts the CLI in the background; resolves once stderr matches `ready`. */
 export function cliBackground(args: string[], ready: RegExp, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
   const child = spawn(process.execPath, [BIN, ...args], {

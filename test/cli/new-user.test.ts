@@ -8,13 +8,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it as baseIt } from 'vitest';
+import { afterAll, describe, expect, it as baseIt, type TestContext } from 'vitest';
 import { locate } from '../../plugins/pocketsphinx/index.js';
-import { ROOT, cli } from './helpers.js';
+import { ROOT, cliAsync as cli } from './helpers.js';
 import { closedPort } from '../local/helpers.js';
 
-/** Each case runs the CLI as a process (up to two): generous timeouts, since spawnSync holds the worker meanwhile. */
-const it = Object.assign((name: string, fn: () => unknown) => baseIt(name, fn, 120_000), { skipIf: baseIt.skipIf });
+/** Each case runs the CLI as a process (up to two), and the cases run at the same time: generous timeouts. */
+type Case = (ctx: TestContext) => unknown;
+const it = Object.assign((name: string, fn: Case) => baseIt.concurrent(name, fn, 120_000), {
+  skipIf: (cond: unknown) => (name: string, fn: Case, timeout = 120_000) => baseIt.skipIf(cond).concurrent(name, fn, timeout),
+});
 
 const tmp = mkdtempSync(join(tmpdir(), 'voicebot-new-user-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -39,7 +42,7 @@ function project(name: string, files: Record<string, string>): string {
 }
 
 describe('voicebot validate, as a new user meets it', () => {
-  it('two start: keys in a flow: the target error points at the second one, whose value the config holds', () => {
+  it('two start: keys in a flow: the target error points at the second one, whose value the config holds', async ({ expect }) => {
     const dir = project('two-starts', {
       'voicebot.yaml': `${PLUGINS}flows:
   main:
@@ -49,13 +52,13 @@ describe('voicebot validate, as a new user meets it', () => {
       hello: { say: "Hi." }
 `,
     });
-    const r = cli(['validate', '-c', 'voicebot.yaml'], { cwd: dir });
+    const r = await cli(['validate', '-c', 'voicebot.yaml'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('voicebot.yaml:10:5 error VB_ERR_CONFIG_DUPLICATE_KEY Duplicate key "start"');
     expect(r.stdout).toContain('voicebot.yaml:10:12 error VB_ERR_CONFIG_TARGET start target "nope" does not exist');
   });
 
-  it('transfer: { mode: … } with a wrong value names the key and the allowed values', () => {
+  it('transfer: { mode: … } with a wrong value names the key and the allowed values', async ({ expect }) => {
     const dir = project('transfer-mode', {
       'voicebot.yaml': `${PLUGINS}flows:
   main:
@@ -64,7 +67,7 @@ describe('voicebot validate, as a new user meets it', () => {
       u: { transfer: { to: "+15550100", mod: warm } }
 `,
     });
-    const r = cli(['validate', '-c', 'voicebot.yaml'], { cwd: dir });
+    const r = await cli(['validate', '-c', 'voicebot.yaml'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('voicebot.yaml:10:47 error VB_ERR_CONFIG_SCHEMA "flows.main.steps.t.transfer.mode" must be one of "blind", "warm"');
     expect(r.stdout).toMatch(/voicebot\.yaml:11:41 error \S+ .*"mod".*Did you mean "mode"\?/);
@@ -97,31 +100,28 @@ const steps = (stdout: string): string[] =>
     .flatMap((e) => (e.type === 'flow.step' ? [`${e.flow}.${e.step}`] : []));
 
 describe('voicebot simulate --caller-voice', () => {
-  it('tts with stt: mock warns that mock STT only decodes mock speech', () => {
+  it('tts with stt: mock warns that mock STT only decodes mock speech', async ({ expect }) => {
     const dir = shipped('voice-mock-stt', 'mock');
-    const r = cli(['simulate', '--caller-voice', 'tts', '--say', 'sales', '--json'], { cwd: dir });
+    const r = await cli(['simulate', '--caller-voice', 'tts', '--say', 'sales', '--json'], { cwd: dir });
     expect(r.stderr).toContain('warning VB_WARN_CALLER_VOICE_MOCK_STT');
     expect(r.stderr).toContain('stt is mock, which only decodes mock speech');
-    const quiet = cli(['simulate', '--say', 'sales', '--json'], { cwd: dir });
+    const quiet = await cli(['simulate', '--say', 'sales', '--json'], { cwd: dir });
     expect(quiet.stderr).not.toContain('VB_WARN_CALLER_VOICE_MOCK_STT');
     expect(steps(quiet.stdout)).toContain('main.sales');
   });
 
-  it('an unknown voice spec is a usage error listing the forms', () => {
-    const r = cli(['simulate', '--caller-voice', 'robot'], { cwd: shipped('voice-bad', 'mock') });
+  it('an unknown voice spec is a usage error listing the forms', async ({ expect }) => {
+    const r = await cli(['simulate', '--caller-voice', 'robot'], { cwd: shipped('voice-bad', 'mock') });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--caller-voice must be mock, tts or tts:VOICE');
   });
 
-  it.skipIf(noSphinx)(`the README example: tts:rms speaks for the caller and pocketsphinx routes "sales" and "support"${noSphinx ? ` (skipped: ${noSphinx})` : ''}`, async () => {
+  it.skipIf(noSphinx)(`the README example: tts:rms speaks for the caller and pocketsphinx routes "sales" and "support"${noSphinx ? ` (skipped: ${noSphinx})` : ''}`, async ({ expect }) => {
     const dir = shipped('voice-sphinx', 'pocketsphinx');
     const [sales, support] = await Promise.all(
       ['sales', 'support'].map(
         (word) =>
-          new Promise<string[]>((resolve) => {
-            const r = cli(['simulate', '--caller-voice', 'tts:rms', '--say', word, '--json'], { cwd: dir, timeoutMs: 90_000 });
-            resolve(steps(r.stdout));
-          }),
+          cli(['simulate', '--caller-voice', 'tts:rms', '--say', word, '--json'], { cwd: dir, timeoutMs: 90_000 }).then((r) => steps(r.stdout)),
       ),
     );
     expect(sales.slice(0, 3)).toEqual(['main.greet', 'main.menu', 'main.sales']);
@@ -131,7 +131,7 @@ describe('voicebot simulate --caller-voice', () => {
 
 
 describe('http steps and tools to a closed port', () => {
-  it('say why: the connection was refused (ECONNREFUSED), not just "fetch failed"', async () => {
+  it('say why: the connection was refused (ECONNREFUSED), not just "fetch failed"', async ({ expect }) => {
     const port = await closedPort();
     const dir = project('http-closed', {
       'voicebot.yaml': `version: 1
@@ -156,7 +156,7 @@ flows:
       bye: { hangup: "Bye." }
 `,
     });
-    const r = cli(['simulate', '--say', 'my order', '--json'], { cwd: dir, env: { VOICEBOT_LOG: 'warn' } });
+    const r = await cli(['simulate', '--say', 'my order', '--json'], { cwd: dir, env: { VOICEBOT_LOG: 'warn' } });
     const tool = r.stdout
       .trim()
       .split('\n')
@@ -182,9 +182,9 @@ flows:
 `;
   const env = { VOICEBOT_STREAM_TOKEN: undefined };
 
-  it('is reported once, as the cause (not also as a token that is too short)', () => {
+  it('is reported once, as the cause (not also as a token that is too short)', async ({ expect }) => {
     const dir = project('env-unset', { 'voicebot.yaml': stream('"${VOICEBOT_STREAM_TOKEN}"') });
-    const r = cli(['validate'], { cwd: dir, env });
+    const r = await cli(['validate'], { cwd: dir, env });
     expect(r.status).toBe(1);
     expect(r.stdout.trim().split('\n')).toEqual([
       'voicebot.yaml:4:46 error VB_ERR_CONFIG_ENV_UNSET Environment variable VOICEBOT_STREAM_TOKEN is not set. Set it, or give a default with ${VOICEBOT_STREAM_TOKEN:-default}.',
@@ -192,9 +192,9 @@ flows:
     ]);
   });
 
-  it('unquoted inside { … } is one syntax error that says to quote it, not dozens', () => {
+  it('unquoted inside { … } is one syntax error that says to quote it, not dozens', async ({ expect }) => {
     const dir = project('env-unquoted', { 'voicebot.yaml': stream('${VOICEBOT_STREAM_TOKEN}') });
-    const r = cli(['validate'], { cwd: dir, env });
+    const r = await cli(['validate'], { cwd: dir, env });
     expect(r.status).toBe(1);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
@@ -211,9 +211,9 @@ describe('scenario files', () => {
     return dir;
   };
 
-  it('a typo\'d key fails that scenario at line:col with a did-you-mean; the file\'s other scenarios still run', () => {
+  it('a typo\'d key fails that scenario at line:col with a did-you-mean; the file\'s other scenarios still run', async ({ expect }) => {
     const dir = shippedIvr('scenario-typo', (t) => t.replace('      - dtmf: "1"\n        expect: { step: main.sales', '      - dtmf: "1"\n        expcet: { step: main.sales'));
-    const r = cli(['test', '-c', 'flows/ivr.yaml'], { cwd: dir });
+    const r = await cli(['test', '-c', 'flows/ivr.yaml'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('✗ ivr.test.yaml › keypad to sales\n    flows/ivr.test.yaml:7:9 error VB_ERR_SCENARIO');
     expect(r.stdout).toContain('unknown key "expcet". Did you mean "expect"?');
@@ -222,9 +222,9 @@ describe('scenario files', () => {
     expect(Number(/(\d+) passed, 1 failed/.exec(r.stdout)![1])).toBeGreaterThan(0);
   });
 
-  it('validate -c on a scenario file says what it is and what to run instead', () => {
+  it('validate -c on a scenario file says what it is and what to run instead', async ({ expect }) => {
     const dir = shippedIvr('scenario-validate', (t) => t);
-    const r = cli(['validate', '-c', 'flows/ivr.test.yaml'], { cwd: dir });
+    const r = await cli(['validate', '-c', 'flows/ivr.test.yaml'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stdout + r.stderr).toContain(
       'VB_ERR_CLI_SCENARIO_FILE flows/ivr.test.yaml is a scenario file (run by `voicebot test`), not a config. Check its config with `voicebot validate -c flows/ivr.yaml`; run its scenarios with `voicebot test -c flows/ivr.yaml`.',
@@ -240,21 +240,21 @@ describe('an llm step with maxTurns', () => {
         llm: { system: "Help.", maxTurns: 2${exits} }
 `;
 
-  it('and no way out warns at validate that the call will end without a goodbye', () => {
-    const r = cli(['validate'], { cwd: project('max-turns-end', { 'voicebot.yaml': config('') }) });
+  it('and no way out warns at validate that the call will end without a goodbye', async ({ expect }) => {
+    const r = await cli(['validate'], { cwd: project('max-turns-end', { 'voicebot.yaml': config('') }) });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('voicebot.yaml:11:33 warning VB_WARN_LLM_MAX_TURNS_END Step "chat" ends the call after 2 turns without a goodbye');
   });
 
-  it('with a maxTurns exit does not', () => {
+  it('with a maxTurns exit does not', async ({ expect }) => {
     const yaml = config(', exits: [ { maxTurns: true, goto: bye } ]').replace('      chat:', '      bye: { hangup: "Bye." }\n      chat:').replace('    steps:\n', '    start: chat\n    steps:\n');
-    const r = cli(['validate'], { cwd: project('max-turns-exit', { 'voicebot.yaml': yaml }) });
+    const r = await cli(['validate'], { cwd: project('max-turns-exit', { 'voicebot.yaml': yaml }) });
     expect(r.stdout).toBe('ok: voicebot.yaml is valid\n');
   });
 });
 
 describe('voicebot simulate --flow', () => {
-  it('a flow that does not exist is named as a flow, with the flows there are', () => {
+  it('a flow that does not exist is named as a flow, with the flows there are', async ({ expect }) => {
     const dir = project('flow-nope', {
       'voicebot.yaml': `${PLUGINS}flows:
   main:
@@ -265,7 +265,7 @@ describe('voicebot simulate --flow', () => {
       hi: { say: "Sales." }
 `,
     });
-    const r = cli(['simulate', '--flow', 'nope'], { cwd: dir });
+    const r = await cli(['simulate', '--flow', 'nope'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('error VB_ERR_FLOW_UNKNOWN Flow "nope" does not exist (from --flow). Flows in this config: main, sales.');
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli } from './helpers.js';
+import { cliAsync } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'voicebot-ts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,13 +62,13 @@ export default (api: any) => {
 };
 
 describe('a TypeScript plugin and tool handler (compiled on load with the typescript package)', () => {
-  it('validates and runs its scenario through the real CLI', () => {
+  it('validates and runs its scenario through the real CLI', async () => {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-    const v = cli(['validate'], { cwd: dir });
+    // Two independent processes over the same files: at the same time.
+    const [v, t] = await Promise.all([cliAsync(['validate'], { cwd: dir }), cliAsync(['test'], { cwd: dir })]);
     expect(v.stderr).toBe('');
     expect(v.stdout).toMatch(/ok/);
-    const t = cli(['test'], { cwd: dir });
     expect(t.stdout + t.stderr).toMatch(/1 passed/);
     expect(t.status).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,20 +20,35 @@ afterAll(() => rm(tmp, { recursive: true, force: true }), 180_000);
 
 const ENV = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', VOICEBOT_LOG: 'silent', npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' };
 
-function run(cwd: string, cmd: string, args: string[], timeoutMs = 300_000): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { cwd, env: ENV, encoding: 'utf8', timeout: timeoutMs });
-  // eslint-disable-next-line no-control-regex
-  r.stdout = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end without blocking (the JS and the TS project's tests run at the same time). */
+function spawnAsync(cwd: string, cmd: string, args: string[], timeoutMs = 300_000): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd, env: ENV, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      // eslint-disable-next-line no-control-regex
+      resolve({ status: err ? (typeof code === 'number' ? code : null) : 0, stdout: stdout.replace(/\x1b\[[0-9;]*m/g, ''), stderr });
+    });
+  });
+}
+
+async function run(cwd: string, cmd: string, args: string[], timeoutMs = 300_000): Promise<Ran> {
+  const r = await spawnAsync(cwd, cmd, args, timeoutMs);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} in ${cwd} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r;
 }
 
 /** A new project with the tarball installed, as `npm install ./voicebot-x.tgz` leaves it. */
-function installProject(name: string, tarball: string): string {
+async function installProject(name: string, tarball: string): Promise<string> {
   const dir = join(tmp, name);
   mkdirSync(dir);
   copyFileSync(tarball, join(dir, 'voicebot.tgz'));
-  run(dir, 'npm', ['install', './voicebot.tgz', '--prefer-offline']);
+  await run(dir, 'npm', ['install', './voicebot.tgz', '--prefer-offline']);
   return dir;
 }
 
@@ -48,20 +63,22 @@ function copyProject(from: string, name: string): string {
   return dir;
 }
 
-describe.skipIf(!npmWorks)('the packed package, installed into an empty project (needs npm)', () => {
+// The JS and the TS project's tests are independent (each its own copy of the install) and mostly
+// wait on npm, tsc and vitest processes: they run at the same time.
+describe.skipIf(!npmWorks).concurrent('the packed package, installed into an empty project (needs npm)', () => {
   let tarball: string;
   let jsDir: string;
   let tsDir: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     // dist/ is built by the test command; --ignore-scripts keeps the checkout's dist/ untouched.
-    run(ROOT, 'npm', ['pack', '--ignore-scripts', '--pack-destination', tmp], 60_000);
+    await run(ROOT, 'npm', ['pack', '--ignore-scripts', '--pack-destination', tmp], 60_000);
     tarball = join(tmp, readdirSync(tmp).find((f) => /^voicebot-.*\.tgz$/.test(f))!);
-    jsDir = installProject('js', tarball);
+    jsDir = await installProject('js', tarball);
     tsDir = copyProject(jsDir, 'ts');
   }, 400_000);
 
-  it('ships dist, the schema, the softphone and the READMEs, and no tests or benchmarks', () => {
-    const list = run(ROOT, 'tar', ['-tzf', tarball]).stdout.split('\n');
+  it('ships dist, the schema, the softphone and the READMEs, and no tests or benchmarks', async ({ expect }) => {
+    const list = (await run(ROOT, 'tar', ['-tzf', tarball])).stdout.split('\n');
     for (const f of ['package/dist/entry/cli.js', 'package/dist/core/plugin-api.d.ts', 'package/dist/entry/testing.js', 'package/voicebot.schema.json', 'package/plugins/local/static/index.html', 'package/LICENSE', 'package/README.md']) {
       expect(list).toContain(f);
     }
@@ -69,15 +86,15 @@ describe.skipIf(!npmWorks)('the packed package, installed into an empty project 
     expect(list.filter((f) => f.endsWith('.map'))).toEqual([]);
   });
 
-  it('npx voicebot init . && validate && test && npm start (the softphone is served)', async () => {
+  it('npx voicebot init . && validate && test && npm start (the softphone is served)', async ({ expect }) => {
     const dir = jsDir;
-    const init = run(dir, 'npx', ['voicebot', 'init', '.']);
+    const init = await run(dir, 'npx', ['voicebot', 'init', '.']);
     expect(init.stdout).toContain('updated package.json');
     expect(init.stdout).toMatch(/^ {2}npm start /m);
     expect(readFileSync(join(dir, 'node_modules/voicebot/voicebot.schema.json'), 'utf8')).toContain('"$schema"');
-    expect(run(dir, 'npx', ['voicebot', 'validate']).stdout).toMatch(/ok: voicebot\.yaml is valid/);
-    expect(run(dir, 'npx', ['voicebot', 'test']).stdout).toMatch(/2 passed, 0 failed/);
-    expect(run(dir, 'npm', ['run', 'validate']).stdout).toMatch(/ok/);
+    expect((await run(dir, 'npx', ['voicebot', 'validate'])).stdout).toMatch(/ok: voicebot\.yaml is valid/);
+    expect((await run(dir, 'npx', ['voicebot', 'test'])).stdout).toMatch(/2 passed, 0 failed/);
+    expect((await run(dir, 'npm', ['run', 'validate'])).stdout).toMatch(/ok/);
 
     // An app embedding the bot: `import … from 'voicebot'` has the built-ins registered, and a service registered in the container replaces voicebot's.
     writeFileSync(
@@ -92,7 +109,7 @@ console.log(JSON.stringify({ slots: Object.keys(app.plugins), tts: app.plugins.t
 await app.stop();
 `,
     );
-    expect(JSON.parse(run(dir, 'node', ['embed.mjs']).stdout)).toEqual({ slots: ['telephony', 'audioStream', 'vad', 'stt', 'llm', 'tts'], tts: 'flite', mine: true });
+    expect(JSON.parse((await run(dir, 'node', ['embed.mjs'])).stdout)).toEqual({ slots: ['telephony', 'audioStream', 'vad', 'stt', 'llm', 'tts'], tts: 'flite', mine: true });
 
     // npm start as the user runs it, on a free port instead of the scaffold's 8080.
     const yaml = join(dir, 'voicebot.yaml');
@@ -120,23 +137,25 @@ await app.stop();
     await exited;
   }, 420_000);
 
-  it('a TypeScript plugin importing voicebot/plugin type-checks and passes voicebot/testing in vitest', () => {
+  it('a TypeScript plugin importing voicebot/plugin type-checks and passes voicebot/testing in vitest', async ({ expect }) => {
     const dir = tsDir;
-    run(dir, 'npx', ['voicebot', 'init', '--ts', '.']);
+    await run(dir, 'npx', ['voicebot', 'init', '--ts', '.']);
     // Before `npm install` brings typescript, a .ts plugin is a coded error that says what to do.
-    const noTs = spawnSync('npx', ['voicebot', 'validate'], { cwd: dir, env: ENV, encoding: 'utf8' });
+    const noTs = await spawnAsync(dir, 'npx', ['voicebot', 'validate']);
     expect(noTs.status).toBe(1);
     expect(noTs.stdout + noTs.stderr).toContain('VB_ERR_PLUGIN_TS');
     expect(noTs.stdout + noTs.stderr).toContain('npm install -D typescript');
 
-    run(dir, 'npm', ['install', '--prefer-offline']);
-    run(dir, 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
-    const vt = run(dir, 'npx', ['vitest', 'run', '--reporter=verbose']);
-    expect(vt.stdout).toMatch(/llm conformance: echo-llm/);
-    expect(vt.stdout).toMatch(/Tests +4 passed \| 1 skipped/);
-    // The same .ts file is what voicebot loads (compiled on load with the project's typescript).
-    expect(run(dir, 'npx', ['voicebot', 'test']).stdout).toMatch(/2 passed, 0 failed/);
-    run(dir, 'npm', ['run', 'build']);
+    await run(dir, 'npm', ['install', '--prefer-offline']);
+    // The scaffold's `npm test`: `voicebot test` (the same .ts file is what voicebot loads, compiled on load
+    // with the project's typescript), then `vitest run` (extra args go to vitest).
+    const t = await run(dir, 'npm', ['test', '--', '--reporter=verbose']);
+    expect(t.stdout).toMatch(/2 passed, 0 failed/);
+    expect(t.stdout).toMatch(/llm conformance: echo-llm/);
+    expect(t.stdout).toMatch(/Tests +4 passed \| 1 skipped/);
+    // The scaffold's build is `tsc -p tsconfig.json`: it type-checks (a type error fails it) and writes dist/.
+    // One tsc run proves both, so no separate `tsc --noEmit`.
+    await run(dir, 'npm', ['run', 'build']);
     expect(readFileSync(join(dir, 'dist/plugins/echo-llm.js'), 'utf8')).toContain("from 'voicebot/plugin'");
   }, 600_000);
 });

@@ -1,10 +1,7 @@
-import { OutboundCalls, type OutboundCallView, type OutboundEvent } from '../../api/outbound-calls.js';
-import { VoicebotApp } from '../../app/app.js';
+import type { OutboundCalls, OutboundCallView, OutboundEvent } from '../../api/outbound-calls.js';
 import type { CallEvent } from '../../engine/events.js';
 import { VoicebotError, toVoicebotError } from '../../errors/index.js';
-import { createLogger } from '../../logging.js';
 import type { Command, CliIO, ParsedArgs } from '../command.js';
-import { loadForCommand } from '../load.js';
 import { formatEvent } from './simulate.js';
 
 /** Exit codes: the call ran and ended normally / ended in an error / never reached anyone. */
@@ -42,6 +39,13 @@ function exitFor(v: OutboundCallView): number {
 }
 
 async function standalone(args: ParsedArgs, io: CliIO, req: Parameters<OutboundCalls['place']>[0]): Promise<number> {
+  // Loaded here, not at the top: every CLI process imports every command's module (see ./index.ts).
+  const [{ loadForCommand }, { createLogger }, { VoicebotApp }, { OutboundCalls }] = await Promise.all([
+    import('../load.js'),
+    import('../../logging.js'),
+    import('../../app/app.js'),
+    import('../../api/outbound-calls.js'),
+  ]);
   const config = await loadForCommand(io, args.values.config);
   if (!config) return CALL_EXIT.error;
   const json = args.values.json === true;

@@ -1,9 +1,6 @@
 import { createInterface } from 'node:readline';
 import { VoicebotError } from '../../errors/index.js';
-import { createLogger } from '../../logging.js';
-import { startSimulation } from '../../flow/sim.js';
 import type { Command } from '../command.js';
-import { loadForCommand } from '../load.js';
 import { formatEvent } from './simulate.js';
 
 export const consoleCommand: Command = {
@@ -28,6 +25,12 @@ export const consoleCommand: Command = {
       io.stderr(new VoicebotError('VB_ERR_CLI_USAGE', { detail: 'console reads the caller\'s lines from stdin, and there is none' }).toLine() + '\n');
       return 2;
     }
+    // Loaded here, not at the top: every CLI process imports every command's module (see ./index.ts).
+    const [{ loadForCommand }, { createLogger }, { startSimulation }] = await Promise.all([
+      import('../load.js'),
+      import('../../logging.js'),
+      import('../../flow/sim.js'),
+    ]);
     const config = await loadForCommand(io, args.values.config);
     if (!config) return 1;
     const sim = await startSimulation({

@@ -1,13 +1,7 @@
-import { startCallsApi } from '../../api/index.js';
-import { VoicebotApp } from '../../app/app.js';
 import { RUN_ROLES, type RunRole } from '../../app/roles.js';
 import { VoicebotError } from '../../errors/index.js';
-import { createLogger } from '../../logging.js';
-import { FleetNode } from '../../fleet/node.js';
-import { redisLabel } from '../../fleet/labels.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from '../command.js';
-import { loadForCommand } from '../load.js';
 
 /** A telephony plugin that serves a page (the local softphone) exposes its address. */
 function urlOf(p: unknown): string | undefined {
@@ -45,6 +39,15 @@ export const runCommand: Command = {
       return 2;
     }
     const role = roleArg as RunRole;
+    // Loaded here, not at the top: every CLI process imports every command's module (see ./index.ts).
+    const [{ loadForCommand }, { createLogger }, { VoicebotApp }, { FleetNode }, { startCallsApi }, { redisLabel }] = await Promise.all([
+      import('../load.js'),
+      import('../../logging.js'),
+      import('../../app/app.js'),
+      import('../../fleet/node.js'),
+      import('../../api/index.js'),
+      import('../../fleet/labels.js'),
+    ]);
     const config = await loadForCommand(io, args.values.config);
     if (!config) return 1;
     const logger = createLogger({ env: io.env, format: args.values.json ? 'json' : undefined });

@@ -1,14 +1,8 @@
 import { VoicebotError } from '../../errors/index.js';
-import { createLogger } from '../../logging.js';
 import type { CallEvent } from '../../engine/events.js';
 import type { CallerTurn, ObservedEvent } from '../../flow/scripted-caller.js';
-import { startSimulation } from '../../flow/sim.js';
 import { CALLER_VOICE_HELP, callerVoiceWarning, parseCallerVoice } from '../../flow/caller-voice.js';
-import { timeModeFor } from '../../flow/virtual-time.js';
-import { createDefaultRegistry } from '../../plugins/registry.js';
-import { VirtualClock } from '../../time/virtual-clock.js';
 import type { Command, ParsedArgs } from '../command.js';
-import { loadForCommand } from '../load.js';
 
 /** --say/--dtmf in command-line order (parseArgs groups repeated flags by name; tokens keep the order). */
 export function turnsFromArgs(args: ParsedArgs): CallerTurn[] {
@@ -98,6 +92,15 @@ export const simulateCommand: Command = {
       io.stderr(new VoicebotError('VB_ERR_CLI_USAGE', { detail: `--caller-voice must be ${CALLER_VOICE_HELP} (got "${String(voice)}")` }).toLine() + '\n');
       return 2;
     }
+    // Loaded here, not at the top: every CLI process imports every command's module (see ./index.ts).
+    const [{ loadForCommand }, { createLogger }, { startSimulation }, { timeModeFor }, { createDefaultRegistry }, { VirtualClock }] = await Promise.all([
+      import('../load.js'),
+      import('../../logging.js'),
+      import('../../flow/sim.js'),
+      import('../../flow/virtual-time.js'),
+      import('../../plugins/registry.js'),
+      import('../../time/virtual-clock.js'),
+    ]);
     const config = await loadForCommand(io, args.values.config);
     if (!config) return 1;
     const voiceWarning = callerVoiceWarning(config, callerVoice);

@@ -1,15 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { loadConfig, formatDiagnostic } from '../../config/load.js';
 import type { VoicebotConfig } from '../../config/types.js';
 import { VoicebotError } from '../../errors/index.js';
-import { createLogger } from '../../logging.js';
-import { createDefaultRegistry } from '../../plugins/registry.js';
-import { formatFailures, formatTranscript, loadScenarioFile, type Scenario, type ScenarioFile } from '../../flow/scenario.js';
-import { runScenario, type ScenarioResult } from '../../flow/scenario-run.js';
-import { timeModeFor, type TimeMode } from '../../flow/virtual-time.js';
-import { callerVoiceWarning } from '../../flow/caller-voice.js';
+import type { Scenario, ScenarioFile } from '../../flow/scenario.js';
+import type { ScenarioResult } from '../../flow/scenario-run.js';
+import type { TimeMode } from '../../flow/virtual-time.js';
 import type { Command } from '../command.js';
 
 function testFilesIn(dir: string): string[] {
@@ -66,6 +62,24 @@ export const testCommand: Command = {
         return 2;
       }
     }
+    // Loaded here, not at the top: every CLI process imports every command's module (see ./index.ts).
+    const [
+      { loadConfig, formatDiagnostic },
+      { createLogger },
+      { createDefaultRegistry },
+      { formatFailures, formatTranscript, loadScenarioFile },
+      { runScenario },
+      { timeModeFor },
+      { callerVoiceWarning },
+    ] = await Promise.all([
+      import('../../config/load.js'),
+      import('../../logging.js'),
+      import('../../plugins/registry.js'),
+      import('../../flow/scenario.js'),
+      import('../../flow/scenario-run.js'),
+      import('../../flow/virtual-time.js'),
+      import('../../flow/caller-voice.js'),
+    ]);
     const explicit = typeof args.values.config === 'string';
     const configFile = resolve(io.cwd, explicit ? (args.values.config as string) : 'voicebot.yaml');
     const dir = dirname(configFile);

@@ -1,9 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { makeDiagnostic } from '../../config/diagnostics.js';
-import { formatDiagnostic, loadConfig } from '../../config/load.js';
-import { createDefaultRegistry } from '../../plugins/registry.js';
+import { formatDiagnostic, makeDiagnostic } from '../../config/diagnostics.js';
 import type { Command } from '../command.js';
 
 export const validateCommand: Command = {
@@ -22,6 +20,8 @@ export const validateCommand: Command = {
       io.stdout((args.values.json ? JSON.stringify({ valid: false, diagnostics: [d] }) : formatDiagnostic(d, io.cwd)) + '\n');
       return 1;
     }
+    // Loaded here, not at the top: every CLI process imports every command's module (see ./index.ts).
+    const [{ loadConfig }, { createDefaultRegistry }] = await Promise.all([import('../../config/load.js'), import('../../plugins/registry.js')]);
     const { config, diagnostics } = await loadConfig(file, { env: io.env, registry: createDefaultRegistry() });
     if (args.values.json) {
       io.stdout(JSON.stringify({ valid: !!config, diagnostics }) + '\n');
