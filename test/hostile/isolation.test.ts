@@ -10,9 +10,13 @@
  * refused) with its coded error or its on.error path; the process takes a
  * fresh call afterwards and exits 0 on SIGTERM.
  *
- * This is a real-socket, real-process test, so the frame rate is measured in
- * wall time on the client (with generous tolerance; it checks isolation,
- * not performance).
+ * What a healthy caller got is checked by media, not by the clock: the audio
+ * it received decodes to everything the bot said, and the long answer that
+ * spans the hostile calls arrived as exactly its own frames (placed between
+ * the call's events on the same socket). The frame rate over that answer is
+ * a count against wall time with generous tolerance (it checks isolation,
+ * not performance; a loaded machine delays frames by itself, so no single
+ * gap is held against the bot).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -23,6 +27,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../../core/audio/wav.js';
 import type { CallEvent } from '../../core/engine/events.js';
 import { SoftphoneClient } from '../../plugins/local/index.js';
+import { MockSpeechDecoder, mockSpeechDurationMs } from '../../plugins/mock/mock-speech.js';
 import { cliBackground } from '../cli/helpers.js';
 import { rawClient, until } from '../websocket/helpers.js';
 
@@ -157,16 +162,9 @@ async function dialAndSay(ws: string, digit: string, step: string, text: string)
   return c;
 }
 
-/** Frames received inside [from, to] (client wall ms) and the longest silence between them, edges included. */
-function pace(times: number[], from: number, to: number): { frames: number; expected: number; maxGapMs: number } {
-  const inside = times.filter((t) => t >= from && t <= to);
-  let prev = from;
-  let maxGapMs = 0;
-  for (const t of [...inside, to]) {
-    maxGapMs = Math.max(maxGapMs, t - prev);
-    prev = t;
-  }
-  return { frames: inside.length, expected: (to - from) / FRAME_MS, maxGapMs };
+/** Frames received inside [from, to] (client wall ms), and how many the 20 ms frame rate makes due in it. */
+function pace(times: number[], from: number, to: number): { frames: number; expected: number } {
+  return { frames: times.filter((t) => t >= from && t <= to).length, expected: (to - from) / FRAME_MS };
 }
 
 describe('one voicebot run: calls broken in every known way never cost the other calls', () => {
@@ -181,8 +179,18 @@ describe('one voicebot run: calls broken in every known way never cost the other
       const healthy = await Promise.all(
         NAMES.map(async (name) => {
           const c = new SoftphoneClient(ws, { sampleRate: RATE });
+          // Each bot frame: when it arrived (client wall ms) and how many call events had arrived before it (events and
+          // audio share the socket, so this places every frame between the events exactly, whatever the wall clock did).
           const times: number[] = [];
-          c.setReceiver(() => times.push(performance.now()));
+          const after: number[] = [];
+          const decoder = new MockSpeechDecoder(RATE);
+          const heard: { text: string; after: number }[] = [];
+          c.setReceiver((f) => {
+            times.push(performance.now());
+            after.push(c.events.length);
+            decoder.push(f.samples);
+            for (const text of decoder.take()) heard.push({ text, after: c.events.length });
+          });
           await c.answered;
           await c.waitForEvent(listening('menu'));
           c.pressDtmf('1');
@@ -190,8 +198,8 @@ describe('one voicebot run: calls broken in every known way never cost the other
           c.say(name);
           await c.waitForEvent(entered('long'));
           const longAt = performance.now();
-          const byeAt = c.waitForEvent(entered('bye'), 40_000).then(() => performance.now());
-          return { c, name, times, longAt, byeAt };
+          const byeAt = c.waitForEvent(entered('bye'), 90_000).then(() => performance.now());
+          return { c, name, times, after, heard, longAt, byeAt };
         }),
       );
       // Every healthy call's measured window (which skips its first 200 ms) is open before the first hostile byte.
@@ -302,9 +310,21 @@ describe('one voicebot run: calls broken in every known way never cost the other
         const from = h.longAt + 200;
         const to = byeAt - 100;
         expect(to, 'the hostile calls were over before this call stopped playing').toBeGreaterThanOrEqual(hostileUntil);
+        // Real time: the long answer's frames kept coming at the frame rate (a count over the window, generous for a
+        // loaded machine: a healthy call held up by a broken one for seconds falls below it).
         const m = pace(h.times, from, to);
         expect(m.frames, `${h.name}: frames in ${Math.round(to - from)} ms`).toBeGreaterThanOrEqual(0.7 * m.expected);
-        expect(m.maxGapMs, `${h.name}: longest gap between bot frames`).toBeLessThanOrEqual(500);
+        // All of it, intact: the frames between entering 'long' and entering 'bye' (placed by the events on the same
+        // socket, not by the clock) are exactly the audio of what was said there, which decodes to the whole answer.
+        const iLong = h.c.events.findIndex(entered('long'));
+        const iBye = h.c.events.findIndex(entered('bye'));
+        const inLong = (n: number): boolean => n > iLong && n <= iBye;
+        const longSaid = h.heard.filter((u) => inLong(u.after)).map((u) => u.text);
+        expect(longSaid.join(' '), `${h.name}: the long answer as heard`).toBe(`Hello ${h.name}. ${LONG}`);
+        const longMs = longSaid.reduce((ms, u) => ms + mockSpeechDurationMs(u), 0);
+        expect(h.after.filter(inLong).length, `${h.name}: frames of the long answer`).toBe(longMs / FRAME_MS);
+        // And every prompt of the call was heard as said.
+        expect(h.heard.map((u) => u.text).join(' ')).toBe(saidBy(h.c).join(' '));
         expect(steps(h.c)).toEqual(['menu', 'healthy', 'long', 'bye']);
         expect(h.c.events.filter((e) => e.type === 'caller.said' && e.final).map((e) => (e as { text: string }).text)).toEqual([h.name]);
         expect(saidBy(h.c)).toEqual(['Key?', 'Name?', `Hello ${h.name}. ${LONG}`, 'Bye.']);
@@ -331,5 +351,5 @@ describe('one voicebot run: calls broken in every known way never cost the other
       expect(stderr.split('\n').filter((l) => /"level":(50|60)/.test(l) || /^\s+at /.test(l) || /Uncaught|TypeError|RangeError/.test(l))).toEqual([]);
       expect(stderr, 'warnings were captured (so the check above saw the log)').toContain('"code":"VB_ERR_FLOW_PLAY_PATH"');
     }
-  }, 60_000);
+  }, 120_000);
 });
