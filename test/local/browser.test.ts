@@ -65,12 +65,12 @@ async function launch(micWav?: string): Promise<Browser> {
 
 /**
  * A fresh context (its own pages, storage and routes) closed when the test ends, even when it fails, so a failed
- * test leaves no call up on the bot. Waits and actions get 60 s: a hang guard for a loaded machine, not a measure.
+ * test leaves no call up on the bot. Waits and actions get 120 s: a hang guard for a loaded machine, not a measure.
  */
-async function context(b: Browser, onTestFinished: (fn: () => Promise<void>) => void, options?: BrowserContextOptions): Promise<BrowserContext> {
+async function context(b: Browser, onTestFinished: (fn: () => Promise<void>, timeout?: number) => void, options?: BrowserContextOptions): Promise<BrowserContext> {
   const ctx = await b.newContext(options);
-  ctx.setDefaultTimeout(60_000);
-  onTestFinished(() => ctx.close());
+  ctx.setDefaultTimeout(120_000);
+  onTestFinished(() => ctx.close(), 120_000);
   return ctx;
 }
 
@@ -103,7 +103,7 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
     if (launched.status === 'fulfilled') browser = launched.value;
     for (const r of [launched, ready]) if (r.status === 'rejected') throw r.reason;
     url = /call your bot at (http:\/\/\S+\/)/.exec(bot.output().stderr)![1];
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -171,7 +171,7 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
       expect(s.endReason).toBe('caller-hangup');
 
       // The bot's side of the same call, from `voicebot run --json`.
-      await expect.poll(() => botEvents(s.callId).some((e) => e.type === 'call.ended'), { timeout: 30_000 }).toBe(true);
+      await expect.poll(() => botEvents(s.callId).some((e) => e.type === 'call.ended'), { timeout: 60_000 }).toBe(true);
       const ev = botEvents(s.callId);
       expect(ev[0]).toMatchObject({ type: 'call.started', flow: 'main' });
       expect(ev.filter((e) => e.type === 'dtmf').map((e) => (e as { digits: string }).digits)).toEqual(['2']);
@@ -179,7 +179,7 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
       expect(ev.find((e) => e.type === 'call.ended')).toMatchObject({ reason: 'caller-hangup' });
       expect(ev.some((e) => e.type === 'turn.metrics')).toBe(true);
       expect(consoleErrors).toEqual([]);
-    }, 180_000);
+    }, 300_000);
 
     it('two tabs are two concurrent calls', async ({ expect, onTestFinished }) => {
       const ctx = await context(browser, onTestFinished);
@@ -198,7 +198,7 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
         await p.click('#hangup');
         await p.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.state === 'ended', undefined, POLL);
       }
-    }, 180_000);
+    }, 300_000);
 
     it('hang-up while still connecting cancels the attempt', async ({ expect, onTestFinished }) => {
       const page = await (await context(browser, onTestFinished)).newPage();
@@ -212,14 +212,14 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
       await page.goto(url);
       await page.click('#call');
       await page.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.state === 'connecting', undefined, POLL);
-      await expect.poll(() => hello, { timeout: 30_000 }).toBe(true);
+      await expect.poll(() => hello, { timeout: 60_000 }).toBe(true);
       expect(await page.isEnabled('#hangup')).toBe(true);
       await page.click('#hangup');
       await page.waitForFunction(() => (window as unknown as { softphone: PageState }).softphone.state === 'ended', undefined, POLL);
       expect(await page.textContent('#status')).toBe('Call cancelled.');
-      await expect.poll(() => closed, { timeout: 30_000 }).toBe(true);
+      await expect.poll(() => closed, { timeout: 60_000 }).toBe(true);
       expect(await page.isEnabled('#call')).toBe(true);
-    }, 120_000);
+    }, 300_000);
 
     // Issue #15: the fake microphone's beep (or a noisy line) cut "Thanks for …" and the menu prompt was never heard.
     const noisyMics: [string, () => string | undefined][] = [
@@ -235,9 +235,9 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
         return file;
       }],
     ];
-    it.for(noisyMics)('with %s, the greeting and the menu prompt are heard in full', { timeout: 180_000 }, async ([, micWav], { expect, onTestFinished }) => {
+    it.for(noisyMics)('with %s, the greeting and the menu prompt are heard in full', { timeout: 300_000 }, async ([, micWav], { expect, onTestFinished }) => {
       const b = await launch(micWav());
-      onTestFinished(() => b.close()); // registered first, so it runs after the context's close (they run in reverse)
+      onTestFinished(() => b.close(), 120_000); // registered first, so it runs after the context's close (they run in reverse)
       const page = await (await context(b, onTestFinished)).newPage();
       await page.goto(url);
       await page.click('#call');
@@ -245,7 +245,7 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
       await page.waitForFunction(
         () => (window as unknown as { softphone: PageState }).softphone.events.some((e) => e.type === 'bot.listening' && (e as { step?: string }).step === 'menu'),
         undefined,
-        { ...POLL, timeout: 150_000 },
+        { ...POLL, timeout: 240_000 },
       );
       const s = await softphone(page);
       expect(s.mic).toBe(true);
@@ -264,5 +264,5 @@ describe.skipIf(skipReason !== undefined)(`softphone in Chromium${skipReason ? `
     bot.child.kill('SIGTERM');
     expect(await bot.exited).toBe(0);
     expect(bot.output().stderr).toContain('stopping');
-  }, 60_000);
+  }, 120_000);
 });

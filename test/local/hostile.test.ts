@@ -16,6 +16,9 @@ import { startToneLine } from './helpers.js';
  */
 type T = Pick<TestContext, 'expect' | 'onTestFinished'>;
 
+/** Hang guard for each wait on a loaded machine (not a measure of anything). */
+const WAIT = 60_000;
+
 async function line(t: T, opts: Parameters<typeof startToneLine>[0] = {}): Promise<LocalTelephony> {
   const l = await startToneLine(opts);
   t.onTestFinished(l.stop);
@@ -30,14 +33,14 @@ async function goodCall(t: T, l: LocalTelephony): Promise<SoftphoneClient> {
     await c.closed;
   });
   await c.answered;
-  await until(() => c.rxFrames > 5, 'bot audio on the good call');
+  await until(() => c.rxFrames > 5, 'bot audio on the good call', WAIT);
   return c;
 }
 
 /** The good call still gets audio: `n` more frames arrive (a count, not a time). */
 async function stillStreaming(expect: ExpectStatic, c: SoftphoneClient, n = 25): Promise<void> {
   const from = c.rxFrames;
-  await until(() => c.rxFrames >= from + n, `${n} more frames on the good call`);
+  await until(() => c.rxFrames >= from + n, `${n} more frames on the good call`, WAIT);
   expect(c.messages.some((m) => m.type === 'ended')).toBe(false);
 }
 
@@ -64,7 +67,7 @@ async function refusedWithCode(expect: ExpectStatic, r: RawClient, code = 'VB_ER
   await r.closed;
 }
 
-describe.concurrent('softphone socket: hostile text frames', () => {
+describe.concurrent('softphone socket: hostile text frames', { timeout: 120_000 }, () => {
   const NOT_OBJECTS = ['null', '1', '"hello"', 'true', '[]', '[{"type":"hello"}]', '{}', '{"type":5}', '{"type":null}'];
 
   it.for(NOT_OBJECTS)('%s before hello: coded error, socket closed, other calls unaffected', async (text, t) => {
@@ -86,7 +89,7 @@ describe.concurrent('softphone socket: hostile text frames', () => {
     await refusedWithCode(expect, r);
     expect(r.json.find((m) => m.type === 'ended')?.reason).toBe('error');
     await stillStreaming(expect, good);
-    await until(() => l.calls.size === 1, 'the broken call forgotten');
+    await until(() => l.calls.size === 1, 'the broken call forgotten', WAIT);
   });
 
   const WRONG_TYPES: unknown[] = [
@@ -138,7 +141,7 @@ describe.concurrent('softphone socket: hostile text frames', () => {
   });
 });
 
-describe.concurrent('softphone socket: binary frames', () => {
+describe.concurrent('softphone socket: binary frames', { timeout: 120_000 }, () => {
   it('audio before hello is a protocol error', async (t) => {
     const { expect } = t;
     const l = await line(t);
@@ -168,7 +171,7 @@ describe.concurrent('softphone socket: binary frames', () => {
   });
 });
 
-describe.concurrent('softphone socket: audio flood', () => {
+describe.concurrent('softphone socket: audio flood', { timeout: 120_000 }, () => {
   it('caller audio far faster than real time is cut at real time + 10 s; the other call keeps its audio', async (t) => {
     const { expect } = t;
     const started = await startToneLine();
@@ -176,7 +179,7 @@ describe.concurrent('softphone socket: audio flood', () => {
     const l = started.line;
     const good = await goodCall(t, l);
     const r = await inCall(t, l);
-    const leg = await until(() => started.legs.find((x) => x.info.id === r.json.find((m) => m.type === 'answered')?.callId), 'the leg');
+    const leg = await until(() => started.legs.find((x) => x.info.id === r.json.find((m) => m.type === 'answered')?.callId), 'the leg', WAIT);
     let frames = 0;
     leg.media.setReceiver(() => frames++);
     const t0 = performance.now();
@@ -193,7 +196,7 @@ describe.concurrent('softphone socket: audio flood', () => {
   });
 });
 
-describe.concurrent('softphone socket: say flood (issue #12 item 5)', () => {
+describe.concurrent('softphone socket: say flood (issue #12 item 5)', { timeout: 120_000 }, () => {
   it('2,000 say messages: refused past the queue bound, memory bounded, the other call keeps its audio', async (t) => {
     const { expect } = t;
     const l = await line(t);
@@ -206,7 +209,7 @@ describe.concurrent('softphone socket: say flood (issue #12 item 5)', () => {
     const errors = (): Record<string, any>[] => r.json.filter((m) => m.type === 'error');
     const saying = (): number => r.json.filter((m) => m.type === 'saying').length;
     // Every say is answered: accepted (`saying`) or refused with a coded error.
-    await until(() => saying() + errors().length >= 2000, 'an answer to every say', 30_000);
+    await until(() => saying() + errors().length >= 2000, 'an answer to every say', WAIT);
     const call = l.calls.get(callId) as LocalCall;
     expect(errors()[0].code).toBe('VB_ERR_LOCAL_LIMIT');
     expect(errors()[0].message).toMatch(/maxQueuedSays/);
@@ -219,7 +222,7 @@ describe.concurrent('softphone socket: say flood (issue #12 item 5)', () => {
   });
 });
 
-describe.concurrent('softphone socket: hello deadline (injected clock)', () => {
+describe.concurrent('softphone socket: hello deadline (injected clock)', { timeout: 120_000 }, () => {
   it('a socket that sends nothing is closed at helloTimeoutMs, not before', async (t) => {
     const { expect } = t;
     const clock = manualClock();
@@ -227,7 +230,7 @@ describe.concurrent('softphone socket: hello deadline (injected clock)', () => {
     await l.listen({ onIncomingCall: () => {} });
     t.onTestFinished(() => l.stop());
     const r = await raw(t, l);
-    await until(() => clock.pending() >= 1, 'the hello deadline armed');
+    await until(() => clock.pending() >= 1, 'the hello deadline armed', WAIT);
     clock.advance(999);
     // A ping round trip: had the deadline fired, its error and close would come before the pong.
     await new Promise<void>((res) => {

@@ -21,6 +21,9 @@ const is =
  */
 type Cleanup = Pick<TestContext, 'onTestFinished'>;
 
+/** Hang guard for each wait on a loaded machine (not a measure of anything). */
+const WAIT = 60_000;
+
 async function shipped(t: Cleanup): Promise<{ app: VoicebotApp; line: LocalTelephony; events: CallEvent[] }> {
   const r = await startShippedApp();
   t.onTestFinished(() => r.app.stop());
@@ -53,18 +56,18 @@ function tryUpgrade(url: string, headers: Record<string, string>): Promise<'open
 }
 
 // Generous timeouts: a hang guard for a loaded machine (these calls take ≈ 10 s of real-time audio each).
-describe.concurrent('local softphone line with the shipped voicebot.yaml (Node client, page protocol)', { timeout: 120_000 }, () => {
+describe.concurrent('local softphone line with the shipped voicebot.yaml (Node client, page protocol)', { timeout: 180_000 }, () => {
   it('greets with Flite, routes a key press and simulates the transfer on the line', async (t) => {
     const { expect } = t;
     const { line, events } = await shipped(t);
     const c = dial(t, line, { from: 'tester' });
     const callId = await c.ringing;
     await c.answered;
-    const greeting = await c.waitForEvent(is('bot.said', (e) => e.text === 'Thanks for calling Acme.'));
+    const greeting = await c.waitForEvent(is('bot.said', (e) => e.text === 'Thanks for calling Acme.'), WAIT);
     expect(greeting.callId).toBe(callId);
     // Real speech reached the caller before the greeting was reported as said.
     expect(c.rxVoicedFrames).toBeGreaterThan(25); // > 0.5 s of non-silent audio
-    await c.waitForEvent(is('bot.listening'));
+    await c.waitForEvent(is('bot.listening'), WAIT);
     c.pressDtmf('1');
     expect(await c.ended).toBe('transferred');
     expect(c.transfers).toEqual(['+15550100']);
@@ -83,16 +86,16 @@ describe.concurrent('local softphone line with the shipped voicebot.yaml (Node c
     const { line } = await shipped(t);
     const c = dial(t, line);
     await c.answered;
-    await c.waitForEvent(is('bot.listening'));
+    await c.waitForEvent(is('bot.listening'), WAIT);
     c.say('support');
-    const heard = await c.waitForEvent(is('caller.said', (e) => e.final));
+    const heard = await c.waitForEvent(is('caller.said', (e) => e.final), WAIT);
     expect(heard.text).toBe('support');
     expect(c.messages).toContainEqual(expect.objectContaining({ type: 'saying', text: 'support' }));
-    await c.waitForEvent(is('bot.said', (e) => e.text === 'Support here. How can I help?'));
-    await c.waitForEvent(is('turn.metrics'));
+    await c.waitForEvent(is('bot.said', (e) => e.text === 'Support here. How can I help?'), WAIT);
+    await c.waitForEvent(is('turn.metrics'), WAIT);
     c.hangup();
     expect(await c.ended).toBe('caller-hangup');
-    const ended = await c.waitForEvent(is('call.ended'));
+    const ended = await c.waitForEvent(is('call.ended'), WAIT);
     expect(ended.reason).toBe('caller-hangup');
   });
 
@@ -103,7 +106,7 @@ describe.concurrent('local softphone line with the shipped voicebot.yaml (Node c
     const b = dial(t, line, { from: 'b', sampleRate: 8000 });
     const [ia, ib] = await Promise.all([a.ringing, b.ringing]);
     expect(ia).not.toBe(ib);
-    await Promise.all([a.waitForEvent(is('bot.listening')), b.waitForEvent(is('bot.listening'))]);
+    await Promise.all([a.waitForEvent(is('bot.listening'), WAIT), b.waitForEvent(is('bot.listening'), WAIT)]);
     expect(app.activeCalls).toBe(2);
     a.pressDtmf('1');
     expect(await a.ended).toBe('transferred');
@@ -128,7 +131,7 @@ describe.concurrent('local softphone line with the shipped voicebot.yaml (Node c
   });
 });
 
-describe.concurrent('local softphone line: server', { timeout: 60_000 }, () => {
+describe.concurrent('local softphone line: server', { timeout: 120_000 }, () => {
   async function line(t: Cleanup, opts: ConstructorParameters<typeof LocalTelephony>[0] = {}): Promise<{ tel: LocalTelephony; offered: string[] }> {
     const tel = new LocalTelephony({ host: '127.0.0.1', port: 0, ...opts });
     const offered: string[] = [];
@@ -228,7 +231,7 @@ describe.concurrent('local softphone line: server', { timeout: 60_000 }, () => {
     c.say('hi there');
     expect(await heard).toEqual(['hi there']);
     expect([...sizes]).toEqual([320]); // every frame 20 ms at 16 kHz
-    const saying = await until(() => c.messages.find((x): x is Extract<ServerMessage, { type: 'saying' }> => x.type === 'saying'), 'the saying message');
+    const saying = await until(() => c.messages.find((x): x is Extract<ServerMessage, { type: 'saying' }> => x.type === 'saying'), 'the saying message', WAIT);
     expect(saying.ms).toBeGreaterThan(1000);
     await leg.hangup();
     expect(await c.ended).toBe('bot-hangup');
