@@ -26,5 +26,5 @@ describe('softphone on an edge whose worker is down', () => {
     await c.closed;
     const err = c.events.find((e) => e.type === 'call.error');
     expect(err).toMatchObject({ type: 'call.error', code: expect.stringMatching(/^VB_ERR_WS_/), message: expect.stringContaining(String(port)) });
-  }, 30_000);
+  }, 120_000); // a hang guard for a loaded machine
 });

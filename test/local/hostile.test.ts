@@ -3,87 +3,93 @@
  * message gets a coded answer and/or a closed socket, and another call on the
  * same line keeps its audio. Real `ws` clients against the real line server.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it, type ExpectStatic, type TestContext } from 'vitest';
 import { SoftphoneClient } from '../../plugins/local/index.js';
 import type { LocalCall, LocalTelephony } from '../../plugins/local/index.js';
 import { LocalTelephony as Line } from '../../plugins/local/index.js';
 import { manualClock, rawClient, until, type RawClient } from '../websocket/helpers.js';
 import { startToneLine } from './helpers.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+/**
+ * Every test has its own line on a free port and its own clients, so the tests of each describe run at once
+ * (they mostly wait for frames). What a test starts is stopped when it ends (onTestFinished, in reverse order).
+ */
+type T = Pick<TestContext, 'expect' | 'onTestFinished'>;
 
-async function line(opts: Parameters<typeof startToneLine>[0] = {}): Promise<LocalTelephony> {
+/** Hang guard for each wait on a loaded machine (not a measure of anything). */
+const WAIT = 60_000;
+
+async function line(t: T, opts: Parameters<typeof startToneLine>[0] = {}): Promise<LocalTelephony> {
   const l = await startToneLine(opts);
-  cleanups.push(l.stop);
+  t.onTestFinished(l.stop);
   return l.line;
 }
 
 /** A well-behaved call that is answered and receiving bot audio. */
-async function goodCall(l: LocalTelephony): Promise<SoftphoneClient> {
+async function goodCall(t: T, l: LocalTelephony): Promise<SoftphoneClient> {
   const c = new SoftphoneClient(l.wsUrl!);
-  cleanups.push(async () => {
+  t.onTestFinished(async () => {
     c.close();
     await c.closed;
   });
   await c.answered;
-  await until(() => c.rxFrames > 5, 'bot audio on the good call');
+  await until(() => c.rxFrames > 5, 'bot audio on the good call', WAIT);
   return c;
 }
 
 /** The good call still gets audio: `n` more frames arrive (a count, not a time). */
-async function stillStreaming(c: SoftphoneClient, n = 25): Promise<void> {
+async function stillStreaming(expect: ExpectStatic, c: SoftphoneClient, n = 25): Promise<void> {
   const from = c.rxFrames;
-  await until(() => c.rxFrames >= from + n, `${n} more frames on the good call`);
+  await until(() => c.rxFrames >= from + n, `${n} more frames on the good call`, WAIT);
   expect(c.messages.some((m) => m.type === 'ended')).toBe(false);
 }
 
-async function raw(l: LocalTelephony): Promise<RawClient> {
+async function raw(t: T, l: LocalTelephony): Promise<RawClient> {
   const r = await rawClient(l.wsUrl!, {});
-  cleanups.push(() => r.ws.terminate());
+  t.onTestFinished(() => r.ws.terminate());
   return r;
 }
 
 const HELLO = { type: 'hello', version: 1, sampleRate: 16000 };
 
-async function inCall(l: LocalTelephony): Promise<RawClient> {
-  const r = await raw(l);
+async function inCall(t: T, l: LocalTelephony): Promise<RawClient> {
+  const r = await raw(t, l);
   r.send(HELLO);
   await r.next((m) => m.type === 'answered', 'answered');
   return r;
 }
 
 /** The socket got a coded protocol error and was closed. */
-async function refusedWithCode(r: RawClient, code = 'VB_ERR_LOCAL_PROTOCOL'): Promise<void> {
+async function refusedWithCode(expect: ExpectStatic, r: RawClient, code = 'VB_ERR_LOCAL_PROTOCOL'): Promise<void> {
   const err = await r.next((m) => m.type === 'error', 'a coded error');
   expect(err.code).toBe(code);
   expect(err.message).toMatch(/plugins\/local\/README\.md/);
   await r.closed;
 }
 
-describe('softphone socket: hostile text frames', () => {
+describe.concurrent('softphone socket: hostile text frames', { timeout: 120_000 }, () => {
   const NOT_OBJECTS = ['null', '1', '"hello"', 'true', '[]', '[{"type":"hello"}]', '{}', '{"type":5}', '{"type":null}'];
 
-  it.each(NOT_OBJECTS)('%s before hello: coded error, socket closed, other calls unaffected', async (text) => {
-    const l = await line();
-    const good = await goodCall(l);
-    const r = await raw(l);
+  it.for(NOT_OBJECTS)('%s before hello: coded error, socket closed, other calls unaffected', async (text, t) => {
+    const { expect } = t;
+    const l = await line(t);
+    const good = await goodCall(t, l);
+    const r = await raw(t, l);
     r.send(text);
-    await refusedWithCode(r);
-    await stillStreaming(good);
+    await refusedWithCode(expect, r);
+    await stillStreaming(expect, good);
   });
 
-  it.each(NOT_OBJECTS)('%s during a call: coded error, that call ends, other calls unaffected', async (text) => {
-    const l = await line();
-    const good = await goodCall(l);
-    const r = await inCall(l);
+  it.for(NOT_OBJECTS)('%s during a call: coded error, that call ends, other calls unaffected', async (text, t) => {
+    const { expect } = t;
+    const l = await line(t);
+    const good = await goodCall(t, l);
+    const r = await inCall(t, l);
     r.send(text);
-    await refusedWithCode(r);
+    await refusedWithCode(expect, r);
     expect(r.json.find((m) => m.type === 'ended')?.reason).toBe('error');
-    await stillStreaming(good);
-    await until(() => l.calls.size === 1, 'the broken call forgotten');
+    await stillStreaming(expect, good);
+    await until(() => l.calls.size === 1, 'the broken call forgotten', WAIT);
   });
 
   const WRONG_TYPES: unknown[] = [
@@ -92,11 +98,12 @@ describe('softphone socket: hostile text frames', () => {
     { ...HELLO, from: { x: 1 } },
     { ...HELLO, to: ['a'] },
   ];
-  it.each(WRONG_TYPES.map((m) => [JSON.stringify(m), m]))('hello %s: coded error, closed, no call offered', async (_name, msg) => {
-    const l = await line();
-    const r = await raw(l);
+  it.for(WRONG_TYPES.map((m) => [JSON.stringify(m), m]))('hello %s: coded error, closed, no call offered', async ([, msg], t) => {
+    const { expect } = t;
+    const l = await line(t);
+    const r = await raw(t, l);
     r.send(msg);
-    await refusedWithCode(r);
+    await refusedWithCode(expect, r);
     expect(r.json.some((m) => m.type === 'ringing')).toBe(false);
     expect(l.calls.size).toBe(0);
   });
@@ -113,18 +120,20 @@ describe('softphone socket: hostile text frames', () => {
     { type: 'hello', version: 1, sampleRate: 16000 },
     { type: 'nope' },
   ];
-  it.each(WRONG_IN_CALL.map((m) => [JSON.stringify(m).slice(0, 60), m]))('%s during a call: coded error, that call ends', async (_name, msg) => {
-    const l = await line();
-    const good = await goodCall(l);
-    const r = await inCall(l);
+  it.for(WRONG_IN_CALL.map((m) => [JSON.stringify(m).slice(0, 60), m]))('%s during a call: coded error, that call ends', async ([, msg], t) => {
+    const { expect } = t;
+    const l = await line(t);
+    const good = await goodCall(t, l);
+    const r = await inCall(t, l);
     r.send(msg);
-    await refusedWithCode(r);
-    await stillStreaming(good);
+    await refusedWithCode(expect, r);
+    await stillStreaming(expect, good);
   });
 
-  it('a text frame over the text limit is refused before parsing', async () => {
-    const l = await line();
-    const r = await inCall(l);
+  it('a text frame over the text limit is refused before parsing', async (t) => {
+    const { expect } = t;
+    const l = await line(t);
+    const r = await inCall(t, l);
     r.send(JSON.stringify({ type: 'say', text: 'a' }) + ' '.repeat(20_000));
     const err = await r.next((m) => m.type === 'error', 'a coded error');
     expect(err.message).toMatch(/bytes/);
@@ -132,26 +141,29 @@ describe('softphone socket: hostile text frames', () => {
   });
 });
 
-describe('softphone socket: binary frames', () => {
-  it('audio before hello is a protocol error', async () => {
-    const l = await line();
-    const r = await raw(l);
+describe.concurrent('softphone socket: binary frames', { timeout: 120_000 }, () => {
+  it('audio before hello is a protocol error', async (t) => {
+    const { expect } = t;
+    const l = await line(t);
+    const r = await raw(t, l);
     r.ws.send(Buffer.alloc(640));
-    await refusedWithCode(r);
+    await refusedWithCode(expect, r);
   });
 
-  it('an oversized binary frame closes that socket (1009) and nothing else', async () => {
-    const l = await line();
-    const good = await goodCall(l);
-    const r = await inCall(l);
+  it('an oversized binary frame closes that socket (1009) and nothing else', async (t) => {
+    const { expect } = t;
+    const l = await line(t);
+    const good = await goodCall(t, l);
+    const r = await inCall(t, l);
     r.ws.send(Buffer.alloc(300 * 1024));
     expect((await r.closed).code).toBe(1009);
-    await stillStreaming(good);
+    await stillStreaming(expect, good);
   });
 
-  it('odd-length and tiny audio chunks are fine', async () => {
-    const l = await line();
-    const r = await inCall(l);
+  it('odd-length and tiny audio chunks are fine', async (t) => {
+    const { expect } = t;
+    const l = await line(t);
+    const r = await inCall(t, l);
     for (const n of [1, 3, 641, 7]) r.ws.send(Buffer.alloc(n, 1));
     r.send({ type: 'hangup' });
     expect((await r.next((m) => m.type === 'ended', 'ended')).reason).toBe('caller-hangup');
@@ -159,14 +171,15 @@ describe('softphone socket: binary frames', () => {
   });
 });
 
-describe('softphone socket: audio flood', () => {
-  it('caller audio far faster than real time is cut at real time + 10 s; the other call keeps its audio', async () => {
+describe.concurrent('softphone socket: audio flood', { timeout: 120_000 }, () => {
+  it('caller audio far faster than real time is cut at real time + 10 s; the other call keeps its audio', async (t) => {
+    const { expect } = t;
     const started = await startToneLine();
-    cleanups.push(started.stop);
+    t.onTestFinished(started.stop);
     const l = started.line;
-    const good = await goodCall(l);
-    const r = await inCall(l);
-    const leg = await until(() => started.legs.find((x) => x.info.id === r.json.find((m) => m.type === 'answered')?.callId), 'the leg');
+    const good = await goodCall(t, l);
+    const r = await inCall(t, l);
+    const leg = await until(() => started.legs.find((x) => x.info.id === r.json.find((m) => m.type === 'answered')?.callId), 'the leg', WAIT);
     let frames = 0;
     leg.media.setReceiver(() => frames++);
     const t0 = performance.now();
@@ -179,15 +192,16 @@ describe('softphone socket: audio flood', () => {
     expect(frames).toBeGreaterThan(0);
     expect(frames).toBeLessThanOrEqual(Math.ceil((elapsedMs + 1000) / 20) + 500 + 50);
     expect((leg as LocalCall).droppedCallerChunks).toBeGreaterThan(0);
-    await stillStreaming(good);
+    await stillStreaming(expect, good);
   });
 });
 
-describe('softphone socket: say flood (issue #12 item 5)', () => {
-  it('2,000 say messages: refused past the queue bound, memory bounded, the other call keeps its audio', async () => {
-    const l = await line();
-    const good = await goodCall(l);
-    const r = await raw(l);
+describe.concurrent('softphone socket: say flood (issue #12 item 5)', { timeout: 120_000 }, () => {
+  it('2,000 say messages: refused past the queue bound, memory bounded, the other call keeps its audio', async (t) => {
+    const { expect } = t;
+    const l = await line(t);
+    const good = await goodCall(t, l);
+    const r = await raw(t, l);
     r.send({ ...HELLO, sampleRate: 48000 });
     const callId = (await r.next((m) => m.type === 'answered', 'answered')).callId as string;
     const text = 'x'.repeat(500);
@@ -195,7 +209,7 @@ describe('softphone socket: say flood (issue #12 item 5)', () => {
     const errors = (): Record<string, any>[] => r.json.filter((m) => m.type === 'error');
     const saying = (): number => r.json.filter((m) => m.type === 'saying').length;
     // Every say is answered: accepted (`saying`) or refused with a coded error.
-    await until(() => saying() + errors().length >= 2000, 'an answer to every say', 30_000);
+    await until(() => saying() + errors().length >= 2000, 'an answer to every say', WAIT);
     const call = l.calls.get(callId) as LocalCall;
     expect(errors()[0].code).toBe('VB_ERR_LOCAL_LIMIT');
     expect(errors()[0].message).toMatch(/maxQueuedSays/);
@@ -204,18 +218,19 @@ describe('softphone socket: say flood (issue #12 item 5)', () => {
     // The flooding call itself is still up (a refused say is not fatal) …
     expect(r.json.some((m) => m.type === 'ended')).toBe(false);
     // … and the other caller's 20 ms audio kept flowing.
-    await stillStreaming(good, 50);
+    await stillStreaming(expect, good, 50);
   });
 });
 
-describe('softphone socket: hello deadline (injected clock)', () => {
-  it('a socket that sends nothing is closed at helloTimeoutMs, not before', async () => {
+describe.concurrent('softphone socket: hello deadline (injected clock)', { timeout: 120_000 }, () => {
+  it('a socket that sends nothing is closed at helloTimeoutMs, not before', async (t) => {
+    const { expect } = t;
     const clock = manualClock();
     const l = new Line({ port: 0, helloTimeoutMs: 1000 }, { clock });
     await l.listen({ onIncomingCall: () => {} });
-    cleanups.push(() => l.stop());
-    const r = await raw(l);
-    await until(() => clock.pending() >= 1, 'the hello deadline armed');
+    t.onTestFinished(() => l.stop());
+    const r = await raw(t, l);
+    await until(() => clock.pending() >= 1, 'the hello deadline armed', WAIT);
     clock.advance(999);
     // A ping round trip: had the deadline fired, its error and close would come before the pong.
     await new Promise<void>((res) => {

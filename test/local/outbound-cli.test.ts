@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { cliBackground } from '../cli/helpers.js';
 import { outboundConfig } from '../outbound/api.test-config.js';
+import { SHORT_REMINDER, withShortReminder } from './helpers.js';
 
 const running: ReturnType<typeof cliBackground>[] = [];
 const sockets: WebSocket[] = [];
@@ -20,7 +21,7 @@ describe('voicebot call -c with the local softphone line', () => {
   it('waits for the page (pageWaitMs), rings it, the accepted call runs its flow; exit 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vb-local-call-'));
     const f = join(dir, 'voicebot.yaml');
-    writeFileSync(f, outboundConfig().replace('telephony: { provider: mock }', 'telephony: { provider: local, port: 0, pageWaitMs: 15000 }'));
+    writeFileSync(f, withShortReminder(outboundConfig()).replace('telephony: { provider: mock }', 'telephony: { provider: local, port: 0, pageWaitMs: 15000 }'));
     const ready = /open (http:\/\/127\.0\.0\.1:\d+)\/ in a browser/;
     const run = cliBackground(['call', '+15550100', '-c', f, '--var', 'name=Ann'], ready, { env: { VOICEBOT_LOG: 'info' } });
     running.push(run);
@@ -43,10 +44,10 @@ describe('voicebot call -c with the local softphone line', () => {
     running.length = 0;
     const { stdout } = run.output();
     expect(stdout).toMatch(/^dialling \+15550100 \(call local-out-\S+\) → flow reminder$/m);
-    expect(stdout).toContain('  bot:    Hi Ann, this is an outbound call from voicebot.');
+    expect(stdout).toContain(`  bot:    ${SHORT_REMINDER}`);
     expect(stdout).toMatch(/call ended \(bot-hangup\)/);
     expect(code).toBe(0);
     expect(types.slice(0, 4)).toEqual(['standby', 'incoming', 'ringing', 'answered']);
     expect(frames).toBeGreaterThan(20);
-  }, 30_000);
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import WebSocket from 'ws';
-import { startCallsApi, type CallsApi, type OutboundCallView } from '../../core/api/index.js';
+import { startCallsApi, type OutboundCallView } from '../../core/api/index.js';
 import { VoicebotApp } from '../../core/app/app.js';
 import { loadConfigText } from '../../core/config/load.js';
 import { silentLogger } from '../../core/logging.js';
@@ -8,26 +8,25 @@ import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import { LocalTelephony, parseClientMessage } from '../../plugins/local/index.js';
 import { MockSpeechDecoder } from '../../plugins/mock/mock-speech.js';
 import { outboundConfig, TOKEN } from '../outbound/api.test-config.js';
+import { SHORT_REMINDER, withShortReminder } from './helpers.js';
 
-let app: VoicebotApp | undefined;
-let api: CallsApi | undefined;
-const sockets: WebSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.terminate();
-  await api?.close();
-  await app?.stop();
-  api = app = undefined;
-});
+/**
+ * Each test has its own app, API and line on free ports, so the tests run at once (they mostly wait for the call's
+ * audio). What a test starts is stopped when it ends (onTestFinished runs in reverse: sockets, then API, then app).
+ */
+type T = Pick<TestContext, 'expect' | 'onTestFinished'>;
 
-async function start(extra = '') {
-  const text = outboundConfig().replace('telephony: { provider: mock }', 'telephony: { provider: local, port: 0 }').replace('outbound: { maxConcurrent: 2, perMinute: 3 }', `outbound: { maxConcurrent: 2, perMinute: 10${extra} }`);
+async function start(t: T, extra = '') {
+  const text = withShortReminder(outboundConfig()).replace('telephony: { provider: mock }', 'telephony: { provider: local, port: 0 }').replace('outbound: { maxConcurrent: 2, perMinute: 3 }', `outbound: { maxConcurrent: 2, perMinute: 10${extra} }`);
   const { config, diagnostics } = await loadConfigText(text, '/tmp/local-out.yaml', { env: {}, registry: createDefaultRegistry() });
-  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  app = await VoicebotApp.create({ config: config!, logger: silentLogger() });
+  t.expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const app = await VoicebotApp.create({ config: config!, logger: silentLogger() });
+  t.onTestFinished(() => app.stop());
   await app.start();
-  api = await startCallsApi(app);
+  const api = (await startCallsApi(app))!;
+  t.onTestFinished(() => api.close());
   const line = app.plugins.telephony as LocalTelephony;
-  return { line, url: api!.url };
+  return { line, url: api.url };
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; json: OutboundCallView }> {
@@ -41,7 +40,7 @@ async function finalView(url: string, id: string): Promise<OutboundCallView> {
     const r = await fetch(`${url}/v1/calls/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const v = (await r.json()) as OutboundCallView;
     if (v.state === 'ended' || v.state === 'failed') return v;
-    if (Date.now() - t0 > 15_000) throw new Error(`call ${id} stuck in ${JSON.stringify(v)}`);
+    if (Date.now() - t0 > 45_000) throw new Error(`call ${id} stuck in ${JSON.stringify(v)}`);
     await new Promise((res) => setTimeout(res, 25));
   }
 }
@@ -49,9 +48,9 @@ async function finalView(url: string, id: string): Promise<OutboundCallView> {
 type Msg = { type: string; [k: string]: unknown };
 
 /** A softphone page waiting for calls: the real socket, the page protocol, what it heard. */
-async function standbyPage(wsUrl: string, answer: (incoming: Msg) => 'accept' | 'decline' | 'ignore') {
+async function standbyPage(t: T, wsUrl: string, answer: (incoming: Msg) => 'accept' | 'decline' | 'ignore') {
   const ws = new WebSocket(wsUrl);
-  sockets.push(ws);
+  t.onTestFinished(() => ws.terminate());
   const messages: Msg[] = [];
   const decoder = new MockSpeechDecoder(16000);
   const words: string[] = [];
@@ -84,10 +83,11 @@ async function standbyPage(wsUrl: string, answer: (incoming: Msg) => 'accept' | 
   return { ws, messages, words, ended, frames: () => audioFrames };
 }
 
-describe('local softphone: the bot calls the open page (dial)', () => {
-  it('accept: the outbound flow runs, its greeting arrives as audio frames, the call ends normally', async () => {
-    const { line, url } = await start();
-    const page = await standbyPage(line.wsUrl!, () => 'accept');
+describe.concurrent('local softphone: the bot calls the open page (dial)', () => {
+  it('accept: the outbound flow runs, its greeting arrives as audio frames, the call ends normally', async (t) => {
+    const { expect } = t;
+    const { line, url } = await start(t);
+    const page = await standbyPage(t, line.wsUrl!, () => 'accept');
     const r = await post(url, { to: '+15550100', vars: { name: 'Ann' } });
     expect(r.status).toBe(201);
     const end = await page.ended;
@@ -99,33 +99,36 @@ describe('local softphone: the bot calls the open page (dial)', () => {
     expect(types.slice(0, 3)).toEqual(['incoming', 'ringing', 'answered']);
     expect(page.messages[0]).toMatchObject({ to: '+15550100', from: 'voicebot', sampleRate: 16000, frameMs: 20 });
     expect(page.frames()).toBeGreaterThan(20);
-    expect(page.words.join(' ')).toContain('Hi Ann, this is an outbound call from voicebot.');
+    expect(page.words.join(' ')).toContain(SHORT_REMINDER);
     expect(page.words.join(' ')).toContain('Goodbye.');
-  }, 20_000);
+  }, 60_000);
 
-  it('decline: VB_ERR_OUTBOUND_DECLINED, and the flow never runs', async () => {
-    const { line, url } = await start();
-    const page = await standbyPage(line.wsUrl!, () => 'decline');
+  it('decline: VB_ERR_OUTBOUND_DECLINED, and the flow never runs', async (t) => {
+    const { expect } = t;
+    const { line, url } = await start(t);
+    const page = await standbyPage(t, line.wsUrl!, () => 'decline');
     const r = await post(url, { to: '+15550100' });
     const v = await finalView(url, r.json.id);
     expect(v.state).toBe('failed');
     expect(v.error).toMatchObject({ code: 'VB_ERR_OUTBOUND_DECLINED' });
     expect(page.messages.map((m) => m.type)).toEqual(['incoming']);
     expect(page.frames()).toBe(0);
-  }, 20_000);
+  }, 60_000);
 
-  it('no page waiting: VB_ERR_OUTBOUND_FAILED at once', async () => {
-    const { url } = await start();
+  it('no page waiting: VB_ERR_OUTBOUND_FAILED at once', async (t) => {
+    const { expect } = t;
+    const { url } = await start(t);
     const r = await post(url, { to: '+15550100' });
     const v = await finalView(url, r.json.id);
     expect(v.state).toBe('failed');
     expect(v.error).toMatchObject({ code: 'VB_ERR_OUTBOUND_FAILED' });
     expect(String((v.error as { message: string }).message)).toMatch(/no softphone page is waiting/);
-  }, 20_000);
+  }, 60_000);
 
-  it('ring timeout: the page is told the call was missed, VB_ERR_OUTBOUND_NO_ANSWER', async () => {
-    const { line, url } = await start(', ringTimeout: 300ms');
-    const page = await standbyPage(line.wsUrl!, () => 'ignore');
+  it('ring timeout: the page is told the call was missed, VB_ERR_OUTBOUND_NO_ANSWER', async (t) => {
+    const { expect } = t;
+    const { line, url } = await start(t, ', ringTimeout: 300ms');
+    const page = await standbyPage(t, line.wsUrl!, () => 'ignore');
     const r = await post(url, { to: '+15550100' });
     const v = await finalView(url, r.json.id);
     expect(v.state).toBe('failed');
@@ -136,7 +139,7 @@ describe('local softphone: the bot calls the open page (dial)', () => {
     const again = await post(url, { to: '+15550101' });
     await finalView(url, again.json.id);
     expect(page.messages.map((m) => m.type)).toEqual(['incoming', 'missed']);
-  }, 20_000);
+  }, 60_000);
 });
 
 describe('page protocol: accept/decline parsing', () => {

@@ -26,7 +26,7 @@ describe.skipIf(skipReason !== undefined)(`softphone error messages in Chromium$
       headless: true,
       args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required', '--no-sandbox'],
     });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     for (const s of stops.reverse()) await s().catch(() => {});
     await browser?.close();
@@ -35,6 +35,7 @@ describe.skipIf(skipReason !== undefined)(`softphone error messages in Chromium$
   it('voicebot not running: a coded reason and what to do, not "Failed to load worklet module script"', async () => {
     const { app, line } = await startShippedApp();
     const page = await browser.newPage();
+    page.setDefaultTimeout(120_000); // a hang guard for a loaded machine
     await page.goto(line.url!);
     await app.stop();
     await page.click('#call');
@@ -42,17 +43,18 @@ describe.skipIf(skipReason !== undefined)(`softphone error messages in Chromium$
     await status.filter({ hasText: 'VB_ERR_LOCAL_OFFLINE' }).waitFor();
     expect(await status.textContent()).toMatch(/^VB_ERR_LOCAL_OFFLINE voicebot is not running at 127\.0\.0\.1:\d+\. Start it \(npx voicebot run\) and reload this page\.$/);
     await page.close();
-  }, 60_000);
+  }, 180_000);
 
   it('worker down: the call ends showing the coded reason, not just "error"', async () => {
     const { app, line, port } = await startEdgeWithDeadWorker();
     stops.push(() => app.stop());
     const page = await browser.newPage();
+    page.setDefaultTimeout(120_000); // a hang guard for a loaded machine
     await page.goto(line.url!);
     await page.click('#call');
     const status = page.locator('#status');
     await status.filter({ hasText: 'Call ended by an error: VB_ERR_WS_' }).waitFor();
     expect(await status.textContent()).toContain(String(port));
     await page.close();
-  }, 60_000);
+  }, 180_000);
 });
