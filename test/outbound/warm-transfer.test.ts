@@ -1,16 +1,17 @@
 import { describe, it } from 'vitest';
+import { silentLogger } from '../../core/logging.js';
 import { VirtualClock } from '../../core/time/virtual-clock.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
-import { dominantHz, rmsOf } from '../ringcentral/helpers.js';
+import { RingCentralTelephony } from '../../plugins/ringcentral/index.js';
+import { startFakeRingCentral } from '../fakes/ringcentral/index.js';
+import { dominantHz, pluginOptions, rmsOf } from '../ringcentral/helpers.js';
 import { hearWords, onFarEnd, startApp, warmTransferConfig } from './helpers.js';
 
 const CONFIG = warmTransferConfig();
 
 /**
  * On the mock line, on a VirtualClock: every part is in-process (the mock line, providers, the hold sound
- * and the summary played to the agent's leg). The same transfer over RingCentral (real SIP, WSS and RTP,
- * on the wall clock) is warm-transfer-ringcentral.test.ts: virtual-time calls in the same worker would
- * starve its real-time media.
+ * and the summary played to the agent's leg). The same transfer over RingCentral is at the end of the file.
  */
 describe.concurrent('warm transfer', () => {
   it('mock: the agent hears the summary while the caller hears hold audio, then the two are bridged', async ({ expect, onTestFinished }) => {
@@ -19,7 +20,7 @@ describe.concurrent('warm transfer', () => {
     // The agent's far end, hooked as it is dialled: decode what it hears.
     const agentHeard: string[] = [];
     onFarEnd(tel, (far) => hearWords(far, agentHeard));
-    const { api, said, events } = await startApp({ onTestFinished }, CONFIG, tel, { clock });
+    const { said, events } = await startApp({ onTestFinished }, CONFIG, tel, { clock });
     const caller = tel.placeCall({ from: '+15550777' });
     // Chime frames: loud, with the hold sound's own notes (C5 523 Hz / E5 659 Hz) dominant.
     let chimeFrames = 0;
@@ -36,7 +37,6 @@ describe.concurrent('warm transfer', () => {
     expect(events.some((e) => e.type === 'call.transferred' && e.to === '+15550200')).toBe(true);
     // Hold audio reached the caller while the agent was being told.
     expect(chimeFrames).toBeGreaterThan(5);
-    void api;
   });
 
   for (const outcome of ['no-answer', 'decline'] as const) {
@@ -87,5 +87,44 @@ describe.concurrent('warm transfer summary written by the llm', () => {
     const caller = tel.placeCall({ from: '+15550778' });
     expect(await caller.ended).toBe('transferred');
     expect(agentHeard.join(' ')).toContain('+15550778 billing.');
+  });
+});
+
+/**
+ * Warm transfer over the RingCentral fake: real SIP, WSS and RTP on the wall clock; one fake per test.
+ * After the virtual-time groups (a describe that is not concurrent runs after them, never beside them:
+ * virtual-time calls in the same worker would starve its real-time media). Not concurrent itself: with both calls in flight in one process the bridged caller was seen to go on to
+ * onFail after call.transferred (left for the ringcentral plugin's owners; see the branch report).
+ */
+describe('warm transfer over ringcentral', () => {
+  it('ringcentral: a second call to the agent, the summary on it, and a REST bridge with both parties\' ids', async ({ expect, onTestFinished }) => {
+    const fake = await startFakeRingCentral();
+    onTestFinished(() => fake.close());
+    fake.defaultCallee = { kind: 'human', greeting: { samples: new Int16Array(160), rate: 8000 } };
+    const tel = new RingCentralTelephony(pluginOptions(fake), { logger: silentLogger() });
+    const { said } = await startApp({ onTestFinished }, CONFIG, tel);
+    const call = await fake.placeCall({ from: '+16505550199' });
+    const ended = await call.ended;
+    expect(ended).toBe('transferred');
+    const agent = fake.outboundCalls[0]!;
+    expect(await agent.ended).toBe('transferred');
+    expect(fake.invites.filter((i) => i.authorized).map((i) => i.to)).toEqual(['+15550200']);
+    expect(fake.bridges).toEqual([{ from: { sessionId: call.sessionId, partyId: call.partyId }, to: { sessionId: agent.sessionId, partyId: agent.partyId } }]);
+    expect(fake.countRequests(`/sessions/${call.sessionId}/parties/${call.partyId}/bridge`, 'POST')).toBe(1);
+    // The agent heard the summary (speech energy) before the bridge.
+    expect(agent.callee!.heard.filter((h) => rmsOf(h.frame.samples) > 500).length).toBeGreaterThan(10);
+    expect(said()).toEqual(['Hold on.']);
+  });
+
+  it('ringcentral: a busy agent leaves the caller with the bot', async ({ expect, onTestFinished }) => {
+    const fake = await startFakeRingCentral();
+    onTestFinished(() => fake.close());
+    fake.callees.set('+15550200', { kind: 'busy' });
+    const tel = new RingCentralTelephony(pluginOptions(fake), { logger: silentLogger() });
+    const { said } = await startApp({ onTestFinished }, CONFIG, tel);
+    const call = await fake.placeCall({ from: '+16505550199' });
+    expect(await call.ended).toBe('bot-bye');
+    expect(fake.bridges).toHaveLength(0);
+    expect(said()).toEqual(['Hold on.', 'Sorry.']);
   });
 });
