@@ -46,7 +46,7 @@ export interface Started {
  * when the test ends (`ctx.onTestFinished`, so concurrent tests each close
  * their own).
  */
-export async function startApp(ctx: Pick<TestContext, 'onTestFinished'>, yaml: string, tel: TelephonyPlugin, opts: { clock?: Clock } = {}): Promise<Started> {
+export async function startApp(ctx: Pick<TestContext, 'onTestFinished'>, yaml: string, tel: TelephonyPlugin, opts: { clock?: Clock; /** the calls API's own clock (default `clock`) */ apiClock?: Clock } = {}): Promise<Started> {
   const { config, diagnostics } = await loadConfigText(yaml, '/tmp/outbound-test.yaml', { env: {}, registry: createDefaultRegistry() });
   expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel }, clock: opts.clock });
@@ -58,7 +58,7 @@ export async function startApp(ctx: Pick<TestContext, 'onTestFinished'>, yaml: s
     await app.stop();
   });
   await app.start();
-  api = await startCallsApi(app, { clock: opts.clock });
+  api = await startCallsApi(app, { clock: opts.apiClock ?? opts.clock });
   expect(api, 'settings.api starts the calls API').toBeDefined();
   return { app, api: api!, events, said: () => saidIn(events) };
 }
