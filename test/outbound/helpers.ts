@@ -3,6 +3,7 @@
  * calls API token), one app + calls API started from it and closed when the
  * test ends, and a hook on the mock line's dialled far ends.
  */
+import { spawn } from 'node:child_process';
 import { expect, type TestContext } from 'vitest';
 import { startCallsApi, type CallsApi } from '../../core/api/index.js';
 import { VoicebotApp } from '../../core/app/app.js';
@@ -14,6 +15,7 @@ import type { CallerSide, TelephonyPlugin } from '../../core/plugins/telephony.j
 import type { Clock } from '../../core/time/clock.js';
 import { MockSpeechDecoder } from '../../plugins/mock/mock-speech.js';
 import type { MockTelephony } from '../../plugins/mock/telephony.js';
+import { BIN, ROOT, type CliResult } from '../cli/helpers.js';
 
 /**
  * A voicebot.yaml with every slot on the mock provider and `settings.api`
@@ -107,5 +109,25 @@ export function warmTransferConfig(): string {
         onFail: sorry
       sorry: { hangup: "Sorry." }
 `,
+  });
+}
+
+/**
+ * The real CLI (core/cli/bin.mjs → the built dist/), like test/cli/helpers.ts `cli()` but without
+ * blocking the worker: concurrent tests and runs overlap while each process works.
+ */
+export function cliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, VOICEBOT_LOG: 'silent', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
 }
