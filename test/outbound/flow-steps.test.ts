@@ -81,7 +81,10 @@ describe.concurrent('flow steps for outbound calls (mock line, virtual time)', (
   });
 });
 
-/** Over the RingCentral fake (real SIP, WSS, RTP): the wall clock, after the virtual-time group, never beside it. */
+/**
+ * Over the RingCentral fake (real SIP, WSS, RTP): the wall clock, after the virtual-time group, never beside
+ * it (a file's top-level describes run one after another): virtual-time calls in the same worker starve real-time media.
+ */
 describe('flow steps for outbound calls (ringcentral)', () => {
   it('sendDigits over RingCentral: RFC 4733 events reach the callee, with the w pause', async ({ expect, onTestFinished }) => {
     const fake = await startFakeRingCentral();

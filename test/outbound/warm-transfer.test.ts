@@ -92,11 +92,10 @@ describe.concurrent('warm transfer summary written by the llm', () => {
 
 /**
  * Warm transfer over the RingCentral fake: real SIP, WSS and RTP on the wall clock; one fake per test.
- * After the virtual-time groups (a describe that is not concurrent runs after them, never beside them:
- * virtual-time calls in the same worker would starve its real-time media). Not concurrent itself: with both calls in flight in one process the bridged caller was seen to go on to
- * onFail after call.transferred (left for the ringcentral plugin's owners; see the branch report).
+ * Its tests run side by side, but after the virtual-time groups above, never beside them (a file's
+ * top-level describes run one after another): virtual-time calls in the same worker starve real-time media.
  */
-describe('warm transfer over ringcentral', () => {
+describe.concurrent('warm transfer over ringcentral', () => {
   it('ringcentral: a second call to the agent, the summary on it, and a REST bridge with both parties\' ids', async ({ expect, onTestFinished }) => {
     const fake = await startFakeRingCentral();
     onTestFinished(() => fake.close());
