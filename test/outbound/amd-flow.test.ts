@@ -3,7 +3,7 @@ import type { CallerSide } from '../../core/plugins/telephony.js';
 import { VirtualClock } from '../../core/time/virtual-clock.js';
 import { encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
-import { mockConfig, onFarEnd, startApp } from './helpers.js';
+import { CALL_TEST_TIMEOUT, mockConfig, onFarEnd, startApp } from './helpers.js';
 
 const CONFIG = mockConfig({
   token: 'amd-flow-token-0123456789',
@@ -49,7 +49,7 @@ async function silence(far: CallerSide, clock: VirtualClock, ms: number): Promis
 }
 
 /** Mock line, real frames, on a VirtualClock: every part is in-process. */
-describe('AMD in a flow (mock line, real frames)', () => {
+describe('AMD in a flow (mock line, real frames)', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('a person says hello: on.human runs, and the greeting is not taken as the answer to the first question', async ({ expect, onTestFinished }) => {
     const clock = new VirtualClock();
     const tel = new MockTelephony({ codec: 'pcmu' }, { clock });

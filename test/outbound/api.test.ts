@@ -9,7 +9,7 @@ import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import { realClock, type Clock } from '../../core/time/clock.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { outboundConfig, TOKEN } from './api.test-config.js';
-import { startApp } from './helpers.js';
+import { CALL_TEST_TIMEOUT, startApp } from './helpers.js';
 
 /** A clock whose `now` a test moves (the minute window), timers real. */
 function handClock(): Clock & { advance(ms: number): void } {
@@ -60,7 +60,7 @@ async function reached(ctx: Ctx, api: CallsApi, id: string, state: 'answered' | 
 }
 
 /** Real HTTP to the calls API, calls on the wall clock (the `waiting` flow must still be waiting while the test acts). */
-describe.concurrent('calls API on the app (mock telephony, real HTTP)', () => {
+describe.concurrent('calls API on the app (mock telephony, real HTTP)', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('is off without a token', async ({ expect, onTestFinished }) => {
     const { config } = await loadConfigText(outboundConfig().replace(/ {2}api: .*\n/, '  language: en-US\n'), '/tmp/o.yaml', { env: {}, registry: createDefaultRegistry() });
     expect(config!.settings.api).toBeUndefined();

@@ -7,7 +7,7 @@ import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { RingCentralTelephony } from '../../plugins/ringcentral/index.js';
 import { startFakeRingCentral } from '../fakes/ringcentral/index.js';
 import { pluginOptions } from '../ringcentral/helpers.js';
-import { mockConfig, onFarEnd, startApp } from './helpers.js';
+import { CALL_TEST_TIMEOUT, mockConfig, onFarEnd, startApp } from './helpers.js';
 
 const config = (api?: string) =>
   mockConfig({
@@ -34,7 +34,7 @@ flows:
   });
 
 /** The mock-line cases: every part in-process, so on a VirtualClock. */
-describe.concurrent('flow steps for outbound calls (mock line, virtual time)', () => {
+describe.concurrent('flow steps for outbound calls (mock line, virtual time)', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('digitPlan: runs of digits and 0.5 s per w', ({ expect }) => {
     expect(digitPlan('1w2#')).toEqual(['1', 500, '2#']);
     expect(digitPlan('ww123www*')).toEqual([1000, '123', 1500, '*']);
@@ -85,7 +85,7 @@ describe.concurrent('flow steps for outbound calls (mock line, virtual time)', (
  * Over the RingCentral fake (real SIP, WSS, RTP): the wall clock, after the virtual-time group, never beside
  * it (a file's top-level describes run one after another): virtual-time calls in the same worker starve real-time media.
  */
-describe('flow steps for outbound calls (ringcentral)', () => {
+describe('flow steps for outbound calls (ringcentral)', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('sendDigits over RingCentral: RFC 4733 events reach the callee, with the w pause', async ({ expect, onTestFinished }) => {
     const fake = await startFakeRingCentral();
     onTestFinished(() => fake.close());

@@ -123,7 +123,7 @@ export function cliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 110_000);
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
@@ -131,3 +131,10 @@ export function cliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
     });
   });
 }
+
+/**
+ * The timeout of the outbound tests that run calls (real time, processes, or CPU-heavy virtual time):
+ * generous, because 6 files share 2 cores under `npm test` and the time a call takes there is no
+ * measure of anything the test proves.
+ */
+export const CALL_TEST_TIMEOUT = 120_000;

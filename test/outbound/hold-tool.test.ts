@@ -6,6 +6,7 @@ import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import { MockSpeechDecoder, encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { dominantHz, rmsOf } from '../ringcentral/helpers.js';
+import { CALL_TEST_TIMEOUT } from './helpers.js';
 import { startSlowServer } from './slow-server.js';
 
 const config = (url: string, hold: string) => `version: 1
@@ -90,7 +91,7 @@ async function run(ctx: Pick<TestContext, 'onTestFinished' | 'expect'>, delayMs:
   return { classes, words };
 }
 
-describe.concurrent('hold audio while a tool of an llm step is slow (settings.hold)', () => {
+describe.concurrent('hold audio while a tool of an llm step is slow (settings.hold)', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('plays after the threshold inside the turn and stops before the bot speaks again', async ({ expect, onTestFinished }) => {
     const { classes, words } = await run({ onTestFinished, expect }, 2000, '  hold: { after: 300ms }');
     const heard = words.join(' ');
@@ -104,11 +105,11 @@ describe.concurrent('hold audio while a tool of an llm step is slow (settings.ho
     const answer = classes.indexOf('sound', lastChime);
     expect(answer).toBeGreaterThan(lastChime);
     expect(classes.slice(answer).includes('chime')).toBe(false);
-  }, 20_000);
+  });
 
   it('is silent without settings.hold (the same slow tool, dead air)', async ({ expect, onTestFinished }) => {
     const { classes, words } = await run({ onTestFinished, expect }, 1500, '');
     expect(words.join(' ')).toContain('Here it is.');
     expect(classes.includes('chime')).toBe(false);
-  }, 20_000);
+  });
 });

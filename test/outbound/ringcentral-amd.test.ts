@@ -5,7 +5,7 @@ import { RingCentralTelephony } from '../../plugins/ringcentral/index.js';
 import { syntheticSpeech } from '../fakes/ringcentral/callee.js';
 import { startFakeRingCentral } from '../fakes/ringcentral/index.js';
 import { pluginOptions, rmsOf } from '../ringcentral/helpers.js';
-import { mockConfig, startApp } from './helpers.js';
+import { CALL_TEST_TIMEOUT, mockConfig, startApp } from './helpers.js';
 
 const TOKEN = 'rc-amd-token-0123456789abcdef';
 const CONFIG = mockConfig({
@@ -35,7 +35,7 @@ async function post(url: string, body: unknown): Promise<{ status: number; view:
   return { status: r.status, view: (await r.json()) as OutboundCallView };
 }
 
-describe.concurrent('outbound calls with answering-machine detection over the RingCentral fake (SIP + RTP)', () => {
+describe.concurrent('outbound calls with answering-machine detection over the RingCentral fake (SIP + RTP)', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('a person answers: on.human runs right after the short greeting', async ({ expect, onTestFinished }) => {
     const { fake, api, said } = await start(onTestFinished);
     fake.defaultCallee = { kind: 'human' };

@@ -1,6 +1,7 @@
 import { describe, it, type TestContext } from 'vitest';
 import type { AudioFrame } from '../../core/audio/frame.js';
 import type { HangupReason } from '../../core/plugins/telephony.js';
+import { CALL_TEST_TIMEOUT } from './helpers.js';
 import { playFromBot, rmsOf, startRig as startRigOnce, tone, until, type Rig } from '../ringcentral/helpers.js';
 
 /** One fake platform + plugin per test, closed when it ends (so the tests run side by side). */
@@ -10,7 +11,7 @@ async function startRig(ctx: Pick<TestContext, 'onTestFinished'>, opts?: Paramet
   return rig;
 }
 
-describe.concurrent('ringcentral outbound calls against the fake platform', () => {
+describe.concurrent('ringcentral outbound calls against the fake platform', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('places one INVITE with the caller id, gets the REST ids from the answer, carries audio and call control', async ({ expect, onTestFinished }) => {
     const rig = await startRig({ onTestFinished }, { plugin: { callerId: '+16505550100' } });
     const { fake, plugin } = rig;
@@ -77,7 +78,7 @@ describe.concurrent('ringcentral outbound calls against the fake platform', () =
     fake.callees.set('+14155550203', { kind: 'no-answer' });
     await expect(plugin.dial({ to: '+14155550201' })).rejects.toMatchObject({ code: 'VB_ERR_OUTBOUND_BUSY' });
     await expect(plugin.dial({ to: '+14155550202' })).rejects.toMatchObject({ code: 'VB_ERR_OUTBOUND_DECLINED' });
-    await expect(plugin.dial({ to: '+14155550203', ringTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'VB_ERR_OUTBOUND_NO_ANSWER' });
+    await expect(plugin.dial({ to: '+14155550203', ringTimeoutMs: 3000 })).rejects.toMatchObject({ code: 'VB_ERR_OUTBOUND_NO_ANSWER' });
     expect(fake.sipLog.some((m) => m.dir === 'in' && m.start.startsWith('CANCEL '))).toBe(true);
     expect(fake.sipLog.some((m) => m.dir === 'out' && m.start === 'SIP/2.0 487 Request Terminated')).toBe(true);
 

@@ -5,7 +5,7 @@ import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { RingCentralTelephony } from '../../plugins/ringcentral/index.js';
 import { startFakeRingCentral } from '../fakes/ringcentral/index.js';
 import { dominantHz, pluginOptions, rmsOf } from '../ringcentral/helpers.js';
-import { hearWords, onFarEnd, startApp, warmTransferConfig } from './helpers.js';
+import { CALL_TEST_TIMEOUT, hearWords, onFarEnd, startApp, warmTransferConfig } from './helpers.js';
 
 const CONFIG = warmTransferConfig();
 
@@ -13,7 +13,7 @@ const CONFIG = warmTransferConfig();
  * On the mock line, on a VirtualClock: every part is in-process (the mock line, providers, the hold sound
  * and the summary played to the agent's leg). The same transfer over RingCentral is at the end of the file.
  */
-describe.concurrent('warm transfer', () => {
+describe.concurrent('warm transfer', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('mock: the agent hears the summary while the caller hears hold audio, then the two are bridged', async ({ expect, onTestFinished }) => {
     const clock = new VirtualClock();
     const tel = new MockTelephony({ codec: 'pcmu' }, { clock });
@@ -95,7 +95,7 @@ describe.concurrent('warm transfer summary written by the llm', () => {
  * Its tests run side by side, but after the virtual-time groups above, never beside them (a file's
  * top-level describes run one after another): virtual-time calls in the same worker starve real-time media.
  */
-describe.concurrent('warm transfer over ringcentral', () => {
+describe.concurrent('warm transfer over ringcentral', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('ringcentral: a second call to the agent, the summary on it, and a REST bridge with both parties\' ids', async ({ expect, onTestFinished }) => {
     const fake = await startFakeRingCentral();
     onTestFinished(() => fake.close());
