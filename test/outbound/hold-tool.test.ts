@@ -41,7 +41,7 @@ flows:
  * A caller says "balance" after the greeting; the model says "Hm." and
  * calls a tool whose http server answers after `delayMs` (the hold starts
  * only once "Hm." has played, ≈0.5 s of mock speech, then the 300 ms
- * threshold: 2 s leaves ≈1.2 s of chime). Short prompts: mock speech is
+ * threshold: 3 s leaves ≈2 s of chime, and room for a loaded host). Short prompts: mock speech is
  * 120 ms a character, all played in real time. Frames the caller hears are
  * classed: the hold chime (C5/E5 dominant), other sound, silence. Wall
  * clock: the tool is a real socket, and the flow holds a virtual clock
@@ -93,7 +93,7 @@ async function run(ctx: Pick<TestContext, 'onTestFinished' | 'expect'>, delayMs:
 
 describe.concurrent('hold audio while a tool of an llm step is slow (settings.hold)', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('plays after the threshold inside the turn and stops before the bot speaks again', async ({ expect, onTestFinished }) => {
-    const { classes, words } = await run({ onTestFinished, expect }, 2000, '  hold: { after: 300ms }');
+    const { classes, words } = await run({ onTestFinished, expect }, 3000, '  hold: { after: 300ms }');
     const heard = words.join(' ');
     expect(heard).toContain('Hm.');
     expect(heard).toContain('Here it is.');
