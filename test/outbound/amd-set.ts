@@ -74,12 +74,9 @@ export async function buildAmdSet(): Promise<AmdCase[]> {
     { voice: 'rms', rate: 8000 },
   ];
   const all = [...HUMAN_GREETINGS.map((t) => ({ t, truth: 'human' as const })), ...MACHINE_GREETINGS.map((t) => ({ t, truth: 'machine' as const }))];
-  // Every greeting × voice at once (the engine's workers share them out), then the set in a fixed order.
-  const voiced = await Promise.all(all.flatMap(({ t }) => variants.map((v) => flite.synthesize({ voice: v.voice, text: t, speed: 1 }))));
-  let k = 0;
   for (const { t, truth } of all) {
     for (const v of variants) {
-      const r = voiced[k++]!;
+      const r = await flite.synthesize({ voice: v.voice, text: t, speed: 1 });
       const speech = trim(r.sampleRate === v.rate ? r.samples : resample(r.samples, r.sampleRate, v.rate), v.rate);
       for (const beep of truth === 'machine' ? [true, false] : [false]) {
         for (const noise of [0, NOISE_RMS]) {
