@@ -1,6 +1,7 @@
 import type { Step, VoicebotConfig } from '../config/types.js';
 import type { CallSession, ListenOptions, ListenResult } from '../engine/session-api.js';
 import type { Logger } from '../logging.js';
+import type { Clock } from '../time/clock.js';
 import type { ChatMessage } from '../plugins/llm.js';
 import type { TemplateScope, Templates } from './templates.js';
 import type { ToolRunner } from './tools.js';
@@ -22,6 +23,8 @@ export interface RunContext {
   previous?: string;
   /** Set once the flow itself hung up or transferred: the call's end is not the caller's. */
   endedByFlow: boolean;
+  /** The call's time source (the app's clock; realClock when none is given): steps that wait use it. */
+  clock?: Clock;
 }
 
 /**

@@ -124,6 +124,7 @@ export async function runFlow(session: CallSession, ctx: FlowRunContext): Promis
     history: ctx.resume ? [...ctx.resume.history] : [],
     counters: new Map(),
     endedByFlow: false,
+    clock: ctx.clock ?? realClock,
   };
 
   let current: string | undefined = ctx.resume

@@ -202,6 +202,8 @@ class WeriftSession implements WebRtcSession {
 }
 
 let callSeq = 0;
+/** Each plugin's SDK keeps its tokens under its own prefix: the SDK's default store is one per process. */
+let sdkSeq = 0;
 
 export class RingCentralTelephony extends TelephonyPlugin {
   readonly capabilities: TelephonyCapabilities = { transfer: true, sendDtmf: true, receiveDtmf: true, placeCalls: false, outbound: true, bridge: true };
@@ -235,7 +237,7 @@ export class RingCentralTelephony extends TelephonyPlugin {
 
   protected override async _start(): Promise<void> {
     const o = this.opts;
-    this.sdk = new SDK({ server: o.server, clientId: o.clientId, clientSecret: o.clientSecret });
+    this.sdk = new SDK({ server: o.server, clientId: o.clientId, clientSecret: o.clientSecret, cachePrefix: `voicebot-rc-${process.pid}-${++sdkSeq}-` });
     const platform = this.sdk.platform();
     try {
       await platform.login({ jwt: o.jwt });

@@ -85,7 +85,7 @@ describe('answering-machine detection on a synthesized set (Flite greetings, bee
   let set: AmdCase[] = [];
   beforeAll(async () => {
     set = await buildAmdSet();
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     await sharedFliteEngine().release();
   });

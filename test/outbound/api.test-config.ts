@@ -1,4 +1,4 @@
-/** The config the outbound API and CLI tests share. */
+/** The config the outbound API and CLI tests share (short prompts: mock speech is 120 ms a character, played in real time). */
 export const TOKEN = 'test-token-0123456789abcdef';
 
 export function outboundConfig(extra = ''): string {
@@ -21,8 +21,8 @@ flows:
       hi: { hangup: "This is the inbound line." }
   reminder:
     steps:
-      hello: { say: "Hi {{vars.name}}, this is an {{call.direction}} call from {{call.from}}." }
-      bye: { hangup: "Goodbye." }
+      hello: { say: "Hi {{vars.name}}, {{call.direction}} from {{call.from}}." }
+      bye: { hangup: "Bye." }
   waiting:
     steps:
       ask: { listen: { input: [dtmf], timeout: 20s }, else: bye }

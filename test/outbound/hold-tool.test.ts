@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it, type TestContext } from 'vitest';
 import { VoicebotApp } from '../../core/app/app.js';
 import { loadConfigText } from '../../core/config/load.js';
 import { silentLogger } from '../../core/logging.js';
@@ -6,14 +6,8 @@ import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import { MockSpeechDecoder, encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { dominantHz, rmsOf } from '../ringcentral/helpers.js';
-import { useSlowServer } from './slow-server.js';
-
-let app: VoicebotApp | undefined;
-afterEach(async () => {
-  await app?.stop();
-  app = undefined;
-});
-const slowServer = useSlowServer();
+import { CALL_TEST_TIMEOUT } from './helpers.js';
+import { startSlowServer } from './slow-server.js';
 
 const config = (url: string, hold: string) => `version: 1
 plugins:
@@ -23,8 +17,8 @@ plugins:
   llm:
     provider: mock
     script:
-      - { when: "balance", reply: "One moment.", toolCall: { name: balance } }
-      - { afterTool: true, reply: "Here is your balance." }
+      - { when: "balance", reply: "Hm.", toolCall: { name: balance } }
+      - { afterTool: true, reply: "Here it is." }
 settings:
   timeouts: { endOfSpeech: 400ms }
 ${hold}
@@ -44,17 +38,22 @@ flows:
 `;
 
 /**
- * A caller says "my balance" after the greeting; the model says "One
- * moment." and calls a tool whose http server answers after 3 s (the hold
- * starts only once "One moment." has played, ≈1.4 s of mock speech, so a
- * shorter tool leaves only a few frames of chime). Frames
- * the caller hears are classed: the hold chime (C5/E5 dominant), other sound, silence.
+ * A caller says "balance" after the greeting; the model says "Hm." and
+ * calls a tool whose http server answers after `delayMs` (the hold starts
+ * only once "Hm." has played, ≈0.5 s of mock speech, then the 300 ms
+ * threshold: 3 s leaves ≈2 s of chime, and room for a loaded host). Short prompts: mock speech is
+ * 120 ms a character, all played in real time. Frames the caller hears are
+ * classed: the hold chime (C5/E5 dominant), other sound, silence. Wall
+ * clock: the tool is a real socket, and the flow holds a virtual clock
+ * while a loopback request is out, so hold audio needs real time.
  */
-async function run(url: string, hold: string) {
+async function run(ctx: Pick<TestContext, 'onTestFinished' | 'expect'>, delayMs: number, hold: string) {
+  const url = await startSlowServer(ctx, delayMs);
   const { config: c, diagnostics } = await loadConfigText(config(url, hold), '/tmp/hold-tool.yaml', { env: {}, registry: createDefaultRegistry() });
-  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  ctx.expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const tel = new MockTelephony({ codec: 'pcmu' });
-  app = await VoicebotApp.create({ config: c!, logger: silentLogger(), overrides: { telephony: tel } });
+  const app = await VoicebotApp.create({ config: c!, logger: silentLogger(), overrides: { telephony: tel } });
+  ctx.onTestFinished(() => app.stop());
   await app.start();
   const caller = tel.placeCall();
   const rate = caller.sampleRate;
@@ -67,7 +66,7 @@ async function run(url: string, hold: string) {
     words.push(...decoder.take());
     if (!spoke && words.join(' ').includes('Hello.')) {
       spoke = true;
-      speak('my balance please');
+      speak('balance');
     }
     if (rmsOf(f.samples) < 300) return classes.push('quiet');
     const hz = dominantHz(f.samples, f.sampleRate, 400, 800, 5);
@@ -92,13 +91,12 @@ async function run(url: string, hold: string) {
   return { classes, words };
 }
 
-describe('hold audio while a tool of an llm step is slow (settings.hold)', () => {
-  it('plays after the threshold inside the turn and stops before the bot speaks again', async () => {
-    const url = await slowServer(3000);
-    const { classes, words } = await run(url, '  hold: { after: 300ms }');
+describe.concurrent('hold audio while a tool of an llm step is slow (settings.hold)', { timeout: CALL_TEST_TIMEOUT }, () => {
+  it('plays after the threshold inside the turn and stops before the bot speaks again', async ({ expect, onTestFinished }) => {
+    const { classes, words } = await run({ onTestFinished, expect }, 3000, '  hold: { after: 300ms }');
     const heard = words.join(' ');
-    expect(heard).toContain('One moment.');
-    expect(heard).toContain('Here is your balance.');
+    expect(heard).toContain('Hm.');
+    expect(heard).toContain('Here it is.');
     const firstChime = classes.indexOf('chime');
     const lastChime = classes.lastIndexOf('chime');
     expect(firstChime).toBeGreaterThan(0);
@@ -107,12 +105,11 @@ describe('hold audio while a tool of an llm step is slow (settings.hold)', () =>
     const answer = classes.indexOf('sound', lastChime);
     expect(answer).toBeGreaterThan(lastChime);
     expect(classes.slice(answer).includes('chime')).toBe(false);
-  }, 20_000);
+  });
 
-  it('is silent without settings.hold (the same slow tool, dead air)', async () => {
-    const url = await slowServer(1500);
-    const { classes, words } = await run(url, '');
-    expect(words.join(' ')).toContain('Here is your balance.');
+  it('is silent without settings.hold (the same slow tool, dead air)', async ({ expect, onTestFinished }) => {
+    const { classes, words } = await run({ onTestFinished, expect }, 1500, '');
+    expect(words.join(' ')).toContain('Here it is.');
     expect(classes.includes('chime')).toBe(false);
-  }, 20_000);
+  });
 });

@@ -1,17 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it, type TestContext } from 'vitest';
 import type { AudioFrame } from '../../core/audio/frame.js';
 import type { HangupReason } from '../../core/plugins/telephony.js';
-import { playFromBot, rmsOf, startRig, tone, until, type Rig } from '../ringcentral/helpers.js';
+import { CALL_TEST_TIMEOUT } from './helpers.js';
+import { playFromBot, rmsOf, startRig as startRigOnce, tone, until, type Rig } from '../ringcentral/helpers.js';
 
-let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
+/** One fake platform + plugin per test, closed when it ends (so the tests run side by side). */
+async function startRig(ctx: Pick<TestContext, 'onTestFinished'>, opts?: Parameters<typeof startRigOnce>[0]): Promise<Rig> {
+  const rig = await startRigOnce(opts);
+  ctx.onTestFinished(() => rig.close());
+  return rig;
+}
 
-describe('ringcentral outbound calls against the fake platform', () => {
-  it('places one INVITE with the caller id, gets the REST ids from the answer, carries audio and call control', async () => {
-    rig = await startRig({ plugin: { callerId: '+16505550100' } });
+describe.concurrent('ringcentral outbound calls against the fake platform', { timeout: CALL_TEST_TIMEOUT }, () => {
+  it('places one INVITE with the caller id, gets the REST ids from the answer, carries audio and call control', async ({ expect, onTestFinished }) => {
+    const rig = await startRig({ onTestFinished }, { plugin: { callerId: '+16505550100' } });
     const { fake, plugin } = rig;
     const ringing: string[] = [];
     const leg = await plugin.dial({ to: '+1 (415) 555-0101', callerId: '+16505550177', onRinging: (i) => ringing.push(i.id) });
@@ -48,8 +50,8 @@ describe('ringcentral outbound calls against the fake platform', () => {
     expect(JSON.parse(t!.body)).toEqual({ phoneNumber: '+14155550999' });
   });
 
-  it('uses the configured caller id, and the bot hangs up with a BYE', async () => {
-    rig = await startRig({ plugin: { callerId: '+16505550100' } });
+  it('uses the configured caller id, and the bot hangs up with a BYE', async ({ expect, onTestFinished }) => {
+    const rig = await startRig({ onTestFinished }, { plugin: { callerId: '+16505550100' } });
     const leg = await rig.plugin.dial({ to: '+14155550102' });
     expect(rig.fake.invites.every((i) => i.callerId === '+16505550100')).toBe(true);
     const callee = rig.fake.outboundCalls[0]!;
@@ -57,8 +59,8 @@ describe('ringcentral outbound calls against the fake platform', () => {
     expect(await callee.ended).toBe('bot-bye');
   });
 
-  it('reports the callee hanging up as the far end ending the call', async () => {
-    rig = await startRig();
+  it('reports the callee hanging up as the far end ending the call', async ({ expect, onTestFinished }) => {
+    const rig = await startRig({ onTestFinished });
     const leg = await rig.plugin.dial({ to: '+14155550103' });
     const ended = new Promise<HangupReason>((r) => leg.onEnded(r));
     const callee = rig.fake.outboundCalls[0]!;
@@ -68,15 +70,15 @@ describe('ringcentral outbound calls against the fake platform', () => {
     await expect(leg.sendDtmf('1')).rejects.toMatchObject({ code: 'VB_ERR_CALL_STATE' });
   });
 
-  it('maps busy, decline, no answer and cancel to coded errors', async () => {
-    rig = await startRig();
+  it('maps busy, decline, no answer and cancel to coded errors', async ({ expect, onTestFinished }) => {
+    const rig = await startRig({ onTestFinished });
     const { fake, plugin } = rig;
     fake.callees.set('+14155550201', { kind: 'busy' });
     fake.callees.set('+14155550202', { kind: 'decline' });
     fake.callees.set('+14155550203', { kind: 'no-answer' });
     await expect(plugin.dial({ to: '+14155550201' })).rejects.toMatchObject({ code: 'VB_ERR_OUTBOUND_BUSY' });
     await expect(plugin.dial({ to: '+14155550202' })).rejects.toMatchObject({ code: 'VB_ERR_OUTBOUND_DECLINED' });
-    await expect(plugin.dial({ to: '+14155550203', ringTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'VB_ERR_OUTBOUND_NO_ANSWER' });
+    await expect(plugin.dial({ to: '+14155550203', ringTimeoutMs: 3000 })).rejects.toMatchObject({ code: 'VB_ERR_OUTBOUND_NO_ANSWER' });
     expect(fake.sipLog.some((m) => m.dir === 'in' && m.start.startsWith('CANCEL '))).toBe(true);
     expect(fake.sipLog.some((m) => m.dir === 'out' && m.start === 'SIP/2.0 487 Request Terminated')).toBe(true);
 
@@ -86,8 +88,8 @@ describe('ringcentral outbound calls against the fake platform', () => {
     expect(fake.outboundCalls).toHaveLength(0);
   });
 
-  it('refuses a number that is not one without sending an INVITE', async () => {
-    rig = await startRig();
+  it('refuses a number that is not one without sending an INVITE', async ({ expect, onTestFinished }) => {
+    const rig = await startRig({ onTestFinished });
     await expect(rig.plugin.dial({ to: 'sip:evil@example.com' })).rejects.toMatchObject({ code: 'VB_ERR_OUTBOUND_NUMBER' });
     await expect(rig.plugin.dial({ to: '+14155550101', callerId: 'bot' })).rejects.toMatchObject({ code: 'VB_ERR_OUTBOUND_NUMBER' });
     expect(rig.fake.invites).toHaveLength(0);

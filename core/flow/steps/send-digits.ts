@@ -22,7 +22,7 @@ export const runSendDigits: StepExecutor<SendDigitsStep> = async (step, rc, sign
   if (!send) throw new VoicebotError('VB_ERR_PLUGIN_UNSUPPORTED', { provider: 'flow', slot: 'telephony', feature: 'sendDigits on this call (only calls the bot placed carry a DTMF sender)' });
   for (const item of digitPlan(step.digits)) {
     throwIfAborted(signal);
-    if (typeof item === 'number') await realClock.sleep(item, signal);
+    if (typeof item === 'number') await (rc.clock ?? realClock).sleep(item, signal);
     else await send(item);
   }
   throwIfAborted(signal);
