@@ -69,6 +69,7 @@ describe('OpenTelemetry traces', () => {
       // The call span ends with the call (SimpleSpanProcessor exports it at once).
       const spans = exporter.getFinishedSpans();
       const call = spans.find((s) => s.name === 'voicebot.call')!;
+      expect(call).toBeDefined();
       expect(call.attributes['voicebot.flow']).toBe('main');
       expect(call.attributes['voicebot.reason']).toBe('bot-hangup');
       expect(call.events.map((e) => e.attributes?.['voicebot.step'])).toEqual(['main.greet', 'main.chat', 'main.bye']);
