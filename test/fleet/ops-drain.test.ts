@@ -64,7 +64,7 @@ describe.concurrent('ops HTTP endpoints and drain (voicebot run, role all)', () 
     await c1.heard('Hi.');
     const during = (await get(`${ops}/metrics`)).text;
     expect(sample(during, 'voicebot_active_calls')).toBe(1);
-    c1.say("sky");
+    c1.say('sky');
     await c1.ended();
     const m = (await get(`${ops}/metrics`)).text;
     expect(sample(m, 'voicebot_active_calls')).toBe(0);
@@ -83,7 +83,7 @@ describe.concurrent('ops HTTP endpoints and drain (voicebot run, role all)', () 
     proc.child.kill('SIGTERM');
     await expectReadyzDraining(expect, proc, ops);
     expect(sample((await get(`${ops}/metrics`)).text, 'voicebot_draining')).toBe(1);
-    c2.say("tea");
+    c2.say('tea');
     expect((await c2.ended()).reason).toBe('bot-hangup');
     expect(await proc.exited).toBe(0);
     expect(proc.output().stderr).toMatch(/drain done: every call finished/);
