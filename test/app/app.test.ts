@@ -72,7 +72,7 @@ function event(app: VoicebotApp, events: CallEvent[], pred: (e: CallEvent) => bo
   });
 }
 
-describe('VoicebotApp (mock line, real engine, real audio frames)', () => {
+describe('VoicebotApp (mock line, real engine, real audio frames)', { timeout: 120_000 }, () => {
   it('routes, answers once, runs the flow with speech, and tears the call down', async () => {
     const { app, tel, events } = await makeApp();
     const side = tel.placeCall({ to: '+15550123' });

@@ -46,7 +46,7 @@ flows:
       wait: { listen: { input: [dtmf] }, else: wait }
 `;
 
-describe('app.stop(): a deadline, then the remaining calls are ended', () => {
+describe('app.stop(): a deadline, then the remaining calls are ended', { timeout: 120_000 }, () => {
   it('ends a call that would wait an hour, after settings.timeouts.shutdown', async () => {
     const { config, diagnostics } = await loadConfigText(CONFIG('300ms'), '/tmp/stop.yaml', { env: {}, registry: createDefaultRegistry() });
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
@@ -83,7 +83,7 @@ describe('app.stop(): a deadline, then the remaining calls are ended', () => {
   });
 });
 
-describe('hangup and maxCall free a call stuck in a tool that never answers', () => {
+describe('hangup and maxCall free a call stuck in a tool that never answers', { timeout: 120_000 }, () => {
   it.each(['max-duration', 'caller-hangup'] as const)('%s: the flow unwinds and the app forgets the call, even with a 1 h tool timeout', async (how) => {
     const g = globalThis as { __vbStuckCalled?: () => void };
     const called = new Promise<void>((r) => (g.__vbStuckCalled = r));

@@ -78,7 +78,7 @@ describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no work
   let redis: { url: string; stop: () => Promise<void> };
   beforeAll(async () => {
     redis = await startRedis();
-  }, 20_000);
+  }, 120_000);
   afterAll(async () => {
     await redis?.stop();
   });
@@ -95,7 +95,7 @@ describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no work
     expect(sample(m, 'voicebot_dispatch_failures_total')).toBe(1);
     // The reason is logged (at error level; the tests run with VOICEBOT_LOG=error).
     expect(proc.output().stderr).toMatch(/VB_ERR_FLEET_NO_WORKER.*no ready worker with free capacity/);
-  }, 40_000);
+  }, 300_000);
 
   it('the only registered worker is unreachable: the answered caller hears the WAV instead of a bare hangup', async ({ expect }) => {
     const prefix = 'ghost';
@@ -120,6 +120,6 @@ describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no work
     } finally {
       await reg.stop();
     }
-  }, 40_000);
+  }, 300_000);
 });
 

@@ -87,7 +87,7 @@ describe.concurrent('ops HTTP endpoints and drain (voicebot run, role all)', () 
     expect((await c2.ended()).reason).toBe('bot-hangup');
     expect(await proc.exited).toBe(0);
     expect(proc.output().stderr).toMatch(/drain done: every call finished/);
-  }, 90_000);
+  }, 300_000);
 
   it('after drainTimeout the caller hears the drain line and the call ends; exit 0', async ({ expect }) => {
     const { proc, ops } = await start('timeout', '1s');
@@ -95,11 +95,11 @@ describe.concurrent('ops HTTP endpoints and drain (voicebot run, role all)', () 
     await c.heard('Hi.');
     proc.child.kill('SIGTERM');
     await expectReadyzDraining(expect, proc, ops);
-    await c.heard('Closing now.', 20_000);
+    await c.heard('Closing now.');
     expect((await c.ended()).reason).toBe('shutdown');
     expect(await proc.exited).toBe(0);
     expect(proc.output().stderr).toMatch(/drain timed out/);
-  }, 60_000);
+  }, 300_000);
 
   it('a second SIGTERM ends the drain at once', async ({ expect }) => {
     const { proc } = await start('twice', '10m');
@@ -108,12 +108,13 @@ describe.concurrent('ops HTTP endpoints and drain (voicebot run, role all)', () 
     proc.child.kill('SIGTERM');
     await drainStarted(proc);
     expect(proc.output().stderr).toMatch(/draining: 1 live call/);
-    const t0 = Date.now();
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(15_000); // hang guard, not a performance target
+    // Cut short, not waited out: the call (silent, with 10 minutes of drain left) was ended by the stop, not by itself.
     expect(proc.output().stderr).toMatch(/drain cut short/);
-  }, 60_000);
+    expect(proc.output().stderr).not.toMatch(/drain (done|timed out)/);
+    expect((await c.ended()).reason).toBe('shutdown');
+  }, 300_000);
 });
 
 /** The process prints its drain line right after it marked itself draining. */

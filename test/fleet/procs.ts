@@ -15,8 +15,15 @@ export const MAIN = join(ROOT, 'dist/entry/cli.js');
 export const LINE = fileURLToPath(new URL('../websocket/fixtures/stdin-line.mjs', import.meta.url));
 export const TOKEN = 'fleet-test-token-0123456789';
 
+/**
+ * Hang guard for every wait on a process: generous, since a process started
+ * on a saturated machine (many test files at once on 2 cores) can take tens
+ * of seconds to print its first line.
+ */
+export const GUARD_MS = 120_000;
+
 /** Polls `f` until it returns a value; the timeout is only a hang guard. */
-export async function until<T>(f: () => T | undefined | false, what: string, ms = 20_000, everyMs = 20): Promise<T> {
+export async function until<T>(f: () => T | undefined | false, what: string, ms = GUARD_MS, everyMs = 20): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = f();
@@ -88,7 +95,7 @@ export function runVoicebot(name: string, args: string[], env: Record<string, st
       changed.add(f);
       return () => void changed.delete(f);
     },
-    next: (pred, what, ms = 30_000) => {
+    next: (pred, what, ms = GUARD_MS) => {
       const seen = events.find(pred);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
@@ -122,7 +129,7 @@ export function runVoicebot(name: string, args: string[], env: Record<string, st
  * Resolves once `check` holds, evaluated now and after every new event of
  * `procs` (no polling); the timeout is only a hang guard.
  */
-export function when<T>(procs: Proc[], check: () => T | undefined | false, what: string, ms = 30_000): Promise<T> {
+export function when<T>(procs: Proc[], check: () => T | undefined | false, what: string, ms = GUARD_MS): Promise<T> {
   const v = check();
   if (v !== undefined && v !== false) return Promise.resolve(v as T);
   return new Promise((resolve, reject) => {
@@ -202,7 +209,7 @@ export async function startRedis(): Promise<{ url: string; stop: () => Promise<v
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  await until(() => /Ready to accept connections/i.test(out) || child.exitCode !== null, 'redis-server ready', 10_000);
+  await until(() => /Ready to accept connections/i.test(out) || child.exitCode !== null, 'redis-server ready');
   if (child.exitCode !== null) throw new Error(`redis-server exited: ${out}`);
   return { url: `redis://127.0.0.1:${port}`, stop: async () => void (await stopProc({ child, exited })) };
 }

@@ -25,7 +25,7 @@ afterAll(async () => {
   trace.disable();
 });
 
-describe('OpenTelemetry traces', () => {
+describe('OpenTelemetry traces', { timeout: 120_000 }, () => {
   it('a span per call and a child span per turn', async () => {
     const yaml = [
       'version: 1',
@@ -83,5 +83,5 @@ describe('OpenTelemetry traces', () => {
       await node.close();
       clock.dispose();
     }
-  }, 60_000);
+  });
 });

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LINE, MAIN, ROOT, TOKEN, placeCall, runVoicebot, stopProc, when, type Proc } from '../fleet/procs.js';
+import { GUARD_MS, LINE, MAIN, ROOT, TOKEN, placeCall, runVoicebot, stopProc, when, type Proc } from '../fleet/procs.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'voicebot-roles-'));
 const procs: Proc[] = [];
@@ -119,7 +119,7 @@ describe('voicebot run --role edge / --role worker (two processes, WebSocket aud
     port = Number(new URL(worker.url).port);
     expect(port).toBeGreaterThan(0);
     edge = await startEdgeProc('edge', worker.url);
-  }, 60_000);
+  }, 300_000);
 
   it.concurrent('completes a call: the caller hears the worker flow and is understood', async ({ expect }) => {
     const c = await call(edge);
@@ -131,7 +131,7 @@ describe('voicebot run --role edge / --role worker (two processes, WebSocket aud
     const ev = await edge.next((e) => e.type === 'stream.ended' && e.reason === 'bot-hangup', 'stream.ended');
     expect(ev.code).toBeUndefined();
     expect(edge.events.find((e) => e.type === 'stream.started' && e.callId === ev.callId)).toMatchObject({ flow: 'main', url: worker.url });
-  }, 60_000);
+  }, 300_000);
 
   it.concurrent('an edge with the wrong token is refused (401) and ends its call with VB_ERR_WS_AUTH', async ({ expect }) => {
     const bad = await startEdgeProc('edge-bad-token', worker.url, { VOICEBOT_STREAM_TOKEN: 'this-is-not-the-token' });
@@ -141,7 +141,7 @@ describe('voicebot run --role edge / --role worker (two processes, WebSocket aud
     expect(ev).toMatchObject({ reason: 'error', code: 'VB_ERR_WS_AUTH' });
     expect(ev.message).toContain('401');
     expect(await stopProc(bad)).toBe(0);
-  }, 60_000);
+  }, 300_000);
 
   it('worker killed mid-call: the edge ends that call with VB_ERR_WS_STREAM_LOST and takes the next call once a worker is back', async () => {
     const c = await call(edge);
@@ -160,16 +160,16 @@ describe('voicebot run --role edge / --role worker (two processes, WebSocket aud
     edge.send({ cmd: 'dtmf', tag: next.tag, digits: '1' });
     await next.heard('One.');
     expect((await next.ended()).reason).toBe('bot-hangup');
-  }, 90_000);
+  }, 300_000);
 
   it('both stop cleanly on SIGTERM', async () => {
     expect(await stopProc(edge)).toBe(0);
     expect(await stopProc(worker.proc)).toBe(0);
     expect(edge.output().stderr).toContain('stopping');
-  }, 30_000);
+  }, 300_000);
 });
 
-describe.concurrent('voicebot run --role: refusals', () => {
+describe.concurrent('voicebot run --role: refusals', { timeout: 300_000 }, () => {
   /** One `voicebot run` that must exit by itself: its status and stderr (spawned, so the tests run at once). */
   const runToExit = (args: string[]): Promise<{ status: number | null; stderr: string }> =>
     new Promise((resolve, reject) => {
@@ -180,7 +180,7 @@ describe.concurrent('voicebot run --role: refusals', () => {
       });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const guard = setTimeout(() => child.kill('SIGKILL'), 60_000); // hang guard only
+      const guard = setTimeout(() => child.kill('SIGKILL'), GUARD_MS); // hang guard only
       child.on('error', reject);
       child.on('close', (status) => {
         clearTimeout(guard);
