@@ -54,7 +54,7 @@ function heard(binary: Buffer[]): string[] {
   return d.take();
 }
 
-describe('re-dispatch onto a worker (carry)', { timeout: 300_000 }, () => {
+describe('re-dispatch onto a worker (carry)', { timeout: 600_000 }, () => {
   it('goes on from the lost step’s on.workerLost with the carried variables', async () => {
     const app = await workerApp();
     const c = await rawClient(app.remote!.listenUrl!);
@@ -104,7 +104,7 @@ describe('re-dispatch onto a worker (carry)', { timeout: 300_000 }, () => {
   });
 });
 
-describe('state and event size', { timeout: 300_000 }, () => {
+describe('state and event size', { timeout: 600_000 }, () => {
   it('a long conversation is carried without its oldest turns, under the stream message limit', async () => {
     const app = await workerApp();
     const c = await rawClient(app.remote!.listenUrl!);

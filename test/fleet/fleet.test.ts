@@ -171,7 +171,7 @@ afterEach(async () => {
   live.clear();
   for (const c of left) c.hangup();
   await Promise.all(left.map((c) => c.ended().catch(() => {})));
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   await Promise.all(procs.map((p) => stopProc(p, 'SIGKILL')));
@@ -192,7 +192,7 @@ describe.skipIf(!REDIS_SERVER)(`a fleet: 2 edges, 3 workers, Redis registry${RED
     // A worker prints its addresses after its first registry write: each /readyz says registered.
     expect(await Promise.all(workers.map(readyz))).toEqual([200, 200, 200]);
     edges.push(...(await Promise.all([startEdge('edge1'), startEdge('edge2')])));
-  }, 300_000);
+  }, 600_000);
 
   it('the edge startup check reports a reachable worker with the token accepted', () => {
     for (const e of edges) {
@@ -264,7 +264,7 @@ describe.skipIf(!REDIS_SERVER)(`a fleet: 2 edges, 3 workers, Redis registry${RED
       expect(sample(t, 'voicebot_registered')).toBe(1);
       expect(sample(t, 'nodejs_eventloop_lag_p99_seconds')).toBeLessThan(5);
     }
-  }, 300_000);
+  }, 600_000);
 
   it('SIGTERM on a worker: /readyz flips, no new call reaches it, its calls finish, it exits 0; a new worker is used', async () => {
     const [draining, other] = workers;
@@ -309,7 +309,7 @@ describe.skipIf(!REDIS_SERVER)(`a fleet: 2 edges, 3 workers, Redis registry${RED
     expect(sample(m, 'voicebot_registered')).toBe(1);
     expect(sample(m, 'voicebot_worker_capacity')).toBe(CAPACITY);
     expect(sample(m, 'voicebot_calls_total', { outcome: 'caller-hangup' })).toBe(1);
-  }, 300_000);
+  }, 600_000);
 
   it('SIGTERM on an edge: /readyz flips, new calls are not answered, the live call finishes, exit 0', async () => {
     const edge = edges[1];

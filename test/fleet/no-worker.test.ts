@@ -57,7 +57,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('settings.fleet.noWorker is checked at load', () => {
+describe('settings.fleet.noWorker is checked at load', { timeout: 120_000 }, () => {
   it('a missing WAV is an error at its file:line:col', async () => {
     const yaml = ['version: 1', 'plugins:', '  telephony: { provider: mock }', '  tts: { provider: mock }', 'settings:', '  fleet:', '    noWorker:', '      play: nowhere.wav', 'flows:', '  main: { steps: { hi: { say: "Hi." } } }'].join('\n');
     const { diagnostics } = await loadConfigText(yaml, join(tmp, 'bad.yaml'), { env: {}, registry: createDefaultRegistry() });
@@ -95,7 +95,7 @@ describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no work
     expect(sample(m, 'voicebot_dispatch_failures_total')).toBe(1);
     // The reason is logged (at error level; the tests run with VOICEBOT_LOG=error).
     expect(proc.output().stderr).toMatch(/VB_ERR_FLEET_NO_WORKER.*no ready worker with free capacity/);
-  }, 300_000);
+  }, 600_000);
 
   it('the only registered worker is unreachable: the answered caller hears the WAV instead of a bare hangup', async ({ expect }) => {
     const prefix = 'ghost';
@@ -120,6 +120,6 @@ describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no work
     } finally {
       await reg.stop();
     }
-  }, 300_000);
+  }, 600_000);
 });
 

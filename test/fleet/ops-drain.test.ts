@@ -87,7 +87,7 @@ describe.concurrent('ops HTTP endpoints and drain (voicebot run, role all)', () 
     expect((await c2.ended()).reason).toBe('bot-hangup');
     expect(await proc.exited).toBe(0);
     expect(proc.output().stderr).toMatch(/drain done: every call finished/);
-  }, 300_000);
+  }, 600_000);
 
   it('after drainTimeout the caller hears the drain line and the call ends; exit 0', async ({ expect }) => {
     const { proc, ops } = await start('timeout', '1s');
@@ -99,7 +99,7 @@ describe.concurrent('ops HTTP endpoints and drain (voicebot run, role all)', () 
     expect((await c.ended()).reason).toBe('shutdown');
     expect(await proc.exited).toBe(0);
     expect(proc.output().stderr).toMatch(/drain timed out/);
-  }, 300_000);
+  }, 600_000);
 
   it('a second SIGTERM ends the drain at once', async ({ expect }) => {
     const { proc } = await start('twice', '10m');
@@ -114,7 +114,7 @@ describe.concurrent('ops HTTP endpoints and drain (voicebot run, role all)', () 
     expect(proc.output().stderr).toMatch(/drain cut short/);
     expect(proc.output().stderr).not.toMatch(/drain (done|timed out)/);
     expect((await c.ended()).reason).toBe('shutdown');
-  }, 300_000);
+  }, 600_000);
 });
 
 /** The process prints its drain line right after it marked itself draining. */

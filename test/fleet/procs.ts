@@ -20,7 +20,7 @@ export const TOKEN = 'fleet-test-token-0123456789';
  * on a saturated machine (many test files at once on 2 cores) can take tens
  * of seconds to print its first line.
  */
-export const GUARD_MS = 120_000;
+export const GUARD_MS = 240_000;
 
 /** Polls `f` until it returns a value; the timeout is only a hang guard. */
 export async function until<T>(f: () => T | undefined | false, what: string, ms = GUARD_MS, everyMs = 20): Promise<T> {

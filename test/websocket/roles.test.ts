@@ -107,7 +107,7 @@ afterAll(async () => {
     }),
   );
   rmSync(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 describe('voicebot run --role edge / --role worker (two processes, WebSocket audio-stream)', () => {
   let worker: { proc: Proc; url: string };
@@ -119,7 +119,7 @@ describe('voicebot run --role edge / --role worker (two processes, WebSocket aud
     port = Number(new URL(worker.url).port);
     expect(port).toBeGreaterThan(0);
     edge = await startEdgeProc('edge', worker.url);
-  }, 300_000);
+  }, 600_000);
 
   it.concurrent('completes a call: the caller hears the worker flow and is understood', async ({ expect }) => {
     const c = await call(edge);
@@ -131,7 +131,7 @@ describe('voicebot run --role edge / --role worker (two processes, WebSocket aud
     const ev = await edge.next((e) => e.type === 'stream.ended' && e.reason === 'bot-hangup', 'stream.ended');
     expect(ev.code).toBeUndefined();
     expect(edge.events.find((e) => e.type === 'stream.started' && e.callId === ev.callId)).toMatchObject({ flow: 'main', url: worker.url });
-  }, 300_000);
+  }, 600_000);
 
   it.concurrent('an edge with the wrong token is refused (401) and ends its call with VB_ERR_WS_AUTH', async ({ expect }) => {
     const bad = await startEdgeProc('edge-bad-token', worker.url, { VOICEBOT_STREAM_TOKEN: 'this-is-not-the-token' });
@@ -141,7 +141,7 @@ describe('voicebot run --role edge / --role worker (two processes, WebSocket aud
     expect(ev).toMatchObject({ reason: 'error', code: 'VB_ERR_WS_AUTH' });
     expect(ev.message).toContain('401');
     expect(await stopProc(bad)).toBe(0);
-  }, 300_000);
+  }, 600_000);
 
   it('worker killed mid-call: the edge ends that call with VB_ERR_WS_STREAM_LOST and takes the next call once a worker is back', async () => {
     const c = await call(edge);
@@ -160,16 +160,16 @@ describe('voicebot run --role edge / --role worker (two processes, WebSocket aud
     edge.send({ cmd: 'dtmf', tag: next.tag, digits: '1' });
     await next.heard('One.');
     expect((await next.ended()).reason).toBe('bot-hangup');
-  }, 300_000);
+  }, 600_000);
 
   it('both stop cleanly on SIGTERM', async () => {
     expect(await stopProc(edge)).toBe(0);
     expect(await stopProc(worker.proc)).toBe(0);
     expect(edge.output().stderr).toContain('stopping');
-  }, 300_000);
+  }, 600_000);
 });
 
-describe.concurrent('voicebot run --role: refusals', { timeout: 300_000 }, () => {
+describe.concurrent('voicebot run --role: refusals', { timeout: 600_000 }, () => {
   /** One `voicebot run` that must exit by itself: its status and stderr (spawned, so the tests run at once). */
   const runToExit = (args: string[]): Promise<{ status: number | null; stderr: string }> =>
     new Promise((resolve, reject) => {
