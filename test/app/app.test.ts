@@ -1,3 +1,10 @@
+/**
+ * VoicebotApp end to end in-process: the mock line (G.711), the real engine
+ * and flow runner, what the caller hears decoded from the audio. Everything
+ * runs on a VirtualClock (mock providers only): the caller's 20 ms frames,
+ * the pacer and the engine's timers keep their modelled timing, and the test
+ * waits on events, not on the wall clock.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import { VoicebotApp } from '../../core/app/app.js';
 import type { CallEvent } from '../../core/engine/events.js';
@@ -5,8 +12,8 @@ import { silentLogger } from '../../core/logging.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { loadConfigText } from '../../core/config/load.js';
 import { createDefaultRegistry } from '../../core/plugins/registry.js';
-import { encodeMockSpeech, MockSpeechDecoder } from '../../plugins/mock/mock-speech.js';
-import type { CallerSide } from '../../core/plugins/telephony.js';
+import { VirtualClock } from '../../core/time/virtual-clock.js';
+import { TestCaller } from '../engine/caller.js';
 
 const CONFIG = `version: 1
 plugins:
@@ -32,67 +39,54 @@ flows:
       bye: { hangup: "Bye." }
 `;
 
+let current: { app: VoicebotApp; clock: VirtualClock } | undefined;
+afterEach(async () => {
+  await current?.app.stop();
+  current?.clock.dispose();
+  current = undefined;
+});
+
 async function makeApp(): Promise<{ app: VoicebotApp; tel: MockTelephony; events: CallEvent[] }> {
   const { config, diagnostics } = await loadConfigText(CONFIG, '/tmp/app.yaml', { env: {}, registry: createDefaultRegistry() });
   expect(diagnostics).toEqual([]);
-  const tel = new MockTelephony({ codec: 'pcmu' });
-  const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
+  const clock = new VirtualClock();
+  const tel = new MockTelephony({ codec: 'pcmu' }, { clock });
+  const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel }, clock });
+  current = { app, clock };
   const events: CallEvent[] = [];
   app.onEvent((e) => events.push(e));
   await app.start();
   return { app, tel, events };
 }
 
-/** Speaks `text` as paced 20 ms frames, then 1 s of silence. */
-async function speak(caller: CallerSide, text: string): Promise<void> {
-  const rate = caller.sampleRate;
-  const speech = encodeMockSpeech(text, rate);
-  const audio = new Int16Array(speech.length + rate);
-  audio.set(speech);
-  const n = rate / 50;
-  for (let i = 0; i + n <= audio.length; i += n) {
-    caller.write({ samples: audio.subarray(i, i + n), sampleRate: rate, timestampMs: (i / rate) * 1000 });
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function heard(caller: CallerSide): { text: () => string[] } {
-  const d = new MockSpeechDecoder(caller.sampleRate);
-  const got: string[] = [];
-  caller.setReceiver((f) => {
-    d.push(f.samples);
-    got.push(...d.take());
+/** The first app event (seen in `events` or future) matching `pred`. */
+function event(app: VoicebotApp, events: CallEvent[], pred: (e: CallEvent) => boolean): Promise<CallEvent> {
+  const seen = events.find(pred);
+  if (seen) return Promise.resolve(seen);
+  return new Promise((resolve) => {
+    const off = app.onEvent((e) => {
+      if (!pred(e)) return;
+      off();
+      resolve(e);
+    });
   });
-  return { text: () => got };
 }
 
-async function waitFor(pred: () => boolean, ms = 15000): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-let current: VoicebotApp | undefined;
-afterEach(async () => {
-  await current?.stop();
-  current = undefined;
-});
-
-describe('VoicebotApp (mock line, real engine, real audio frames)', () => {
+describe('VoicebotApp (mock line, real engine, real audio frames)', { timeout: 120_000 }, () => {
   it('routes, answers once, runs the flow with speech, and tears the call down', async () => {
     const { app, tel, events } = await makeApp();
-    current = app;
-    const caller = tel.placeCall({ to: '+15550123' });
-    const ears = heard(caller);
-    await caller.answered;
-    await waitFor(() => events.some((e) => e.type === 'flow.step' && e.step === 'ask'));
-    await waitFor(() => ears.text().includes('Hello.'));
-    await speak(caller, 'blue sky');
-    expect(await caller.ended).toBe('bot-hangup');
-    await waitFor(() => app.activeCalls === 0);
-    expect(ears.text()).toEqual(['Hello.', 'You said blue sky.', 'Bye.']);
+    const side = tel.placeCall({ to: '+15550123' });
+    // The far end streams paced 20 ms frames on the app's clock (silence until it speaks) and decodes what it hears.
+    const caller = new TestCaller(side, app.clock).start();
+    await side.answered;
+    await event(app, events, (e) => e.type === 'bot.listening' && e.step === 'ask');
+    await caller.waitHeard((h) => h.includes('Hello.'));
+    await caller.say('blue sky');
+    expect(await side.ended).toBe('bot-hangup');
+    caller.stop();
+    await app.whenIdle();
+    expect(app.activeCalls).toBe(0);
+    expect(caller.heard).toEqual(['Hello.', 'You said blue sky.', 'Bye.']);
     expect(tel.answers).toBe(1);
     const said = events.filter((e) => e.type === 'caller.said' && e.final).map((e) => (e as { text: string }).text);
     expect(said).toEqual(['blue sky']);
@@ -101,20 +95,19 @@ describe('VoicebotApp (mock line, real engine, real audio frames)', () => {
   });
 
   it('takes DTMF in a listen step', async () => {
-    const { app, tel } = await makeApp();
-    current = app;
-    const caller = tel.placeCall({ to: '+15550123' });
-    const ears = heard(caller);
-    await waitFor(() => ears.text().includes('Hello.'));
-    await new Promise((r) => setTimeout(r, 100));
-    caller.pressDtmf('1');
-    await caller.ended;
-    expect(ears.text()).toEqual(['Hello.', 'One.', 'Bye.']);
+    const { app, tel, events } = await makeApp();
+    const side = tel.placeCall({ to: '+15550123' });
+    const caller = new TestCaller(side, app.clock).start();
+    await caller.waitHeard((h) => h.includes('Hello.'));
+    await event(app, events, (e) => e.type === 'bot.listening' && e.step === 'ask');
+    side.pressDtmf('1');
+    expect(await side.ended).toBe('bot-hangup');
+    caller.stop();
+    expect(caller.heard).toEqual(['Hello.', 'One.', 'Bye.']);
   });
 
   it('rejects a call no route accepts', async () => {
-    const { app, tel } = await makeApp();
-    current = app;
+    const { tel } = await makeApp();
     const caller = tel.placeCall({ to: '+19999999999' });
     expect(await caller.ended).toBe('rejected');
     expect(tel.answers).toBe(0);

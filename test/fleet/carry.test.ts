@@ -54,7 +54,7 @@ function heard(binary: Buffer[]): string[] {
   return d.take();
 }
 
-describe('re-dispatch onto a worker (carry)', () => {
+describe('re-dispatch onto a worker (carry)', { timeout: 600_000 }, () => {
   it('goes on from the lost step’s on.workerLost with the carried variables', async () => {
     const app = await workerApp();
     const c = await rawClient(app.remote!.listenUrl!);
@@ -64,7 +64,7 @@ describe('re-dispatch onto a worker (carry)', () => {
     const silence = Buffer.alloc(640);
     const feed = setInterval(() => c.ws.send(silence), 20); // the edge keeps sending caller audio
     cleanups.push(() => clearInterval(feed));
-    await until(() => heard(c.binary).includes('Bye.'), 'the bot to say Bye.', 20_000);
+    await until(() => heard(c.binary).includes('Bye.'), 'the bot to say Bye.', 120_000);
     expect(heard(c.binary)).toEqual(['Welcome back blue sky.', 'Bye.']);
     // The worker mirrored its state and events to the edge.
     const states = c.json.filter((m) => m.type === 'state').map((m) => m.state.step);
@@ -81,14 +81,14 @@ describe('re-dispatch onto a worker (carry)', () => {
     cleanups.push(() => c1.ws.terminate());
     c1.send(startMsg('moved-2', { carry: { step: 'main.plain', vars: { first: 'green' }, history: [] } }));
     await c1.next((m) => m.type === 'started', 'started');
-    await until(() => heard(c1.binary).includes('Bye.'), 'Bye.', 20_000);
+    await until(() => heard(c1.binary).includes('Bye.'), 'Bye.', 120_000);
     expect(heard(c1.binary)).toEqual(['Plain green.', 'Bye.']);
 
     const c2 = await rawClient(app.remote!.listenUrl!);
     cleanups.push(() => c2.ws.terminate());
     c2.send(startMsg('moved-3', { carry: { step: 'main.renamed', vars: { first: 'red' }, history: [] } }));
     await c2.next((m) => m.type === 'started', 'started');
-    await until(() => heard(c2.binary).includes('Hello.'), 'Hello.', 20_000);
+    await until(() => heard(c2.binary).includes('Hello.'), 'Hello.', 120_000);
     expect(c2.json.find((m) => m.type === 'state')!.state).toMatchObject({ step: 'main.greet', vars: { first: 'red' } });
   });
 
@@ -104,7 +104,7 @@ describe('re-dispatch onto a worker (carry)', () => {
   });
 });
 
-describe('state and event size', () => {
+describe('state and event size', { timeout: 600_000 }, () => {
   it('a long conversation is carried without its oldest turns, under the stream message limit', async () => {
     const app = await workerApp();
     const c = await rawClient(app.remote!.listenUrl!);

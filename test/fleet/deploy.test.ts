@@ -30,7 +30,7 @@ const find = (kind: string, name: string): Doc => {
 };
 const metricsSource = readFileSync(join(ROOT, 'core/fleet/metrics.ts'), 'utf8');
 
-describe('deploy/kubernetes manifests', () => {
+describe('deploy/kubernetes manifests', { timeout: 120_000 }, () => {
   it('every document parses and has apiVersion, kind and a name', () => {
     expect(parseErrors).toEqual([]);
     expect(docs.length).toBeGreaterThanOrEqual(7);

@@ -37,7 +37,7 @@ describe.skipIf(!REDIS_SERVER)(`Dispatcher over a real Redis${REDIS_SERVER ? '' 
   beforeAll(async () => {
     redis = await startRedis();
     client = new Redis(redis.url);
-  }, 20_000);
+  }, 120_000);
   afterAll(async () => {
     client?.disconnect();
     await redis?.stop();

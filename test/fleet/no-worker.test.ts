@@ -21,9 +21,9 @@ import { LINE, MAIN, REDIS_SERVER, freePort, get, placeCall, runVoicebot, sample
 
 const tmp = tmpDir('voicebot-noworker-');
 const procs: Proc[] = [];
-const MESSAGE = 'All our agents are busy.';
+const MESSAGE = 'All busy.';
 
-function edgeConfig(redisUrl: string, play?: string): string {
+function edgeConfig(redisUrl: string, prefix: string, play?: string): string {
   return writeFile(tmp, `edge-${procs.length}.yaml`, [
     'version: 1',
     'plugins:',
@@ -32,14 +32,15 @@ function edgeConfig(redisUrl: string, play?: string): string {
     '  audioStream: { provider: websocket, token: "${VOICEBOT_STREAM_TOKEN}" }',
     'settings:',
     '  ops: { port: 0 }',
-    `  fleet: { redis: ${JSON.stringify(redisUrl)}${play ? `, noWorker: { play: ${JSON.stringify(play)} }` : ''} }`,
+    `  fleet: { redis: ${JSON.stringify(redisUrl)}, keyPrefix: ${prefix}${play ? `, noWorker: { play: ${JSON.stringify(play)} }` : ''} }`,
     'flows:',
     '  main: { steps: { hi: { say: "Hi." } } }',
   ]);
 }
 
-async function edge(redisUrl: string, play?: string): Promise<{ proc: Proc; ops: string }> {
-  const proc = runVoicebot(`edge${procs.length}`, ['--role', 'edge', '--json', '-c', edgeConfig(redisUrl, play)]);
+/** An edge on its own registry (key prefix) in the shared redis-server, so the tests run at once. */
+async function edge(redisUrl: string, prefix: string, play?: string): Promise<{ proc: Proc; ops: string }> {
+  const proc = runVoicebot(`edge${procs.length}`, ['--role', 'edge', '--json', '-c', edgeConfig(redisUrl, prefix, play)]);
   procs.push(proc);
   await proc.next((e) => e.ev === 'line.ready', 'the line fixture');
   return { proc, ops: await urlOf(proc, 'ops.listening') };
@@ -56,7 +57,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('settings.fleet.noWorker is checked at load', () => {
+describe('settings.fleet.noWorker is checked at load', { timeout: 120_000 }, () => {
   it('a missing WAV is an error at its file:line:col', async () => {
     const yaml = ['version: 1', 'plugins:', '  telephony: { provider: mock }', '  tts: { provider: mock }', 'settings:', '  fleet:', '    noWorker:', '      play: nowhere.wav', 'flows:', '  main: { steps: { hi: { say: "Hi." } } }'].join('\n');
     const { diagnostics } = await loadConfigText(yaml, join(tmp, 'bad.yaml'), { env: {}, registry: createDefaultRegistry() });
@@ -73,17 +74,17 @@ describe('settings.fleet.noWorker is checked at load', () => {
   });
 });
 
-describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no worker to take the call${REDIS_SERVER ? '' : ' (skipped: redis-server not installed)'}`, () => {
+describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no worker to take the call${REDIS_SERVER ? '' : ' (skipped: redis-server not installed)'}`, { concurrent: true }, () => {
   let redis: { url: string; stop: () => Promise<void> };
   beforeAll(async () => {
     redis = await startRedis();
-  }, 20_000);
+  }, 120_000);
   afterAll(async () => {
     await redis?.stop();
   });
 
-  it('empty registry: answers, plays the WAV, hangs up and reports VB_ERR_FLEET_NO_WORKER', async () => {
-    const { proc, ops } = await edge(redis.url, 'busy.wav');
+  it('empty registry: answers, plays the WAV, hangs up and reports VB_ERR_FLEET_NO_WORKER', async ({ expect }) => {
+    const { proc, ops } = await edge(redis.url, 'empty', 'busy.wav');
     const c = await placeCall(proc);
     await c.heard(MESSAGE);
     const ended = await c.ended();
@@ -94,10 +95,10 @@ describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no work
     expect(sample(m, 'voicebot_dispatch_failures_total')).toBe(1);
     // The reason is logged (at error level; the tests run with VOICEBOT_LOG=error).
     expect(proc.output().stderr).toMatch(/VB_ERR_FLEET_NO_WORKER.*no ready worker with free capacity/);
-  }, 40_000);
+  }, 600_000);
 
-  it('the only registered worker is unreachable: the answered caller hears the WAV instead of a bare hangup', async () => {
-    const prefix = 'voicebot';
+  it('the only registered worker is unreachable: the answered caller hears the WAV instead of a bare hangup', async ({ expect }) => {
+    const prefix = 'ghost';
     const dead = `ws://127.0.0.1:${await freePort()}/calls`;
     const reg = new WorkerRegistration(
       new Redis(redis.url, { lazyConnect: true }),
@@ -110,7 +111,7 @@ describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no work
     );
     await reg.start();
     try {
-      const { proc } = await edge(redis.url, 'busy.wav');
+      const { proc } = await edge(redis.url, prefix, 'busy.wav');
       const c = await placeCall(proc);
       await c.heard(MESSAGE);
       expect((await c.ended()).reason).toBe('bot-hangup');
@@ -119,6 +120,6 @@ describe.skipIf(!REDIS_SERVER)(`an edge with settings.fleet.noWorker and no work
     } finally {
       await reg.stop();
     }
-  }, 40_000);
+  }, 600_000);
 });
 

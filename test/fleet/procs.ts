@@ -15,8 +15,15 @@ export const MAIN = join(ROOT, 'dist/entry/cli.js');
 export const LINE = fileURLToPath(new URL('../websocket/fixtures/stdin-line.mjs', import.meta.url));
 export const TOKEN = 'fleet-test-token-0123456789';
 
+/**
+ * Hang guard for every wait on a process: generous, since a process started
+ * on a saturated machine (many test files at once on 2 cores) can take tens
+ * of seconds to print its first line.
+ */
+export const GUARD_MS = 240_000;
+
 /** Polls `f` until it returns a value; the timeout is only a hang guard. */
-export async function until<T>(f: () => T | undefined | false, what: string, ms = 20_000, everyMs = 20): Promise<T> {
+export async function until<T>(f: () => T | undefined | false, what: string, ms = GUARD_MS, everyMs = 20): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = f();
@@ -33,7 +40,10 @@ export interface Proc {
   output(): { stdout: string; stderr: string };
   exited: Promise<number | null>;
   send(cmd: Record<string, unknown>): void;
+  /** The first event (seen or future) matching `pred`; rejects when the process closes without one (the timeout is a hang guard). */
   next(pred: (e: Record<string, any>) => boolean, what: string, ms?: number): Promise<Record<string, any>>;
+  /** Calls `f` after each batch of new events (and stderr output); returns the unsubscribe. */
+  onChange(f: () => void): () => void;
   alive(): boolean;
 }
 
@@ -47,16 +57,32 @@ export function runVoicebot(name: string, args: string[], env: Record<string, st
   let stderr = '';
   let partial = '';
   const events: Record<string, any>[] = [];
+  const waiters = new Set<{ pred: (e: Record<string, any>) => boolean; done: (e: Record<string, any>) => void }>();
+  const changed = new Set<() => void>();
+  const notify = (): void => {
+    for (const f of [...changed]) f();
+  };
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
     partial += d.toString();
     const lines = partial.split('\n');
     partial = lines.pop()!;
-    for (const l of lines) if (l.startsWith('{')) events.push(JSON.parse(l));
+    for (const l of lines) {
+      if (!l.startsWith('{')) continue;
+      const ev = JSON.parse(l) as Record<string, any>;
+      events.push(ev);
+      for (const w of [...waiters]) if (w.pred(ev)) w.done(ev);
+    }
+    notify();
   });
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    notify();
+  });
   child.stdin.on('error', () => {});
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // After the exit and the end of stdout/stderr: nothing more can arrive.
+  const closed = new Promise<void>((r) => child.on('close', () => r()));
   return {
     name,
     child,
@@ -65,15 +91,65 @@ export function runVoicebot(name: string, args: string[], env: Record<string, st
     output: () => ({ stdout, stderr }),
     send: (cmd) => child.stdin.write(JSON.stringify(cmd) + '\n'),
     alive: () => child.exitCode === null && child.signalCode === null,
-    next: (pred, what, ms = 30_000) =>
-      Promise.race([
-        until(() => events.find(pred), `${what} (${name})`, ms),
-        exited.then((code) => {
-          if (events.find(pred)) return events.find(pred)!;
-          throw new Error(`${name} exited (${code}) while waiting for ${what}:\n${stderr}`);
-        }),
-      ]),
+    onChange: (f) => {
+      changed.add(f);
+      return () => void changed.delete(f);
+    },
+    next: (pred, what, ms = GUARD_MS) => {
+      const seen = events.find(pred);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const finish = (): void => {
+          waiters.delete(w);
+          clearTimeout(guard);
+        };
+        const w = {
+          pred,
+          done: (e: Record<string, any>) => {
+            finish();
+            resolve(e);
+          },
+        };
+        const guard = setTimeout(() => {
+          finish();
+          reject(new Error(`timed out waiting for ${what} (${name})`));
+        }, ms);
+        waiters.add(w);
+        void closed.then(() => {
+          if (!waiters.has(w)) return;
+          finish();
+          reject(new Error(`${name} exited (${child.exitCode ?? child.signalCode}) while waiting for ${what}:\n${stderr}`));
+        });
+      });
+    },
   };
+}
+
+/**
+ * Resolves once `check` holds, evaluated now and after every new event of
+ * `procs` (no polling); the timeout is only a hang guard.
+ */
+export function when<T>(procs: Proc[], check: () => T | undefined | false, what: string, ms = GUARD_MS): Promise<T> {
+  const v = check();
+  if (v !== undefined && v !== false) return Promise.resolve(v as T);
+  return new Promise((resolve, reject) => {
+    const offs: (() => void)[] = [];
+    const finish = (): void => {
+      clearTimeout(guard);
+      for (const off of offs) off();
+    };
+    const guard = setTimeout(() => {
+      finish();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, ms);
+    const test = (): void => {
+      const r = check();
+      if (r === undefined || r === false) return;
+      finish();
+      resolve(r as T);
+    };
+    for (const p of procs) offs.push(p.onChange(test));
+  });
 }
 
 export async function stopProc(p: { child: ChildProcess; exited: Promise<number | null> }, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
@@ -133,7 +209,7 @@ export async function startRedis(): Promise<{ url: string; stop: () => Promise<v
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  await until(() => /Ready to accept connections/i.test(out) || child.exitCode !== null, 'redis-server ready', 10_000);
+  await until(() => /Ready to accept connections/i.test(out) || child.exitCode !== null, 'redis-server ready');
   if (child.exitCode !== null) throw new Error(`redis-server exited: ${out}`);
   return { url: `redis://127.0.0.1:${port}`, stop: async () => void (await stopProc({ child, exited })) };
 }
@@ -141,6 +217,8 @@ export async function startRedis(): Promise<{ url: string; stop: () => Promise<v
 let seq = 0;
 export interface LineCall {
   tag: string;
+  /** The call's id on the edge (stream.started/redispatched name it). */
+  callId: string;
   heard(text: string, ms?: number): Promise<unknown>;
   ended(ms?: number): Promise<Record<string, any>>;
   say(text: string): void;
@@ -151,13 +229,14 @@ export interface LineCall {
 export async function placeCall(edge: Proc, to = '+15550123'): Promise<LineCall> {
   const tag = `c${++seq}`;
   edge.send({ cmd: 'call', tag, to });
-  await edge.next((e) => e.ev === 'answered' && e.tag === tag, `call ${tag} answered`);
-  return lineCall(edge, tag);
+  const answered = await edge.next((e) => e.ev === 'answered' && e.tag === tag, `call ${tag} answered`);
+  return lineCall(edge, tag, answered.callId as string);
 }
 
-export function lineCall(edge: Proc, tag: string): LineCall {
+export function lineCall(edge: Proc, tag: string, callId = ''): LineCall {
   return {
     tag,
+    callId,
     heard: (text, ms) => edge.next((e) => e.ev === 'heard' && e.tag === tag && e.text === text, `"${text}" heard on ${tag}`, ms),
     ended: (ms) => edge.next((e) => e.ev === 'ended' && e.tag === tag, `${tag} ended`, ms),
     say: (text) => edge.send({ cmd: 'say', tag, text }),

@@ -42,7 +42,7 @@ async function app(role: 'edge' | 'worker', audioStream: string, telephony?: str
   return a;
 }
 
-describe('split mode: the worker’s call events reach the edge', () => {
+describe('split mode: the worker’s call events reach the edge', { timeout: 120_000 }, () => {
   it('the softphone page and the edge’s listeners see steps and transcript of a call the worker runs', async () => {
     const worker = await app('worker', `{ provider: websocket, token: ${TOKEN}, listen: { port: 0 } }`);
     const edge = await app('edge', `{ provider: websocket, token: ${TOKEN}, url: "${worker.remote!.listenUrl}" }`, '{ provider: local, port: 0 }');

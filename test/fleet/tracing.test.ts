@@ -2,6 +2,8 @@
  * OpenTelemetry: with an SDK registered (here the SDK's in-memory exporter),
  * a call gives one `voicebot.call` span with its steps as span events and one
  * `voicebot.turn` child span per turn carrying the stage latencies.
+ * In-process with mock providers, so the call runs on a VirtualClock (the
+ * caller's frames on the app's clock) and the test waits on events.
  */
 import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -11,9 +13,9 @@ import { loadConfigText } from '../../core/config/load.js';
 import { FleetNode } from '../../core/fleet/node.js';
 import { silentLogger } from '../../core/logging.js';
 import { createDefaultRegistry } from '../../core/plugins/registry.js';
-import { encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
-import { until } from './procs.js';
+import { VirtualClock } from '../../core/time/virtual-clock.js';
+import { TestCaller } from '../engine/caller.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -23,7 +25,7 @@ afterAll(async () => {
   trace.disable();
 });
 
-describe('OpenTelemetry traces', () => {
+describe('OpenTelemetry traces', { timeout: 120_000 }, () => {
   it('a span per call and a child span per turn', async () => {
     const yaml = [
       'version: 1',
@@ -42,32 +44,32 @@ describe('OpenTelemetry traces', () => {
       '      bye: { hangup: "Bye." }',
     ].join('\n');
     const { config } = await loadConfigText(yaml, '/tmp/otel.yaml', { env: {}, registry: createDefaultRegistry() });
-    const tel = new MockTelephony({ codec: 'pcmu' });
-    const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
-    const node = await FleetNode.create(app, silentLogger(), { version: 'test' });
-    let listening = false;
-    app.onEvent((e) => void (e.type === 'bot.listening' && (listening = true)));
+    const clock = new VirtualClock();
+    const tel = new MockTelephony({ codec: 'pcmu' }, { clock });
+    const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel }, clock });
+    const node = await FleetNode.create(app, silentLogger(), { version: 'test', clock });
+    const listening = new Promise<void>((resolve) => {
+      const off = app.onEvent((e) => {
+        if (e.type !== 'bot.listening') return;
+        off();
+        resolve();
+      });
+    });
     await app.start();
     try {
-      const caller = tel.placeCall();
-      await caller.answered;
-      const rate = caller.sampleRate;
-      const speech = encodeMockSpeech('hello there', rate);
-      const audio = new Int16Array(speech.length + rate * 2);
-      audio.set(speech);
-      const n = rate / 50;
-      await until(() => listening, 'the llm step to listen');
-      // Paced like a phone line: the endpointing needs real silence after the words.
-      for (let i = 0; i + n <= audio.length; i += n) {
-        caller.write({ samples: audio.subarray(i, i + n), sampleRate: rate, timestampMs: (i / rate) * 1000 });
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(await caller.ended).toBe('bot-hangup');
-      const spans = await until(() => {
-        const s = exporter.getFinishedSpans();
-        return s.some((x) => x.name === 'voicebot.call') ? s : undefined;
-      }, 'the call span');
+      const side = tel.placeCall();
+      // Paced like a phone line (20 ms frames on the app's clock, silence after the words): the endpointing needs it.
+      const caller = new TestCaller(side, app.clock).start();
+      await side.answered;
+      await listening;
+      void caller.say('hello there');
+      expect(await side.ended).toBe('bot-hangup');
+      caller.stop();
+      await app.whenIdle();
+      // The call span ends with the call (SimpleSpanProcessor exports it at once).
+      const spans = exporter.getFinishedSpans();
       const call = spans.find((s) => s.name === 'voicebot.call')!;
+      expect(call).toBeDefined();
       expect(call.attributes['voicebot.flow']).toBe('main');
       expect(call.attributes['voicebot.reason']).toBe('bot-hangup');
       expect(call.events.map((e) => e.attributes?.['voicebot.step'])).toEqual(['main.greet', 'main.chat', 'main.bye']);
@@ -79,6 +81,7 @@ describe('OpenTelemetry traces', () => {
     } finally {
       await app.stop();
       await node.close();
+      clock.dispose();
     }
-  }, 60_000);
+  });
 });
