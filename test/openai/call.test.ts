@@ -5,7 +5,7 @@
  * fake TTS speaks mock speech the caller decodes: real audio end to end.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, type ExpectStatic } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type ExpectStatic, vi } from 'vitest';
 import { VoicebotApp } from '../../core/app/app.js';
 import { loadConfigText } from '../../core/config/load.js';
 import type { CallEvent } from '../../core/engine/events.js';
@@ -17,6 +17,9 @@ import type { CallerSide } from '../../core/plugins/telephony.js';
 import { encodeMockSpeech, MockSpeechDecoder } from '../../plugins/mock/mock-speech.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { FakeOpenAI, startFakeOpenAI, type RecordedRequest } from '../fakes/openai/index.js';
+
+// Real sockets/processes and CPU-bound work: generous limits, so a loaded machine (many test files on 2 cores) is slow, not failed.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 const KEY = 'sk-test';
 const CONFIG_FILE = fileURLToPath(new URL('./fixtures/voicebot.yaml', import.meta.url));

@@ -132,7 +132,7 @@ describe.concurrent('a call with stt on openai-realtime (fake server)', () => {
       expect(fake.sessions).toHaveLength(1);
       expect(fake.sessions[0].format).toBe('pcmu');
       expect(fake.sessions[0].heard).toEqual(['sales please']);
-    }), 40_000);
+    }), 120_000);
 
   it('with format pcm the engine resamples the line to 24 kHz; a scripted transcript takes the other route', ({ expect }) =>
     withRig(expect, async ({ fake, startApp }) => {
@@ -143,7 +143,7 @@ describe.concurrent('a call with stt on openai-realtime (fake server)', () => {
       expect(r.heard).toEqual(['Hi.', 'Which department?', 'Support it is.']);
       expect(fake.sessions[0].format).toBe('pcm16');
       expect(fake.sessions[0].dialect).toBe('beta');
-    }), 40_000);
+    }), 120_000);
 
   it('a refused key fails the turn through the flow error route, and the call still ends cleanly', ({ expect }) =>
     withRig(expect, async ({ fake, startApp }) => {
@@ -152,5 +152,5 @@ describe.concurrent('a call with stt on openai-realtime (fake server)', () => {
       expect(r.ended).toBe('bot-hangup');
       expect(r.heard.at(-1)).toBe('Sorry.');
       expect(JSON.stringify(r.mine)).toContain('VB_ERR_OPENAI_AUTH');
-    }), 40_000);
+    }), 120_000);
 });

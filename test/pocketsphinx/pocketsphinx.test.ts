@@ -52,7 +52,7 @@ describe('pocketsphinx: not installed', () => {
 });
 
 // Loading the model costs ≈1 CPU-s per thread, and decoding is CPU-bound: generous limits for a loaded machine.
-describe.skipIf(SKIP)(`pocketsphinx plugin${SKIP ? ` (skipped: ${SKIP})` : ''}`, { timeout: 90_000 }, () => {
+describe.skipIf(SKIP)(`pocketsphinx plugin${SKIP ? ` (skipped: ${SKIP})` : ''}`, { timeout: 180_000 }, () => {
   let flite: FliteEngine;
   let stt: PocketSphinxStt;
   /** Each sentence is synthesized once for the whole file (Flite is deterministic). */
@@ -66,7 +66,7 @@ describe.skipIf(SKIP)(`pocketsphinx plugin${SKIP ? ` (skipped: ${SKIP})` : ''}`,
     flite = new FliteEngine();
     stt = new PocketSphinxStt({ threads: 2 });
     await stt.start();
-  }, 90_000);
+  }, 180_000);
   afterAll(async () => {
     await stt?.stop();
     await flite?.shutdown();
@@ -189,7 +189,7 @@ flows:
       type Ev = { type: string; step?: string; text?: string; final?: boolean; reason?: string };
       /** One `voicebot simulate` call saying `says` in turn: what was heard at each listen and where it routed. */
       const run = async (says: string[], cfg: string) => {
-        const r = await cliAsync(['simulate', '-c', cfg, '--caller-voice', 'tts', ...says.flatMap((s) => ['--say', s]), '--json'], 150_000);
+        const r = await cliAsync(['simulate', '-c', cfg, '--caller-voice', 'tts', ...says.flatMap((s) => ['--say', s]), '--json'], 300_000);
         const ev = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Ev);
         // Per listen: the final transcript, then the step it routed to (the next flow.step after it).
         const turns: { heard: string | undefined; step: string | undefined }[] = [];
@@ -216,5 +216,5 @@ flows:
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 320_000);
 });

@@ -76,6 +76,6 @@ describe.skipIf(!!missing)(`a noisy caller line does not cut the greeting with v
     it(`${noise} noise from the moment of answer`, async ({ expect }) => {
       const heard = await callWithNoise(expect, '{ provider: silero }', noise);
       expect(heard).toEqual([GREETING, 'Bye.']);
-    }, 40_000);
+    }, 120_000);
   }
 });
