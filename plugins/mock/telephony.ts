@@ -186,6 +186,12 @@ function callerSideOf(call: MockCall): CallerSide {
   };
 }
 
+
+/**
+ * Call ids are unique in the process, not per instance: the engine's metric router and other
+ * process-wide maps are keyed by call id, and apps with their own mock line may run side by side.
+ */
+let callSeq = 0;
 /**
  * Simulated phone line: placeCall() offers an inbound call to the core and
  * returns the caller's side, through which a test or `voicebot simulate`
@@ -203,7 +209,6 @@ export class MockTelephony extends TelephonyPlugin {
   readonly calls = new Map<string, MockCall>();
   /** Total answer() calls that succeeded (tests assert exactly-once). */
   answers = 0;
-  private seq = 0;
 
   /** Where transfer latency is waited out (PluginContext.clock). */
   readonly clock: Clock;
@@ -218,7 +223,7 @@ export class MockTelephony extends TelephonyPlugin {
   protected override _placeCall(opts: PlaceCallOptions): CallerSide {
     const handler = this.callHandler;
     if (!handler) throw new VoicebotError('VB_ERR_PLUGIN_UNSUPPORTED', { provider: this.provider, slot: 'telephony', feature: 'placing calls before listen()' });
-    const id = `mock-${process.pid}-${++this.seq}`;
+    const id = `mock-${process.pid}-${++callSeq}`;
     const info: CallInfo = { id, from: opts.from ?? '+15550001111', to: opts.to ?? '+15550123', meta: { ...opts.meta } };
     const call = new MockCall(info, opts.sampleRate ?? this.options.sampleRate ?? 8000, this.options.codec ?? 'pcmu', this);
     this.calls.set(id, call);
@@ -230,7 +235,7 @@ export class MockTelephony extends TelephonyPlugin {
   protected override async _dial(opts: DialOptions): Promise<CallLeg> {
     if (opts.signal?.aborted) throw new VoicebotError('VB_ERR_CANCELLED', { what: `call to ${opts.to}` });
     this.dialled.push({ to: opts.to, callerId: opts.callerId });
-    const id = `mock-out-${process.pid}-${++this.seq}`;
+    const id = `mock-out-${process.pid}-${++callSeq}`;
     const info: CallInfo = { id, from: opts.callerId ?? '+15550123', to: opts.to, meta: { ...opts.meta }, direction: 'outbound' };
     opts.onRinging?.(info);
     const outcome = this.options.dialOutcomes?.[opts.to];

@@ -5,7 +5,7 @@
  * it, and the flow routes on the transcript.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, it, type ExpectStatic } from 'vitest';
 import { VoicebotApp } from '../../core/app/app.js';
 import { loadConfigText } from '../../core/config/load.js';
 import type { CallEvent } from '../../core/engine/events.js';
@@ -17,24 +17,6 @@ import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { FakeRealtime, startFakeRealtime } from '../fakes/openai/realtime.js';
 
 const CONFIG_FILE = fileURLToPath(new URL('./fixtures/voicebot.yaml', import.meta.url));
-let fake: FakeRealtime;
-let app: VoicebotApp | undefined;
-
-beforeAll(async () => {
-  fake = await startFakeRealtime();
-});
-afterAll(async () => {
-  await fake.close();
-});
-afterEach(async () => {
-  await app?.stop();
-  app = undefined;
-  // Every call's socket was closed by the plugin.
-  for (let i = 0; i < 100 && fake.open > 0; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(fake.open).toBe(0);
-  fake.reset();
-});
-
 function config(stt: string): string {
   return `version: 1
 plugins:
@@ -61,22 +43,44 @@ flows:
 `;
 }
 
-async function startApp(stt: string): Promise<{ tel: MockTelephony; events: CallEvent[] }> {
-  const { config: cfg, diagnostics } = await loadConfigText(config(stt), CONFIG_FILE, { env: {}, registry: createDefaultRegistry() });
-  expect(diagnostics).toEqual([]);
-  const tel = new MockTelephony({ codec: 'pcmu' });
-  app = await VoicebotApp.create({ config: cfg!, logger: silentLogger(), overrides: { telephony: tel } });
-  const events: CallEvent[] = [];
-  app.onEvent((e) => events.push(e));
-  await app.start();
-  return { tel, events };
+/**
+ * The calls run side by side (each mostly waits on the 20 ms audio clock), so each test has its
+ * own fake (port 0) and app. After the body: the app stops, and every call's socket was closed by
+ * the plugin.
+ */
+async function withRig(
+  expect: ExpectStatic,
+  body: (r: { fake: FakeRealtime; startApp(stt: string): Promise<{ tel: MockTelephony; events: CallEvent[]; app: VoicebotApp }> }) => Promise<void>,
+): Promise<void> {
+  const fake = await startFakeRealtime();
+  let app: VoicebotApp | undefined;
+  const startApp = async (stt: string) => {
+    const { config: cfg, diagnostics } = await loadConfigText(config(stt), CONFIG_FILE, { env: {}, registry: createDefaultRegistry() });
+    expect(diagnostics).toEqual([]);
+    const tel = new MockTelephony({ codec: 'pcmu' });
+    app = await VoicebotApp.create({ config: cfg!, logger: silentLogger(), overrides: { telephony: tel } });
+    const events: CallEvent[] = [];
+    app.onEvent((e) => events.push(e));
+    await app.start();
+    return { tel, events, app };
+  };
+  try {
+    await body({ fake, startApp });
+    await app?.stop();
+    // Every call's socket was closed by the plugin.
+    for (let i = 0; i < 100 && fake.open > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fake.open).toBe(0);
+  } finally {
+    await app?.stop();
+    await fake.close();
+  }
 }
 
-function waitEvent(events: CallEvent[], pred: (e: CallEvent) => boolean): Promise<CallEvent> {
+function waitEvent(app: VoicebotApp, events: CallEvent[], pred: (e: CallEvent) => boolean): Promise<CallEvent> {
   return new Promise((resolve) => {
     const hit = events.find(pred);
     if (hit) return resolve(hit);
-    const off = app!.onEvent((e) => {
+    const off = app.onEvent((e) => {
       if (pred(e)) {
         off();
         resolve(e);
@@ -108,42 +112,45 @@ function ears(caller: CallerSide): () => string[] {
   return () => got;
 }
 
-async function call(tel: MockTelephony, events: CallEvent[], text: string) {
+async function call({ tel, events, app }: { tel: MockTelephony; events: CallEvent[]; app: VoicebotApp }, text: string) {
   const caller = tel.placeCall({ to: '+15550123' });
   const heard = ears(caller);
-  await waitEvent(events, (e) => e.callId === caller.callId && e.type === 'bot.listening' && e.step === 'menu');
+  await waitEvent(app, events, (e) => e.callId === caller.callId && e.type === 'bot.listening' && e.step === 'menu');
   await speak(caller, text);
   const ended = await caller.ended;
   return { ended, heard: heard(), mine: events.filter((e) => e.callId === caller.callId) };
 }
 
-describe('a call with stt on openai-realtime (fake server)', () => {
-  it('routes on what the caller said: 8 kHz μ-law straight to audio/pcmu, no resampling', async () => {
-    const { tel, events } = await startApp(`{ provider: openai-realtime, baseURL: "${fake.baseURL}", apiKey: ${fake.apiKey} }`);
-    const r = await call(tel, events, 'sales please');
-    expect(r.ended).toBe('bot-hangup');
-    expect(r.heard).toEqual(['Hi.', 'Which department?', 'Sales it is.']);
-    expect(r.mine.filter((e) => e.type === 'caller.said').map((e) => (e as { text: string }).text)).toEqual(['sales please']);
-    expect(fake.sessions).toHaveLength(1);
-    expect(fake.sessions[0].format).toBe('pcmu');
-    expect(fake.sessions[0].heard).toEqual(['sales please']);
-  }, 20_000);
+describe.concurrent('a call with stt on openai-realtime (fake server)', () => {
+  it('routes on what the caller said: 8 kHz μ-law straight to audio/pcmu, no resampling', ({ expect }) =>
+    withRig(expect, async ({ fake, startApp }) => {
+      const rig = await startApp(`{ provider: openai-realtime, baseURL: "${fake.baseURL}", apiKey: ${fake.apiKey} }`);
+      const r = await call(rig, 'sales please');
+      expect(r.ended).toBe('bot-hangup');
+      expect(r.heard).toEqual(['Hi.', 'Which department?', 'Sales it is.']);
+      expect(r.mine.filter((e) => e.type === 'caller.said').map((e) => (e as { text: string }).text)).toEqual(['sales please']);
+      expect(fake.sessions).toHaveLength(1);
+      expect(fake.sessions[0].format).toBe('pcmu');
+      expect(fake.sessions[0].heard).toEqual(['sales please']);
+    }), 120_000);
 
-  it('with format pcm the engine resamples the line to 24 kHz; a scripted transcript takes the other route', async () => {
-    const { tel, events } = await startApp(`{ provider: openai-realtime, baseURL: "${fake.baseURL}", apiKey: ${fake.apiKey}, format: pcm, dialect: beta }`);
-    fake.script({ text: 'I need support with my order.' });
-    const r = await call(tel, events, 'whatever');
-    expect(r.ended).toBe('bot-hangup');
-    expect(r.heard).toEqual(['Hi.', 'Which department?', 'Support it is.']);
-    expect(fake.sessions[0].format).toBe('pcm16');
-    expect(fake.sessions[0].dialect).toBe('beta');
-  }, 20_000);
+  it('with format pcm the engine resamples the line to 24 kHz; a scripted transcript takes the other route', ({ expect }) =>
+    withRig(expect, async ({ fake, startApp }) => {
+      const rig = await startApp(`{ provider: openai-realtime, baseURL: "${fake.baseURL}", apiKey: ${fake.apiKey}, format: pcm, dialect: beta }`);
+      fake.script({ text: 'I need support with my order.' });
+      const r = await call(rig, 'whatever');
+      expect(r.ended).toBe('bot-hangup');
+      expect(r.heard).toEqual(['Hi.', 'Which department?', 'Support it is.']);
+      expect(fake.sessions[0].format).toBe('pcm16');
+      expect(fake.sessions[0].dialect).toBe('beta');
+    }), 120_000);
 
-  it('a refused key fails the turn through the flow error route, and the call still ends cleanly', async () => {
-    const { tel, events } = await startApp(`{ provider: openai-realtime, baseURL: "${fake.baseURL}", apiKey: sk-wrong }`);
-    const r = await call(tel, events, 'sales please');
-    expect(r.ended).toBe('bot-hangup');
-    expect(r.heard.at(-1)).toBe('Sorry.');
-    expect(JSON.stringify(r.mine)).toContain('VB_ERR_OPENAI_AUTH');
-  }, 20_000);
+  it('a refused key fails the turn through the flow error route, and the call still ends cleanly', ({ expect }) =>
+    withRig(expect, async ({ fake, startApp }) => {
+      const rig = await startApp(`{ provider: openai-realtime, baseURL: "${fake.baseURL}", apiKey: sk-wrong }`);
+      const r = await call(rig, 'sales please');
+      expect(r.ended).toBe('bot-hangup');
+      expect(r.heard.at(-1)).toBe('Sorry.');
+      expect(JSON.stringify(r.mine)).toContain('VB_ERR_OPENAI_AUTH');
+    }), 120_000);
 });

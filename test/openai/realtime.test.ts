@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { VoicebotError } from '../../core/errors/index.js';
+import { realClock, type Clock } from '../../core/time/clock.js';
 import { ProviderError } from '../../core/plugins/errors.js';
 import type { SttStream, Transcript } from '../../core/plugins/stt.js';
 import { encodeMockSpeech } from '../../plugins/mock/mock-speech.js';
@@ -35,8 +36,8 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
 }
 
-function open(opts: OpenAiRealtimeSttOptions = {}, rate = 24000) {
-  const stt = new OpenAiRealtimeStt({ apiKey: fake.apiKey, baseURL: fake.baseURL, ...opts });
+function open(opts: OpenAiRealtimeSttOptions = {}, rate = 24000, clock?: Clock) {
+  const stt = new OpenAiRealtimeStt({ apiKey: fake.apiKey, baseURL: fake.baseURL, ...opts }, clock ? { clock } : {});
   const got: Transcript[] = [];
   const errors: ProviderError[] = [];
   const s: SttStream = stt.stream({ sampleRate: rate, language: 'en-US', onTranscript: (t) => got.push(t), onError: (e) => errors.push(e as ProviderError) });
@@ -158,15 +159,26 @@ describe('openai-realtime: faults end as one coded ProviderError', () => {
 
   it('a stalled transcript → VB_ERR_OPENAI_TIMEOUT after timeoutMs', async () => {
     fake.script({ fault: 'stall' });
-    const { s, errors, say } = open({ timeoutMs: 300 });
+    // The wall clock, watched: which timers fired, and how many errors there were when each fired.
+    // (timeoutMs also bounds the WebSocket handshake: 800 ms leaves a loaded machine room to connect.)
+    const fired: { ms: number; errorsBefore: number }[] = [];
+    const watched: Clock = {
+      ...realClock,
+      setTimeout: (fn, ms) =>
+        realClock.setTimeout(() => {
+          fired.push({ ms, errorsBefore: errors.length });
+          fn();
+        }, ms),
+    };
+    const { s, errors, say } = open({ timeoutMs: 800 }, 24000, watched);
     say('hello there');
-    const t0 = Date.now();
     s.endUtterance();
     await until(() => errors.length > 0);
     s.close();
     expect(errors.map((e) => e.code)).toEqual(['VB_ERR_OPENAI_TIMEOUT']);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
-    expect(errors[0].message).toContain('300 ms');
+    // The error came from the timeoutMs timer armed at the commit, when it fired, not before.
+    expect(fired.filter((f) => f.ms === 800)).toEqual([{ ms: 800, errorsBefore: 0 }]);
+    expect(errors[0].message).toContain('800 ms');
   });
 
   it('a wrong key → VB_ERR_OPENAI_AUTH (HTTP 401 on the upgrade), not retryable', async () => {

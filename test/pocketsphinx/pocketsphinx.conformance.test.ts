@@ -1,8 +1,11 @@
-import { describe, it } from 'vitest';
+import { describe, it, vi } from 'vitest';
 import { FliteEngine } from '../../plugins/flite/index.js';
 import { PocketSphinxStt } from '../../plugins/pocketsphinx/index.js';
 import { describeSttConformance } from '../conformance/stt.suite.js';
 import { SKIP, speech } from './speech.js';
+
+// Real sockets/processes and CPU-bound work: generous limits, so a loaded machine (many test files on 2 cores) is slow, not failed.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 if (SKIP) {
   describe.skip(`stt conformance: pocketsphinx (skipped: ${SKIP})`, () => {

@@ -1,8 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AudioFrame } from '../../core/audio/frame.js';
 import { mulawDecode, mulawEncode } from '../../core/audio/g711.js';
 import type { HangupReason } from '../../core/plugins/telephony.js';
 import { bestCorrelation, chirp, dominantHz, playFromBot, rmsOf, startRig, tone, until, type Rig } from './helpers.js';
+
+// Real sockets/processes and CPU-bound work: generous limits, so a loaded machine (many test files on 2 cores) is slow, not failed.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 let rig: Rig | undefined;
 afterEach(async () => {

@@ -118,7 +118,8 @@ export async function playFromBot(leg: CallLeg, samples: Int16Array): Promise<vo
   }
 }
 
-export function until(pred: () => boolean, what: string, maxMs = 10_000): Promise<void> {
+/** Polls `pred` every 10 ms; the limit is generous (a loaded machine is slow, not failed). */
+export function until(pred: () => boolean, what: string, maxMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const t = setInterval(() => {

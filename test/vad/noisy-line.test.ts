@@ -4,7 +4,7 @@
  * the noise is not speech, so the greeting is heard in full.
  */
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it, type ExpectStatic } from 'vitest';
 import { VoicebotApp } from '../../core/app/app.js';
 import { loadConfigText } from '../../core/config/load.js';
 import { silentLogger } from '../../core/logging.js';
@@ -23,13 +23,8 @@ try {
 }
 
 const GREETING = 'Thanks for calling Acme.';
-let app: VoicebotApp | undefined;
-afterEach(async () => {
-  await app?.stop();
-  app = undefined;
-});
-
-async function callWithNoise(vad: string, noise: NoiseKind): Promise<string[]> {
+/** One app per call (the calls run side by side), stopped when the call is over. */
+async function callWithNoise(expect: ExpectStatic, vad: string, noise: NoiseKind): Promise<string[]> {
   const yaml = `version: 1
 plugins:
   telephony: { provider: mock }
@@ -45,8 +40,16 @@ flows:
   const { config, diagnostics } = await loadConfigText(yaml, fileURLToPath(new URL('./voicebot.yaml', import.meta.url)), { env: {}, registry: createDefaultRegistry() });
   expect(diagnostics).toEqual([]);
   const tel = new MockTelephony({ codec: 'pcmu' });
-  app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
-  await app.start();
+  const app = await VoicebotApp.create({ config: config!, logger: silentLogger(), overrides: { telephony: tel } });
+  try {
+    await app.start();
+    return await noisyCall(tel, noise);
+  } finally {
+    await app.stop();
+  }
+}
+
+async function noisyCall(tel: MockTelephony, noise: NoiseKind): Promise<string[]> {
   const caller: CallerSide = tel.placeCall({ to: '+15550123' });
   const d = new MockSpeechDecoder(caller.sampleRate);
   const heard: string[] = [];
@@ -68,11 +71,11 @@ flows:
   return heard;
 }
 
-describe.skipIf(!!missing)(`a noisy caller line does not cut the greeting with vad: silero${missing ? ` (skipped: ${missing})` : ''}`, () => {
+describe.skipIf(!!missing)(`a noisy caller line does not cut the greeting with vad: silero${missing ? ` (skipped: ${missing})` : ''}`, { concurrent: true }, () => {
   for (const noise of ['white', 'brown', 'beeps'] as const) {
-    it(`${noise} noise from the moment of answer`, async () => {
-      const heard = await callWithNoise('{ provider: silero }', noise);
+    it(`${noise} noise from the moment of answer`, async ({ expect }) => {
+      const heard = await callWithNoise(expect, '{ provider: silero }', noise);
       expect(heard).toEqual([GREETING, 'Bye.']);
-    }, 20_000);
+    }, 120_000);
   }
 });
