@@ -142,7 +142,9 @@ describe.concurrent('calls API on the app (mock telephony, real HTTP)', { timeou
     expect(del.json).toMatchObject({ state: 'ended', endReason: 'bot-hangup' });
     // One slot free, but the third call this minute is the last the limit allows.
     expect((await call(url, 'POST', '/v1/calls', { to: '+15550104', flow: 'waiting' })).status).toBe(201);
-    await call(url, 'DELETE', `/v1/calls/${b.json.id}`);
+    expect((await call(url, 'DELETE', `/v1/calls/${b.json.id}`)).status).toBe(200);
+    // b's slot is free once its call has ended (it may still have been dialling when DELETE came).
+    await reached({ expect, onTestFinished }, api, b.json.id, 'ended');
     const d = await call(url, 'POST', '/v1/calls', { to: '+15550105', flow: 'waiting' });
     expect(d.status).toBe(429);
     expect(d.json.error.code).toBe('VB_ERR_API_RATE_LIMIT');

@@ -54,7 +54,7 @@ describe.concurrent('warm transfer', { timeout: CALL_TEST_TIMEOUT }, () => {
 
 });
 
-describe.concurrent('warm transfer summary written by the llm', () => {
+describe.concurrent('warm transfer summary written by the llm', { timeout: CALL_TEST_TIMEOUT }, () => {
   it('the agent hears what the llm wrote from the conversation (the caller\'s own words reach it)', async ({ expect }) => {
     const { summarizeForAgent, SUMMARY_INSTRUCTION } = await import('../../core/api/warm-transfer.js');
     const { MockLlm } = await import('../../plugins/mock/llm.js');
