@@ -41,14 +41,14 @@ describe('pocketsphinx: not installed', () => {
         file,
         ['version: 1', 'plugins:', '  telephony: { provider: mock }', '  stt: { provider: pocketsphinx, modelDir: /nonexistent/model }', '  tts: { provider: mock }', 'flows:', '  main:', '    steps:', '      hi: { say: "Hello." }', ''].join('\n'),
       );
-      const r = cli(['validate', '-c', file]);
+      const r = cli(['validate', '-c', file], { timeoutMs: 120_000 });
       expect(r.status).toBe(1);
       expect(r.stdout + r.stderr).toMatch(/voicebot\.yaml:4:\d+ error VB_ERR_POCKETSPHINX_MISSING .*apt-get install pocketsphinx pocketsphinx-en-us/);
       expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 150_000);
 });
 
 // Loading the model costs ≈1 CPU-s per thread, and decoding is CPU-bound: generous limits for a loaded machine.
