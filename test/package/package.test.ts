@@ -71,7 +71,7 @@ describe.skipIf(!npmWorks).concurrent('the packed package, installed into an emp
   let tsDir: string;
   beforeAll(async () => {
     // dist/ is built by the test command; --ignore-scripts keeps the checkout's dist/ untouched.
-    await run(ROOT, 'npm', ['pack', '--ignore-scripts', '--pack-destination', tmp], 60_000);
+    await run(ROOT, 'npm', ['pack', '--ignore-scripts', '--pack-destination', tmp]);
     tarball = join(tmp, readdirSync(tmp).find((f) => /^voicebot-.*\.tgz$/.test(f))!);
     jsDir = await installProject('js', tarball);
     tsDir = copyProject(jsDir, 'ts');
