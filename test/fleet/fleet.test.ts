@@ -329,7 +329,7 @@ describe.skipIf(!REDIS_SERVER)(`a fleet: 2 edges, 3 workers, Redis registry${RED
     await c.heard('red blue.');
     expect((await c.ended()).reason).toBe('bot-hangup');
     expect(await edge.proc.exited).toBe(0);
-  });
+  }, 600_000);
 });
 
 /** Polls the registry in Redis (as an edge reads it) until `pred` holds. */
