@@ -111,14 +111,5 @@ flows:
   return { app, line: app.plugins.telephony as LocalTelephony, port };
 }
 
-/**
- * The outbound tests' shared config (test/outbound/api.test-config.ts) with a shorter reminder greeting that keeps
- * its three templates (a var, the call's direction, its from): "Hi Ann, outbound from voicebot." is 2 s less
- * real-time audio to wait for than the original sentence.
- */
+/** What the outbound tests' shared config (test/outbound/api.test-config.ts) says when its reminder call is answered. */
 export const SHORT_REMINDER = 'Hi Ann, outbound from voicebot.';
-export function withShortReminder(text: string): string {
-  const out = text.replace('"Hi {{vars.name}}, this is an {{call.direction}} call from {{call.from}}."', '"Hi {{vars.name}}, {{call.direction}} from {{call.from}}."');
-  expect(out, 'the outbound test config has the reminder greeting').not.toBe(text);
-  return out;
-}

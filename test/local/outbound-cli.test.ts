@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { cliBackground } from '../cli/helpers.js';
 import { outboundConfig } from '../outbound/api.test-config.js';
-import { SHORT_REMINDER, withShortReminder } from './helpers.js';
+import { SHORT_REMINDER } from './helpers.js';
 
 const running: ReturnType<typeof cliBackground>[] = [];
 const sockets: WebSocket[] = [];
@@ -21,7 +21,7 @@ describe('voicebot call -c with the local softphone line', () => {
   it('waits for the page (pageWaitMs), rings it, the accepted call runs its flow; exit 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vb-local-call-'));
     const f = join(dir, 'voicebot.yaml');
-    writeFileSync(f, withShortReminder(outboundConfig()).replace('telephony: { provider: mock }', 'telephony: { provider: local, port: 0, pageWaitMs: 15000 }'));
+    writeFileSync(f, outboundConfig().replace('telephony: { provider: mock }', 'telephony: { provider: local, port: 0, pageWaitMs: 15000 }'));
     const ready = /open (http:\/\/127\.0\.0\.1:\d+)\/ in a browser/;
     const run = cliBackground(['call', '+15550100', '-c', f, '--var', 'name=Ann'], ready, { env: { VOICEBOT_LOG: 'info' } });
     running.push(run);

@@ -8,7 +8,7 @@ import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import { LocalTelephony, parseClientMessage } from '../../plugins/local/index.js';
 import { MockSpeechDecoder } from '../../plugins/mock/mock-speech.js';
 import { outboundConfig, TOKEN } from '../outbound/api.test-config.js';
-import { SHORT_REMINDER, withShortReminder } from './helpers.js';
+import { SHORT_REMINDER } from './helpers.js';
 
 /**
  * Each test has its own app, API and line on free ports, so the tests run at once (they mostly wait for the call's
@@ -17,7 +17,7 @@ import { SHORT_REMINDER, withShortReminder } from './helpers.js';
 type T = Pick<TestContext, 'expect' | 'onTestFinished'>;
 
 async function start(t: T, extra = '') {
-  const text = withShortReminder(outboundConfig()).replace('telephony: { provider: mock }', 'telephony: { provider: local, port: 0 }').replace('outbound: { maxConcurrent: 2, perMinute: 3 }', `outbound: { maxConcurrent: 2, perMinute: 10${extra} }`);
+  const text = outboundConfig().replace('telephony: { provider: mock }', 'telephony: { provider: local, port: 0 }').replace('outbound: { maxConcurrent: 2, perMinute: 3 }', `outbound: { maxConcurrent: 2, perMinute: 10${extra} }`);
   const { config, diagnostics } = await loadConfigText(text, '/tmp/local-out.yaml', { env: {}, registry: createDefaultRegistry() });
   t.expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const app = await VoicebotApp.create({ config: config!, logger: silentLogger() });
@@ -100,7 +100,7 @@ describe.concurrent('local softphone: the bot calls the open page (dial)', () =>
     expect(page.messages[0]).toMatchObject({ to: '+15550100', from: 'voicebot', sampleRate: 16000, frameMs: 20 });
     expect(page.frames()).toBeGreaterThan(20);
     expect(page.words.join(' ')).toContain(SHORT_REMINDER);
-    expect(page.words.join(' ')).toContain('Goodbye.');
+    expect(page.words.join(' ')).toContain('Bye.');
   }, 60_000);
 
   it('decline: VB_ERR_OUTBOUND_DECLINED, and the flow never runs', async (t) => {
