@@ -121,12 +121,13 @@ describe('voicebot simulate --caller-voice', () => {
     const [sales, support] = await Promise.all(
       ['sales', 'support'].map(
         (word) =>
-          cli(['simulate', '--caller-voice', 'tts:rms', '--say', word, '--json'], { cwd: dir, timeoutMs: 90_000 }).then((r) => steps(r.stdout)),
+          cli(['simulate', '--caller-voice', 'tts:rms', '--say', word, '--json'], { cwd: dir, timeoutMs: 240_000 }).then((r) => steps(r.stdout)),
       ),
     );
     expect(sales.slice(0, 3)).toEqual(['main.greet', 'main.menu', 'main.sales']);
     expect(support.slice(0, 3)).toEqual(['main.greet', 'main.menu', 'main.support']);
-  }, 120_000);
+    // A hang guard, not a budget: alone each simulation takes ≈4 s; beside the file's other CLI runs on a saturated machine, minutes.
+  }, 300_000);
 });
 
 
