@@ -8,6 +8,12 @@ import { createDefaultRegistry } from '../../core/plugins/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'voicebot-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The registry is process-wide and a vitest worker runs many files (isolate: false): the codes this
+// file's example plugins register are removed again, so later files see only voicebot's own.
+const before = new Set(Object.keys(ERROR_DEFS));
+afterAll(() => {
+  for (const code of Object.keys(ERROR_DEFS)) if (!before.has(code)) delete (ERROR_DEFS as Record<string, unknown>)[code];
+});
 
 describe('plugins declare their own coded errors', () => {
   it('the built-ins\' codes live with the plugins and are registered by the composition root', () => {
