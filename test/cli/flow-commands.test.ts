@@ -1,44 +1,20 @@
 /**
  * simulate / console / test as a user runs them: child processes of the
- * built CLI, `node dist/entry/cli.js` (build first with `npx tsc -p .`). Calls play in real time, so each
+ * built CLI (core/cli/bin.mjs; build first with `npx tsc -p .`). Calls play in real time, so each
  * command takes seconds; the tests wait for the process, never on a clock.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { ROOT } from './helpers.js';
-
-/** The compiled entry point, run directly (core/cli/bin.mjs, the npx bin, only adds a "not built" check). */
-const MAIN = join(ROOT, 'dist/entry/cli.js');
+import { cliAsync, ROOT, type CliResult } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'voicebot-flow-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI without blocking the worker (so concurrent tests overlap), optionally feeding stdin. */
-function voicebot(args: string[], opts: { cwd?: string; stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, VOICEBOT_LOG: 'silent', FRONT_DESK: '', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    if (opts.stdin !== undefined) child.stdin.end(opts.stdin);
-    else child.stdin.end();
-  });
+/** The CLI as a child process (cliAsync), without the front-desk number a developer's shell may set. */
+function voicebot(args: string[], opts: { cwd?: string; stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return cliAsync(args, { ...opts, env: { FRONT_DESK: '', ...opts.env } });
 }
 
 /** The shipped voicebot.yaml with mock telephony and TTS: same flow, no audio device or voice needed. */

@@ -21,13 +21,13 @@ export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** cli() without blocking the worker, so a file's concurrent tests overlap their CLI processes. */
-export function cliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+/** cli() without blocking the worker, so a file's concurrent tests overlap their CLI processes; `stdin` is fed, then closed. */
+export function cliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; stdin?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, VOICEBOT_LOG: 'silent', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       timeout: opts.timeoutMs ?? 120_000,
     });
     let stdout = '';
@@ -36,6 +36,7 @@ export function cliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(opts.stdin);
   });
 }
 

@@ -7,16 +7,14 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, type ExpectStatic, vi } from 'vitest';
 import { VoicebotApp } from '../../core/app/app.js';
-import { loadConfigText } from '../../core/config/load.js';
 import type { CallEvent } from '../../core/engine/events.js';
 import { onPluginMetric } from '../../core/engine/metric-router.js';
-import { silentLogger } from '../../core/logging.js';
 import type { PluginMetric } from '../../core/plugins/base.js';
-import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import type { CallerSide } from '../../core/plugins/telephony.js';
 import { encodeMockSpeech, MockSpeechDecoder } from '../../plugins/mock/mock-speech.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { FakeOpenAI, startFakeOpenAI, type RecordedRequest } from '../fakes/openai/index.js';
+import { startMockLineApp } from './helpers.js';
 
 // Real sockets/processes and CPU-bound work: generous limits, so a loaded machine (many test files on 2 cores) is slow, not failed.
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
@@ -145,14 +143,9 @@ async function withRig(expect: ExpectStatic, body: (r: Rig) => Promise<void>): P
     fake,
     openai: (extra = '') => `{ provider: openai, baseURL: "${fake.baseURL}", apiKey: ${KEY}${extra ? `, ${extra}` : ''} }`,
     async startApp(slots = {}) {
-      const { config: cfg, diagnostics } = await loadConfigText(config(fake, slots), CONFIG_FILE, { env: {}, registry: createDefaultRegistry() });
-      expect(diagnostics).toEqual([]);
-      const tel = new MockTelephony({ codec: 'pcmu' });
-      app = await VoicebotApp.create({ config: cfg!, logger: silentLogger(), overrides: { telephony: tel } });
-      const events: CallEvent[] = [];
-      app.onEvent((e) => events.push(e));
-      await app.start();
-      return { tel, events };
+      const started = await startMockLineApp(expect, config(fake, slots), CONFIG_FILE);
+      app = started.app;
+      return { tel: started.tel, events: started.events };
     },
     async converse(tel, events, text) {
       const from = `+1555020${String(++callers).padStart(4, '0')}`;

@@ -7,14 +7,12 @@
 import { fileURLToPath } from 'node:url';
 import { describe, it, type ExpectStatic } from 'vitest';
 import { VoicebotApp } from '../../core/app/app.js';
-import { loadConfigText } from '../../core/config/load.js';
 import type { CallEvent } from '../../core/engine/events.js';
-import { silentLogger } from '../../core/logging.js';
-import { createDefaultRegistry } from '../../core/plugins/registry.js';
 import type { CallerSide } from '../../core/plugins/telephony.js';
 import { encodeMockSpeech, MockSpeechDecoder } from '../../plugins/mock/mock-speech.js';
 import { MockTelephony } from '../../plugins/mock/telephony.js';
 import { FakeRealtime, startFakeRealtime } from '../fakes/openai/realtime.js';
+import { startMockLineApp } from './helpers.js';
 
 const CONFIG_FILE = fileURLToPath(new URL('./fixtures/voicebot.yaml', import.meta.url));
 function config(stt: string): string {
@@ -55,14 +53,9 @@ async function withRig(
   const fake = await startFakeRealtime();
   let app: VoicebotApp | undefined;
   const startApp = async (stt: string) => {
-    const { config: cfg, diagnostics } = await loadConfigText(config(stt), CONFIG_FILE, { env: {}, registry: createDefaultRegistry() });
-    expect(diagnostics).toEqual([]);
-    const tel = new MockTelephony({ codec: 'pcmu' });
-    app = await VoicebotApp.create({ config: cfg!, logger: silentLogger(), overrides: { telephony: tel } });
-    const events: CallEvent[] = [];
-    app.onEvent((e) => events.push(e));
-    await app.start();
-    return { tel, events, app };
+    const started = await startMockLineApp(expect, config(stt), CONFIG_FILE);
+    app = started.app;
+    return started;
   };
   try {
     await body({ fake, startApp });
